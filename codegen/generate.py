@@ -1,0 +1,305 @@
+"""Generate the module's C++ from the manifest: one cached NESTML run per unit, then the registration code.
+
+A *unit* is what one NESTML run produces: a neuron on its own, a synapse on
+its own, or a neuron co-generated with its plastic synapses. Each unit is
+regenerated only when its cache key changes: the content of its sources, its
+options, the NESTML, NEST and toolkit versions, or the worker's own code.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.metadata
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import jinja2
+
+from codegen import TOOLKIT_VERSION, names, patches
+from codegen.errors import CodegenError, ModelError, ModelMessage
+from codegen.manifest import Manifest
+
+_HERE = Path(__file__).resolve().parent
+_WORKER = _HERE / "worker.py"
+_TEMPLATES = _HERE / "templates"
+_NESTML_TEMPLATES = {
+    "path": "resources_nest/point_neuron",
+    "model_templates": {"neuron": ["@NEURON_NAME@.cpp.jinja2", "@NEURON_NAME@.h.jinja2"],
+                        "synapse": ["@SYNAPSE_NAME@.h.jinja2"]},
+    "module_templates": [],  # the module registration is ours (templates/)
+}
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def nestml_version() -> str:
+    """Installed NESTML version, read without importing NESTML."""
+    return importlib.metadata.version("nestml")
+
+
+def nest_version() -> str:
+    """NEST version in NESTML's form (``v3.10.0``), read without importing NEST."""
+    try:
+        return "v" + importlib.metadata.version("nest-simulator")
+    except importlib.metadata.PackageNotFoundError:
+        config = os.environ.get("NEST_CONFIG") or shutil.which("nest-config")
+        if not config:
+            raise CodegenError("[codegen] cannot tell the NEST version: no nest-simulator package "
+                               "and no nest-config (set NEST_CONFIG)") from None
+        out = subprocess.run([config, "--version"], capture_output=True, text=True, check=True).stdout
+        return "v" + out.strip().split()[-1]
+
+
+def source_hash(manifest: Manifest) -> str:
+    """Hash of everything the module is built from: manifest, model sources, toolkit version."""
+    h = hashlib.sha256(TOOLKIT_VERSION.encode())
+    h.update(manifest.path.read_bytes())
+    for model in sorted(set(manifest.neurons) | set(manifest.synapses)):
+        h.update(model.encode())
+        h.update(manifest.source(model).read_bytes())
+    return h.hexdigest()[:16]
+
+
+@dataclass
+class Unit:
+    """One NESTML run: its files, options, and the NEST names of what it registers."""
+
+    uid: str
+    description: str
+    models: tuple[str, ...]
+    codegen_opts: dict
+    neurons: list[str] = field(default_factory=list)   # NEST names registered from this unit
+    synapses: list[str] = field(default_factory=list)
+
+    def key(self, manifest: Manifest, versions: dict) -> str:
+        payload = {
+            "versions": versions,
+            "code": [_sha256(_WORKER.read_bytes()), _sha256((_HERE / "patches.py").read_bytes())],
+            "module": manifest.module,
+            "suffix": manifest.suffix,
+            "opts": self.codegen_opts,
+            "sources": {m: _sha256(manifest.source(m).read_bytes()) for m in self.models},
+        }
+        return _sha256(json.dumps(payload, sort_keys=True).encode())
+
+
+def plan_units(manifest: Manifest, nest_ver: str) -> list[Unit]:
+    """The units that make up the module, in manifest order."""
+    base = {"nest_version": nest_ver, "templates": _NESTML_TEMPLATES}
+    sfx = manifest.suffix
+    units = []
+    for n in manifest.neurons:
+        units.append(Unit(f"neuron-{n}", f"neuron {n}", (n,), dict(base), neurons=[names.plain(n, sfx)]))
+    for s in manifest.synapses.values():
+        if not s.needs_partner:
+            opts = dict(base, weight_variable={s.name: s.weight_variable}, synapse_models=[s.name])
+            units.append(Unit(f"synapse-{s.name}", f"synapse {s.name}", (s.name,), opts,
+                              synapses=[names.plain(s.name, sfx)]))
+    for p in manifest.pairs:
+        opts = dict(base,
+                    neuron_synapse_pairs=[{"neuron": p.neuron, "synapses": {
+                        s: {"post_ports": list(manifest.synapses[s].post_ports)} for s in p.synapses}}],
+                    weight_variable={s: manifest.synapses[s].weight_variable for s in p.synapses})
+        units.append(Unit("pair-" + "-".join((p.neuron,) + p.synapses), f"{p.neuron} with {', '.join(p.synapses)}",
+                          (p.neuron,) + p.synapses, opts,
+                          neurons=[names.paired_neuron(p.neuron, p.synapses, sfx)],
+                          synapses=[names.paired_synapse(s, p.neuron, p.synapses, sfx) for s in p.synapses]))
+    return units
+
+
+@dataclass
+class GenerateReport:
+    """What :func:`generate` did."""
+
+    generated: list[str]
+    cached: list[str]
+    sources_cmake: Path
+    source_hash: str
+    seconds: float
+
+
+def _run_worker(unit: Unit, manifest: Manifest, staging: Path, log: Path) -> list[ModelMessage]:
+    spec = {
+        "files": [str(manifest.source(m)) for m in unit.models],
+        "target": str(staging / "src"),
+        "module": manifest.module,
+        "suffix": manifest.suffix,
+        "codegen_opts": unit.codegen_opts,
+        "result": str(staging / "result.json"),
+    }
+    (staging / "spec.json").write_text(json.dumps(spec, indent=1))
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(_HERE.parent), os.environ.get("PYTHONPATH", "")]))
+    with open(log, "w") as logf:
+        proc = subprocess.run([sys.executable, "-m", "codegen.worker", str(staging / "spec.json")],
+                              stdout=logf, stderr=subprocess.STDOUT, cwd=staging, env=env)
+    result_file = staging / "result.json"
+    if not result_file.exists():
+        return [ModelMessage(spec["files"][0], 0, 0, f"the NESTML worker died (exit {proc.returncode}); see {log}")]
+    result = json.loads(result_file.read_text())
+    return [ModelMessage(_display_path(e["file"]), e["line"], e["column"], e["message"]) for e in result["errors"]]
+
+
+def _display_path(path: str) -> str:
+    try:
+        return os.path.relpath(path)
+    except ValueError:
+        return path
+
+
+def _write_if_changed(path: Path, text: str) -> bool:
+    if path.exists() and path.read_text() == text:
+        return False
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(text)
+    tmp.replace(path)
+    return True
+
+
+def generate(manifest: Manifest, out_dir: Path, jobs: int | None = None, log=print) -> GenerateReport:
+    """Generate (or reuse) every unit's C++ and write the registration code.
+
+    Parameters
+    ----------
+    manifest : Manifest
+        The validated catalog manifest.
+    out_dir : Path
+        Folder of generated code (``nest_module/generated``); it is disposable.
+    jobs : int, optional
+        NESTML runs in parallel (default: number of CPUs).
+    log : callable
+        Receives one progress line at a time.
+
+    Returns
+    -------
+    GenerateReport
+
+    Raises
+    ------
+    ModelError
+        NESTML rejected a model: file, line, column and message. Units already
+        in the cache, and any installed module, are left as they were.
+    """
+    t0 = time.perf_counter()
+    nest_ver = nest_version()
+    versions = {"toolkit": TOOLKIT_VERSION, "nestml": nestml_version(), "nest": nest_ver}
+    units = plan_units(manifest, nest_ver)
+    units_dir = out_dir / "units"
+    units_dir.mkdir(parents=True, exist_ok=True)
+
+    keys = {u.uid: u.key(manifest, versions) for u in units}
+    stale = [u for u in units if not (units_dir / u.uid / "KEY").exists()
+             or (units_dir / u.uid / "KEY").read_text() != keys[u.uid]]
+    fresh = [u.uid for u in units if u not in stale]
+
+    failures: dict[str, tuple[list[ModelMessage], Path]] = {}
+    if stale:
+        log(f"[codegen] NESTML {versions['nestml']} -> C++ for {len(stale)} of {len(units)} units "
+            f"({len(fresh)} cached), {jobs or os.cpu_count()} in parallel")
+        logs_dir = out_dir / "logs"
+        logs_dir.mkdir(exist_ok=True)
+
+        def work(unit: Unit) -> None:
+            t = time.perf_counter()
+            staging = Path(tempfile.mkdtemp(prefix=f".{unit.uid}.", dir=units_dir))
+            log_path = logs_dir / f"{unit.uid}.log"
+            try:
+                errors = _run_worker(unit, manifest, staging, log_path)
+                if errors:
+                    failures[unit.uid] = (errors, log_path)
+                    log(f"[codegen]   FAILED {unit.description}")
+                    return
+                _install_unit(unit, manifest, staging / "src", units_dir / unit.uid, keys[unit.uid])
+                log(f"[codegen]   {unit.description}: {time.perf_counter() - t:.1f} s")
+            finally:
+                shutil.rmtree(staging, ignore_errors=True)
+
+        with ThreadPoolExecutor(max_workers=jobs or os.cpu_count()) as pool:
+            list(pool.map(work, stale))
+
+    if failures:
+        uid = next(u.uid for u in units if u.uid in failures)  # report in manifest order
+        errors, log_path = failures[uid]
+        unit = next(u for u in units if u.uid == uid)
+        others = [u.description for u in units if u.uid in failures and u.uid != uid]
+        err = ModelError(unit.description, errors, log_path)
+        if others:
+            err.args = (err.args[0] + "\n  also failed: " + "; ".join(others),)
+        raise err
+
+    # Units no longer in the manifest go; their code must not be compiled.
+    wanted = {u.uid for u in units}
+    for d in units_dir.iterdir():
+        if d.is_dir() and d.name not in wanted and not d.name.startswith("."):
+            shutil.rmtree(d)
+
+    shash = source_hash(manifest)
+    sources_cmake = _write_registration(manifest, units, units_dir, out_dir, versions, shash)
+    return GenerateReport([u.uid for u in stale], fresh, sources_cmake, shash, time.perf_counter() - t0)
+
+
+def _install_unit(unit: Unit, manifest: Manifest, src: Path, dest: Path, key: str) -> None:
+    """Keep what the unit registers (a pair also emits the plain neuron, which has its own unit)."""
+    wanted = set(unit.neurons) | set(unit.synapses)
+    files = [f for f in src.iterdir() if f.suffix in (".h", ".cpp") and f.stem in wanted]
+    missing = wanted - {f.stem for f in files}
+    if missing:
+        raise CodegenError(f"[codegen] NESTML did not emit {sorted(missing)} for {unit.description}; "
+                           f"it emitted {sorted(f.name for f in src.iterdir())}. Are the names in "
+                           f"codegen/names.py still NESTML's?")
+    tmp = dest.with_name(dest.name + ".new")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir()
+    for f in files:
+        shutil.copy2(f, tmp / f.name)
+    if unit.uid.startswith("pair-"):
+        neuron_header = (tmp / f"{unit.neurons[0]}.h").read_text()
+        for model, nest_name in zip(unit.models[1:], unit.synapses):
+            plain = names.plain(model, manifest.suffix)
+            header = tmp / f"{nest_name}.h"
+            text, _ = patches.refuse_moved_variables(header.read_text(), nest_name, plain, unit.neurons[0],
+                                                     patches.moved_variables(neuron_header, plain))
+            header.write_text(text)
+    (tmp / "KEY").write_text(key)
+    shutil.rmtree(dest, ignore_errors=True)
+    tmp.rename(dest)
+
+
+def _write_registration(manifest: Manifest, units: list[Unit], units_dir: Path, out_dir: Path,
+                        versions: dict, shash: str) -> Path:
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(_TEMPLATES), keep_trailing_newline=True,
+                             undefined=jinja2.StrictUndefined)
+    reg_dir = out_dir / "module"
+    reg_dir.mkdir(exist_ok=True)
+    neurons = [n for u in units for n in u.neurons]
+    synapses = [s for u in units for s in u.synapses]
+    common = {"toolkit_version": versions["toolkit"], "nestml_version": versions["nestml"],
+              "source_hash": shash, "module": manifest.module,
+              "manifest": os.path.relpath(manifest.path, out_dir.parent.parent)}
+    _write_if_changed(reg_dir / f"{manifest.module}.cpp",
+                      env.get_template("module.cpp.jinja2").render(neurons=neurons, synapses=synapses, **common))
+    sources = [str(reg_dir / f"{manifest.module}.cpp")]
+    for u in units:
+        sources += [str(units_dir / u.uid / f"{n}.cpp") for n in u.neurons]
+        for s in u.synapses:
+            tu = reg_dir / f"{s}.cpp"
+            partner = u.neurons[0] if u.uid.startswith("pair-") else None
+            _write_if_changed(tu, env.get_template("synapse.cpp.jinja2").render(synapse=s, neuron=partner, **common))
+            sources.append(str(tu))
+    for f in reg_dir.iterdir():  # translation units of synapses that left the manifest
+        if f.suffix == ".cpp" and str(f) not in sources:
+            f.unlink()
+    include_dirs = [str(units_dir / u.uid) for u in units]
+    text = env.get_template("sources.cmake.jinja2").render(sources=sources, include_dirs=include_dirs, **common)
+    path = out_dir / "sources.cmake"
+    _write_if_changed(path, text)
+    return path

@@ -1,0 +1,49 @@
+"""The one place that knows the names NESTML gives generated models.
+
+NESTML appends a suffix to every model name and, when it co-generates a
+neuron with plastic synapses, renames both (``neuron__with_synapse``) and
+moves the synapse's postsynaptic variables into the neuron with the suffix
+``__for_<synapse>``. Code generation, the module registration and the harness
+all call these functions; nobody retypes a mangled name.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+SEPARATOR = "__with_"
+JOINER = "_and_"
+MOVED_VARIABLE = "__for_"
+
+
+def plain(model: str, suffix: str) -> str:
+    """NEST name of a model generated on its own, e.g. ``iaf_psc_exp_neuron_nestml``."""
+    return model + suffix
+
+
+def paired_neuron(neuron: str, synapses: Sequence[str], suffix: str) -> str:
+    """NEST name of ``neuron`` co-generated with ``synapses`` (in manifest order)."""
+    return plain(neuron, suffix) + SEPARATOR + JOINER.join(plain(s, suffix) for s in synapses)
+
+
+def paired_synapse(synapse: str, neuron: str, synapses: Sequence[str], suffix: str) -> str:
+    """NEST name of ``synapse`` co-generated with ``neuron`` and its partner ``synapses``.
+
+    With one synapse NESTML names it after the plain neuron, with several after
+    the co-generated neuron (whose name lists them all).
+    """
+    if synapse not in synapses:
+        raise ValueError(f"{synapse!r} is not among the paired synapses {list(synapses)}")
+    if len(synapses) == 1:
+        partner = plain(neuron, suffix)
+    else:
+        partner = paired_neuron(neuron, synapses, suffix)
+    return plain(synapse, suffix) + SEPARATOR + partner
+
+
+def moved_variable(variable: str, synapse: str, suffix: str) -> str:
+    """Name, in the co-generated neuron, of a synapse variable NESTML moved there.
+
+    e.g. ``tau_tr_post`` of ``stdp_synapse`` -> ``tau_tr_post__for_stdp_synapse_nestml``.
+    """
+    return variable + MOVED_VARIABLE + plain(synapse, suffix)

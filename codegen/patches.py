@@ -1,0 +1,53 @@
+"""Small, checked edits to NESTML's generated C++ where its behaviour would mislead a user.
+
+After co-generation NESTML moves a synapse's postsynaptic parameters into the
+neuron (``tau_tr_post`` -> the neuron's ``tau_tr_post__for_<synapse>``) but
+leaves the synapse's own copy settable, where it is silently ignored. We make
+the synapse refuse it with a message that names the neuron's parameter.
+"""
+
+from __future__ import annotations
+
+import re
+
+from codegen import names
+
+
+def moved_variables(neuron_header: str, synapse_plain: str) -> list[str]:
+    """Synapse variables that NESTML moved into the co-generated neuron."""
+    pattern = re.compile(r'const Name _(\w+)' + re.escape(names.MOVED_VARIABLE + synapse_plain) + r'\(')
+    return sorted(set(pattern.findall(neuron_header)))
+
+
+def refuse_moved_variables(synapse_header: str, synapse: str, synapse_plain: str, neuron: str,
+                           moved: list[str]) -> tuple[str, list[str]]:
+    """Make the synapse's status dictionary refuse (and stop showing) variables moved to ``neuron``.
+
+    Returns
+    -------
+    text : str
+        The patched header.
+    patched : list of str
+        The variables that were still exposed by the synapse and are now refused.
+    """
+    patched = []
+    for var in moved:
+        name_ref = rf"(?:nest::)?{re.escape(synapse)}_names::_{re.escape(var)}\b"
+        setter = re.compile(rf"^(\s*)__d\.update_value\(\s*({name_ref})\s*,\s*tmp_{re.escape(var)}\s*\);", re.M)
+        m = setter.search(synapse_header)
+        if not m:
+            continue
+        indent, ref = m.group(1), m.group(2)
+        moved_name = var + names.MOVED_VARIABLE + synapse_plain
+        message = (f"{var} of synapse {synapse} is not used: after co-generation it is the postsynaptic "
+                   f"neuron's parameter {moved_name} (set it on the {neuron} neurons, e.g. with "
+                   f"nest.SetDefaults or nest.Create params)")
+        replacement = (f'{indent}if ( __d->known( {ref} ) )\n'
+                       f'{indent}{{\n'
+                       f'{indent}  throw nest::BadProperty( "{message}" );\n'
+                       f'{indent}}}')
+        synapse_header = synapse_header[:m.start()] + replacement + synapse_header[m.end():]
+        getter = re.compile(rf"^\s*__d\[\s*{name_ref}\s*\]\s*=\s*get_{re.escape(var)}\(\);\n", re.M)
+        synapse_header = getter.sub("", synapse_header)
+        patched.append(var)
+    return synapse_header, patched

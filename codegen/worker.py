@@ -1,0 +1,106 @@
+"""Run NESTML's pipeline (parse, checks, transforms, C++ generation) for one unit, without its build step.
+
+Run as ``python -m codegen.worker SPEC.json``: NESTML keeps global state, so
+every unit gets a fresh process. The spec names the NESTML files, the target
+folder and the code generator options; the worker writes a JSON result
+(``{"ok": bool, "errors": [...]}``) to ``spec["result"]``. NESTML's own
+builder is never constructed, so nothing tries to compile against the wheel.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import traceback
+
+
+def _messages_since(start: int, fallback_file: str) -> list[dict]:
+    """NESTML ERROR messages logged after message number ``start``."""
+    from pynestml.utils.logger import Logger, LoggingLevel
+
+    out = []
+    for key, entry in sorted(Logger.get_log().items()):
+        if key < start:
+            continue
+        artifact, _node, level, _code, pos, message = entry
+        if level != LoggingLevel.ERROR:
+            continue
+        out.append({
+            "file": artifact or fallback_file,
+            "line": int(pos.get_start_line()) if pos is not None else 0,
+            "column": int(pos.get_start_column()) if pos is not None else 0,
+            "message": str(message),
+        })
+    return out
+
+
+def _log_size() -> int:
+    from pynestml.utils.logger import Logger
+
+    return max(Logger.get_log().keys(), default=-1) + 1
+
+
+def generate(spec: dict) -> list[dict]:
+    """Generate C++ for the unit described by ``spec``; return NESTML's errors (empty on success)."""
+    from pynestml.cocos.co_cos_manager import CoCosManager
+    from pynestml.codegeneration.nest_code_generator import NESTCodeGenerator
+    from pynestml.frontend import pynestml_frontend as frontend
+    from pynestml.frontend.frontend_configuration import FrontendConfiguration
+    from pynestml.utils.logger import Logger
+    from pynestml.utils.model_parser import ModelParser
+
+    files = spec["files"]
+    frontend.configure_front_end(files, "NEST", spec["target"], logging_level="ERROR",
+                                 module_name=spec["module"], suffix=spec["suffix"],
+                                 codegen_opts=spec["codegen_opts"])
+    opts = dict(FrontendConfiguration.get_codegen_opts())
+    transformers, _ = frontend.transformers_from_target_name("NEST", options=opts)
+    # Constructed directly with nest_version set: no probe that imports NEST.
+    generator = NESTCodeGenerator(opts)
+
+    frontend.create_report_dir()
+    frontend.init_predefined()
+    errors: list[dict] = []
+    models = []
+    for path in files:
+        start = _log_size()
+        unit = ModelParser.parse_file(path)
+        errors += _messages_since(start, path)
+        if unit is not None:
+            for model in unit.get_model_list():
+                Logger.set_current_node(model)
+                start = _log_size()
+                CoCosManager.check_cocos(model)
+                errors += _messages_since(start, path)
+                Logger.set_current_node(None)
+                models.append(model)
+    if errors:
+        return errors
+
+    models, metadata = frontend.transform_models(transformers, models)
+    start = _log_size()
+    try:
+        generator.generate_code(models, metadata)
+    except Exception as exc:  # NESTML raises bare Exceptions after logging the cause
+        errs = _messages_since(start, files[0])
+        return errs or [{"file": files[0], "line": 0, "column": 0,
+                         "message": f"code generation failed: {exc}"}]
+    return _messages_since(start, files[0])
+
+
+def main(argv: list[str]) -> int:
+    with open(argv[1]) as f:
+        spec = json.load(f)
+    sys.setrecursionlimit(10000)  # as NESTML's own front end does, for deep expression trees
+    try:
+        errors = generate(spec)
+    except Exception:
+        errors = [{"file": spec["files"][0], "line": 0, "column": 0,
+                   "message": "NESTML crashed:\n" + traceback.format_exc()}]
+    with open(spec["result"], "w") as f:
+        json.dump({"ok": not errors, "errors": errors}, f, indent=1)
+    return 0 if not errors else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
