@@ -1,0 +1,1 @@
+"""Experiments: each is parameters (a frozen dataclass) + a function returning a result + plot/save functions."""
