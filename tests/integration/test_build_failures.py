@@ -1,0 +1,107 @@
+"""A malformed model, a C++ compile error and a missing compiler each stop `make module` with a clear
+error, and the previously installed module stays in place and loads.
+
+Runs the real command on a two-model catalog in a temporary checkout (about a minute, cached by ccache after).
+"""
+
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from nestml_lab import paths
+
+pytestmark = [pytest.mark.nest, pytest.mark.slow]
+
+MANIFEST = """module: tiny_module
+suffix: _nestml
+neurons: [iaf_psc_exp_neuron]
+synapses:
+  static_synapse: {weight_variable: w}
+"""
+
+
+def _run(root: Path, **env_extra) -> subprocess.CompletedProcess:
+    env = dict(os.environ, NESTML_LAB_ROOT=str(root), NESTML_LAB_INSTALL_DIR=str(root / "install"), **env_extra)
+    return subprocess.run([sys.executable, "-m", "nestml_lab", "module"], env=env, capture_output=True, text=True,
+                          cwd=root)
+
+
+def _digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _loads(root: Path) -> bool:
+    code = ("import nest, nestml_lab; nestml_lab.install_module(check_sources=False); "
+            "nest.Create('iaf_psc_exp_neuron_nestml'); print('LOADED')")
+    env = dict(os.environ, NESTML_LAB_ROOT=str(root), NESTML_LAB_INSTALL_DIR=str(root / "install"))
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    return "LOADED" in out.stdout
+
+
+@pytest.fixture(scope="module")
+def checkout(tmp_path_factory):
+    root = tmp_path_factory.mktemp("checkout")
+    (root / "models").mkdir()
+    for m in ("iaf_psc_exp_neuron", "static_synapse"):
+        shutil.copy(paths.MODELS_DIR / f"{m}.nestml", root / "models")
+    (root / "models" / "module.yaml").write_text(MANIFEST)
+    (root / "nest_module").mkdir()
+    for f in ("CMakeLists.txt", "nest_pch.h"):
+        shutil.copy(paths.NEST_MODULE_DIR / f, root / "nest_module")
+    first = _run(root)
+    assert first.returncode == 0, first.stdout + first.stderr
+    return root
+
+
+def _edit(path: Path, old: str, new: str) -> str:
+    text = path.read_text()
+    assert old in text
+    path.write_text(text.replace(old, new))
+    return text
+
+
+def test_malformed_model_names_file_and_line_and_keeps_the_module(checkout):
+    so = checkout / "install" / "tiny_module.so"
+    before = _digest(so)
+    src = checkout / "models" / "iaf_psc_exp_neuron.nestml"
+    original = _edit(src, "I_syn_ex += exc_spikes * 1 pA * 1 s", "I_syn_ex += exc_spikez * 1 pA * 1 s")
+    try:
+        out = _run(checkout)
+        line = next(i for i, ln in enumerate(src.read_text().splitlines(), 1) if "exc_spikez" in ln)
+    finally:
+        src.write_text(original)
+    assert out.returncode != 0
+    assert f"iaf_psc_exp_neuron.nestml:{line}:" in out.stderr
+    assert "[nestml]" in out.stderr
+    assert _digest(so) == before and _loads(checkout)
+
+
+def test_compile_error_names_the_model_and_log_and_keeps_the_module(checkout):
+    so = checkout / "install" / "tiny_module.so"
+    before = _digest(so)
+    src = checkout / "models" / "static_synapse.nestml"
+    # NESTML accepts max(0, real) but emits std::max(int, double), which does not compile.
+    original = _edit(src, "emit_spike(w)", "w_out real = max(0, w)\n        emit_spike(w_out)")
+    try:
+        out = _run(checkout)
+    finally:
+        src.write_text(original)
+    assert out.returncode != 0, out.stdout
+    assert "[compile]" in out.stderr
+    assert "model: static_synapse_nestml" in out.stderr
+    assert "build.log" in out.stderr
+    assert _digest(so) == before and _loads(checkout)
+
+
+def test_missing_compiler_is_reported_and_keeps_the_module(checkout):
+    so = checkout / "install" / "tiny_module.so"
+    before = _digest(so)
+    out = _run(checkout, CXX="/nonexistent/g++")
+    assert out.returncode != 0
+    assert "[toolchain] no C++ compiler" in out.stderr
+    assert _digest(so) == before and _loads(checkout)

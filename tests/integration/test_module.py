@@ -1,0 +1,131 @@
+"""The built module loads into NEST, every model works, and the NESTML LIF twins equal NEST's built-ins."""
+
+import numpy as np
+import pytest
+
+import nestml_lab
+from nestml_lab.module import ModuleNotBuiltError, manifest
+
+pytestmark = pytest.mark.nest
+
+# Input strong enough to make each neuron fire repeatedly (pA).
+DC = {"iaf_psc_exp_neuron": 500.0, "iaf_psc_alpha_neuron": 500.0, "izhikevich_neuron": 10.0,
+      "aeif_cond_exp_neuron": 1000.0}
+
+
+def _all_neurons():
+    m = manifest()
+    out = [(n, nestml_lab.neuron_model(n)) for n in m.neurons]
+    for p in m.pairs:
+        for s in p.synapses[:1]:
+            out.append((p.neuron, nestml_lab.pair_models(p.neuron, s)[0]))
+    return out
+
+
+def test_install_is_idempotent_and_survives_reset(nest_kernel):
+    nest = nest_kernel
+    assert nestml_lab.install_module() == manifest().module  # already loaded: no second Install
+    nest.ResetKernel()
+    assert "iaf_psc_exp_neuron_nestml" not in nest.node_models  # ResetKernel unloads modules
+    nestml_lab.install_module()
+    assert "iaf_psc_exp_neuron_nestml" in nest.node_models
+
+
+@pytest.mark.parametrize("neuron,model", _all_neurons(), ids=lambda x: x if isinstance(x, str) else None)
+def test_every_neuron_spikes_under_dc_input(nest_kernel, neuron, model):
+    nest = nest_kernel
+    n = nest.Create(model, params={"I_e": DC[neuron]})
+    sr = nest.Create("spike_recorder")
+    nest.Connect(n, sr)
+    nest.Simulate(500.0)
+    assert sr.n_events >= 5, f"{model} fired {sr.n_events} spikes under {DC[neuron]} pA"
+
+
+def _all_synapses():
+    m = manifest()
+    out = []
+    for s in m.synapses.values():
+        if not s.needs_partner:
+            out.append(("iaf_psc_exp_neuron", s.name, "iaf_psc_exp_neuron_nestml", nestml_lab.synapse_model(s.name)))
+    for p in m.pairs:
+        for s in p.synapses:
+            out.append((p.neuron, s) + nestml_lab.pair_models(p.neuron, s))
+    return out
+
+
+@pytest.mark.parametrize("neuron,synapse,neuron_model,synapse_model", _all_synapses(),
+                         ids=lambda x: x if isinstance(x, str) and not x.endswith("_nestml") else "")
+def test_a_spike_passes_through_every_synapse(nest_kernel, neuron, synapse, neuron_model, synapse_model):
+    """One pre spike reaches the target: it departs from an identical neuron without input, only after arrival."""
+    nest = nest_kernel
+    pre = nest.Create("spike_generator", params={"spike_times": [10.0]})
+    target, control = nest.Create(neuron_model, 2)
+    nest.Connect(pre, target, syn_spec={"synapse_model": synapse_model, "weight": 5.0, "delay": 1.0})
+    mm = nest.Create("multimeter", params={"record_from": ["V_m"], "interval": 0.1})
+    nest.Connect(mm, target + control)
+    nest.Simulate(40.0)
+    ev = mm.events
+    v_t, v_c = (ev["V_m"][ev["senders"] == n.global_id] for n in (target, control))
+    t = ev["times"][ev["senders"] == target.global_id]
+    diff = v_t - v_c
+    assert np.all(diff[t < 11.0] == 0.0), "the target moved before the spike arrived (at 11 ms)"
+    assert np.abs(diff[t >= 11.0]).max() > 1e-3, f"no response to a spike through {synapse_model}"
+
+
+@pytest.mark.parametrize("model", ["iaf_psc_exp", "iaf_psc_alpha"])
+def test_nestml_lif_reproduces_nest_builtin(nest_kernel, model):
+    """Same parameters, same spike and DC input: V_m within 1e-9 mV at every step, identical spike times."""
+    nest = nest_kernel
+    rng = np.random.default_rng(7)
+    params = {"I_e": 350.0, "tau_syn_ex": 1.5, "tau_syn_in": 3.0, "t_ref": 2.0, "tau_m": 12.0, "C_m": 200.0}
+    ours = nest.Create(nestml_lab.neuron_model(model + "_neuron"), params=params)
+    theirs = nest.Create(model, params=params)
+    exc = np.round(np.sort(rng.uniform(1, 995, 800)), 1)
+    inh = np.round(np.sort(rng.uniform(1, 995, 300)), 1)
+    for times, weight in ((np.unique(exc), 80.0), (np.unique(inh), -120.0)):
+        sg = nest.Create("spike_generator", params={"spike_times": times})
+        nest.Connect(sg, ours, syn_spec={"weight": weight, "delay": 1.0})
+        nest.Connect(sg, theirs, syn_spec={"weight": weight, "delay": 1.0})
+    recorders = []
+    for n in (ours, theirs):
+        mm = nest.Create("multimeter", params={"record_from": ["V_m"], "interval": 0.1})
+        sr = nest.Create("spike_recorder")
+        nest.Connect(mm, n)
+        nest.Connect(n, sr)
+        recorders.append((mm, sr))
+    nest.Simulate(1000.0)
+    (mm_a, sr_a), (mm_b, sr_b) = recorders
+    assert sr_b.n_events > 10, "the input should make the built-in fire"
+    np.testing.assert_array_equal(sr_a.events["times"], sr_b.events["times"])
+    dv = np.abs(mm_a.events["V_m"] - mm_b.events["V_m"])
+    assert dv.max() <= 1e-9, f"max |dV| = {dv.max():.3g} mV"
+
+
+def test_moved_synapse_parameter_is_refused_on_the_synapse_and_works_on_the_neuron(nest_kernel):
+    nest = nest_kernel
+    neuron, synapse = nestml_lab.pair_models("iaf_psc_exp_neuron", "stdp_synapse")
+    moved = nestml_lab.moved_parameter("stdp_synapse", "tau_tr_post")
+    with pytest.raises(nest.NESTError, match=moved):
+        nest.SetDefaults(synapse, {"tau_tr_post": 33.0})
+    pre, post = nest.Create("parrot_neuron"), nest.Create(neuron)
+    with pytest.raises(nest.NESTError, match="tau_tr_post"):
+        nest.Connect(pre, post, syn_spec={"synapse_model": synapse, "tau_tr_post": 33.0})
+    # NEST itself refuses it in a syn_spec ("Unaccessed elements in syn_spec: tau_tr_post"): the synapse no
+    # longer lists it, so NEST does not pass it on.
+    nest.SetDefaults(neuron, {moved: 33.0})
+    assert nest.GetDefaults(neuron)[moved] == 33.0
+    assert "tau_tr_post" not in nest.GetDefaults(synapse)
+
+
+def test_stale_module_is_refused(nest_kernel, monkeypatch, tmp_path):
+    import shutil
+
+    from nestml_lab import module, paths
+
+    models = tmp_path / "models"
+    shutil.copytree(paths.MODELS_DIR, models)
+    (models / "static_synapse.nestml").write_text((models / "static_synapse.nestml").read_text() + "\n# edited\n")
+    monkeypatch.setattr(paths, "MODELS_DIR", models)
+    module._manifest_cached.cache_clear()
+    with pytest.raises(ModuleNotBuiltError, match="make module"):
+        nestml_lab.install_module()

@@ -1,0 +1,66 @@
+"""A unit's cache key changes exactly when its sources, options or versions change."""
+
+import shutil
+
+import pytest
+
+from codegen.generate import plan_units, source_hash
+from codegen.manifest import load_manifest
+from nestml_lab import paths
+
+VERSIONS = {"toolkit": "t", "nestml": "9.0.0", "nest": "v3.10.0"}
+
+
+@pytest.fixture
+def catalog(tmp_path):
+    dest = tmp_path / "models"
+    shutil.copytree(paths.MODELS_DIR, dest)
+    return dest
+
+
+def _keys(catalog, versions=VERSIONS, nest="v3.10.0"):
+    m = load_manifest(catalog)
+    return {u.uid: u.key(m, versions) for u in plan_units(m, nest)}
+
+
+def test_keys_are_stable_when_nothing_changes(catalog):
+    assert _keys(catalog) == _keys(catalog)
+
+
+def test_editing_one_model_changes_only_the_units_that_use_it(catalog):
+    before = _keys(catalog)
+    f = catalog / "tsodyks_synapse.nestml"
+    f.write_text(f.read_text().replace("U real = 0.5", "U real = 0.4"))
+    after = _keys(catalog)
+    changed = {uid for uid in before if before[uid] != after[uid]}
+    assert changed == {"synapse-tsodyks_synapse"}
+
+
+def test_editing_a_paired_neuron_changes_its_own_and_its_pair_units(catalog):
+    before = _keys(catalog)
+    f = catalog / "izhikevich_neuron.nestml"
+    f.write_text(f.read_text() + "\n")
+    after = _keys(catalog)
+    changed = {uid for uid in before if before[uid] != after[uid]}
+    assert changed == {"neuron-izhikevich_neuron", "pair-izhikevich_neuron-stdp_synapse"}
+
+
+@pytest.mark.parametrize("field", ["toolkit", "nestml", "nest"])
+def test_a_version_change_invalidates_every_unit(catalog, field):
+    before = _keys(catalog)
+    after = _keys(catalog, versions=dict(VERSIONS, **{field: "other"}))
+    assert all(before[u] != after[u] for u in before)
+
+
+def test_option_change_invalidates_the_unit(catalog):
+    m = load_manifest(catalog)
+    a = {u.uid: u.key(m, VERSIONS) for u in plan_units(m, "v3.10.0")}
+    b = {u.uid: u.key(m, VERSIONS) for u in plan_units(m, "v3.9.0")}  # nest_version is a codegen option
+    assert all(a[u] != b[u] for u in a)
+
+
+def test_source_hash_follows_model_content(catalog):
+    m = load_manifest(catalog)
+    h = source_hash(m)
+    (catalog / "static_synapse.nestml").write_text((catalog / "static_synapse.nestml").read_text() + "\n")
+    assert source_hash(load_manifest(catalog)) != h
