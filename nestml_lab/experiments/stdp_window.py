@@ -147,8 +147,8 @@ def _simulate(nest, neuron: str, synapse: str, p: StdpWindowParams, dts: np.ndar
     t_end = t0 + (p.n_pairings - 1) * period + max(abs(p.dt_min_ms), abs(p.dt_max_ms)) + p.delay_ms + 10.0
     nest.Simulate(t_end)
     conns = nest.GetConnections(source=pre, synapse_model=synapse)
-    src = np.asarray(conns.get("source"))
-    w = np.asarray(conns.get("weight"), dtype=float)
+    src = np.atleast_1d(conns.get("source"))
+    w = np.atleast_1d(np.asarray(conns.get("weight"), dtype=float))
     order = np.argsort(src)
     w = w[order]
 

@@ -1,0 +1,26 @@
+"""The one-simulation STDP window equals the seed notebook's one-simulation-per-dt loop."""
+
+import numpy as np
+import pytest
+
+from nestml_lab.experiments.stdp_window import StdpWindowParams, run
+
+pytestmark = pytest.mark.nest
+
+
+@pytest.mark.parametrize("synapse,neuron", [("stdp_synapse", "iaf_psc_exp_neuron"),
+                                            ("nest:stdp_synapse", "nest:iaf_psc_exp")])
+def test_one_simulation_equals_per_dt_loop(built_module, synapse, neuron):
+    p = StdpWindowParams(synapse=synapse, neuron=neuron, n_dt=9, n_pairings=5, frequency_hz=2.0,
+                         dt_min_ms=-40.0, dt_max_ms=40.0, delay_ms=1.5)
+    together = run(p)
+    apart = run(StdpWindowParams(**{**p.__dict__, "one_simulation": False}))
+    np.testing.assert_allclose(together.dt_ms, p.dts(), atol=1e-9)
+    np.testing.assert_array_equal(together.dt_ms, apart.dt_ms)
+    np.testing.assert_allclose(together.dw, apart.dw, rtol=0, atol=1e-12)
+    assert (together.dw[p.dts() > 0] > 0).all() and (together.dw[p.dts() < 0] < 0).all()
+
+
+def test_unknown_synapse_lists_the_catalog(built_module):
+    with pytest.raises(KeyError, match="stdp_synapse"):
+        run(StdpWindowParams(synapse="no_such_synapse"))
