@@ -126,6 +126,7 @@ class GenerateReport:
     sources_cmake: Path
     source_hash: str
     seconds: float
+    versions: dict  # toolkit, NESTML and NEST versions the code was generated with
 
 
 def _run_worker(unit: Unit, manifest: Manifest, staging: Path, log: Path) -> list[ModelMessage]:
@@ -244,7 +245,7 @@ def generate(manifest: Manifest, out_dir: Path, jobs: int | None = None, log=pri
 
     shash = source_hash(manifest)
     sources_cmake = _write_registration(manifest, units, units_dir, out_dir, versions, shash)
-    return GenerateReport([u.uid for u in stale], fresh, sources_cmake, shash, time.perf_counter() - t0)
+    return GenerateReport([u.uid for u in stale], fresh, sources_cmake, shash, time.perf_counter() - t0, versions)
 
 
 def _install_unit(unit: Unit, manifest: Manifest, src: Path, dest: Path, key: str) -> None:

@@ -171,6 +171,6 @@ def load_manifest(path: Path | str) -> Manifest:
                 f"model {model!r} has no source file {path.parent / (model + '.nestml')}")
 
     manifest = Manifest(path, module, suffix, tuple(neurons), synapses, tuple(pairs))
-    all_names = [n for p in pairs for n in [names.paired_neuron(p.neuron, p.synapses, suffix)]]
-    _expect(len(set(all_names)) == len(all_names), path, "two pairs give the same co-generated neuron")
+    paired = [names.paired_neuron(p.neuron, p.synapses, suffix) for p in pairs]
+    _expect(len(set(paired)) == len(paired), path, "two pairs give the same co-generated neuron")
     return manifest

@@ -6,7 +6,6 @@ import argparse
 import sys
 import time
 
-from codegen import TOOLKIT_VERSION
 from codegen.errors import CodegenError
 from nestml_lab import paths
 from nestml_lab.build import BuildError
@@ -18,7 +17,7 @@ def _progress(line: str) -> None:
 
 def cmd_module(args: argparse.Namespace) -> int:
     """Generate (cached), compile and install the catalog module."""
-    from codegen.generate import generate, nest_version, nestml_version
+    from codegen.generate import generate
     from codegen.manifest import load_manifest
     from nestml_lab import build
 
@@ -29,9 +28,7 @@ def cmd_module(args: argparse.Namespace) -> int:
     stamp = {
         "module": manifest.module,
         "source_hash": report.source_hash,
-        "toolkit": TOOLKIT_VERSION,
-        "nestml": nestml_version(),
-        "nest": nest_version(),
+        **report.versions,
         "models": manifest.nest_names(),
     }
     dest = build.install(so, stamp)

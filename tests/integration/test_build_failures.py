@@ -58,23 +58,25 @@ def checkout(tmp_path_factory):
     return root
 
 
-def _edit(path: Path, old: str, new: str) -> str:
-    text = path.read_text()
-    assert old in text
-    path.write_text(text.replace(old, new))
-    return text
+def _run_edited(checkout: Path, model: str, old: str, new: str) -> tuple[subprocess.CompletedProcess, str]:
+    """Run `make module` with one model edited, then restore it; return the run and the edited text."""
+    src = checkout / "models" / f"{model}.nestml"
+    original = src.read_text()
+    assert old in original
+    edited = original.replace(old, new)
+    src.write_text(edited)
+    try:
+        return _run(checkout), edited
+    finally:
+        src.write_text(original)
 
 
 def test_malformed_model_names_file_and_line_and_keeps_the_module(checkout):
     so = checkout / "install" / "tiny_module.so"
     before = _digest(so)
-    src = checkout / "models" / "iaf_psc_exp_neuron.nestml"
-    original = _edit(src, "I_syn_ex += exc_spikes * 1 pA * 1 s", "I_syn_ex += exc_spikez * 1 pA * 1 s")
-    try:
-        out = _run(checkout)
-        line = next(i for i, ln in enumerate(src.read_text().splitlines(), 1) if "exc_spikez" in ln)
-    finally:
-        src.write_text(original)
+    out, edited = _run_edited(checkout, "iaf_psc_exp_neuron", "I_syn_ex += exc_spikes * 1 pA * 1 s",
+                              "I_syn_ex += exc_spikez * 1 pA * 1 s")
+    line = next(i for i, ln in enumerate(edited.splitlines(), 1) if "exc_spikez" in ln)
     assert out.returncode != 0
     assert f"iaf_psc_exp_neuron.nestml:{line}:" in out.stderr
     assert "[nestml]" in out.stderr
@@ -84,13 +86,9 @@ def test_malformed_model_names_file_and_line_and_keeps_the_module(checkout):
 def test_compile_error_names_the_model_and_log_and_keeps_the_module(checkout):
     so = checkout / "install" / "tiny_module.so"
     before = _digest(so)
-    src = checkout / "models" / "static_synapse.nestml"
     # NESTML accepts max(0, real) but emits std::max(int, double), which does not compile.
-    original = _edit(src, "emit_spike(w)", "w_out real = max(0, w)\n        emit_spike(w_out)")
-    try:
-        out = _run(checkout)
-    finally:
-        src.write_text(original)
+    out, _ = _run_edited(checkout, "static_synapse", "emit_spike(w)",
+                         "w_out real = max(0, w)\n        emit_spike(w_out)")
     assert out.returncode != 0, out.stdout
     assert "[compile]" in out.stderr
     assert "model: static_synapse_nestml" in out.stderr
