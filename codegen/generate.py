@@ -263,6 +263,12 @@ def _install_unit(unit: Unit, manifest: Manifest, src: Path, dest: Path, key: st
     for f in files:
         shutil.copy2(f, tmp / f.name)
     if unit.uid.startswith("pair-"):
+        neuron_cpp = tmp / f"{unit.neurons[0]}.cpp"
+        text, found = patches.keep_preceding_history_entry(neuron_cpp.read_text())
+        if not found:
+            raise CodegenError(f"[codegen] the history pruning of {unit.neurons[0]} is not what codegen/patches.py "
+                               "expects: this NESTML version needs the patch reviewed")
+        neuron_cpp.write_text(text)
         neuron_header = (tmp / f"{unit.neurons[0]}.h").read_text()
         for model, nest_name in zip(unit.models[1:], unit.synapses):
             plain = names.plain(model, manifest.suffix)

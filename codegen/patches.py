@@ -1,9 +1,14 @@
-"""Small, checked edits to NESTML's generated C++ where its behaviour would mislead a user.
+"""Small, checked edits to NESTML's generated C++ where its behaviour would mislead a user or is wrong.
 
-After co-generation NESTML moves a synapse's postsynaptic parameters into the
-neuron (``tau_tr_post`` -> the neuron's ``tau_tr_post__for_<synapse>``) but
-leaves the synapse's own copy settable, where it is silently ignored. We make
-the synapse refuse it with a message that names the neuron's parameter.
+1. After co-generation NESTML moves a synapse's postsynaptic parameters into
+   the neuron (``tau_tr_post`` -> the neuron's ``tau_tr_post__for_<synapse>``)
+   but leaves the synapse's own copy settable, where it is silently ignored. We
+   make the synapse refuse it with a message that names the neuron's parameter.
+2. A co-generated neuron prunes its spike history as soon as an entry has been
+   read by every synapse. But a synapse's onReceive(post) block that reads a
+   postsynaptic trace (the triplet rule's o2) needs the entry *before* the
+   spike it processes, which may already be gone: the trace then reads as 0.
+   We keep an entry until the one after it has been read as well.
 """
 
 from __future__ import annotations
@@ -51,3 +56,19 @@ def refuse_moved_variables(synapse_header: str, synapse: str, synapse_plain: str
         synapse_header = getter.sub("", synapse_header)
         patched.append(var)
     return synapse_header, patched
+
+
+PRUNE_CONDITION = "if ( history_.front().access_counter_ >= n_incoming_"
+PRUNE_PATCHED = PRUNE_CONDITION + " and history_[ 1 ].access_counter_ >= n_incoming_"
+
+
+def keep_preceding_history_entry(neuron_source: str) -> tuple[str, bool]:
+    """Patch a co-generated neuron's history pruning (see the module docstring, point 2).
+
+    Returns the patched source and whether the pruning condition was found.
+    """
+    if PRUNE_PATCHED in neuron_source:
+        return neuron_source, True
+    if PRUNE_CONDITION not in neuron_source:
+        return neuron_source, False
+    return neuron_source.replace(PRUNE_CONDITION, PRUNE_PATCHED), True

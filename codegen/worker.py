@@ -40,6 +40,32 @@ def _log_size() -> int:
     return max(Logger.get_log().keys(), default=-1) + 1
 
 
+def format_float(value: float, digits: int = 9) -> str:
+    """A float as a C++ literal with ``digits`` significant digits and a decimal point.
+
+    NESTML 9.0.0 formats with ``f"{x:#.9g}".rstrip("0")``, which also strips
+    zeros off the exponent: 5e-10 becomes ``5.00000000e-1``, 1e20 ``1.00000000e+2``.
+    Here only the mantissa loses its trailing zeros.
+    """
+    text = f"{value:#.{digits}g}"
+    mantissa, sep, exponent = text.partition("e")
+    return mantissa.rstrip("0") + sep + exponent
+
+
+def _fix_float_printing() -> None:
+    """Make NESTML print float constants with :func:`format_float` (see there for the bug)."""
+    from pynestml.codegeneration.printers.constant_printer import ConstantPrinter
+
+    original = ConstantPrinter.print_constant
+
+    def print_constant(self, node):
+        if isinstance(node, float):
+            return format_float(node, ConstantPrinter.n_float_digits)
+        return original(self, node)
+
+    ConstantPrinter.print_constant = print_constant
+
+
 def generate(spec: dict) -> list[dict]:
     """Generate C++ for the unit described by ``spec``; return NESTML's errors (empty on success)."""
     from pynestml.cocos.co_cos_manager import CoCosManager
@@ -49,6 +75,7 @@ def generate(spec: dict) -> list[dict]:
     from pynestml.utils.logger import Logger
     from pynestml.utils.model_parser import ModelParser
 
+    _fix_float_printing()
     files = spec["files"]
     frontend.configure_front_end(files, "NEST", spec["target"], logging_level="ERROR",
                                  module_name=spec["module"], suffix=spec["suffix"],
