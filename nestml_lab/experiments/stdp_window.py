@@ -10,9 +10,9 @@ from pathlib import Path
 import numpy as np
 
 from nestml_lab import module as catalog
+from nestml_lab import references
+from nestml_lab.experiments import common
 from nestml_lab.provenance import provenance
-
-BUILTIN_PREFIX = "nest:"
 
 
 @dataclass(frozen=True)
@@ -28,6 +28,7 @@ class StdpWindowParams:
     dt_min_ms: float = -100.0          # first dt = t_post - t_pre (ms)
     dt_max_ms: float = 100.0           # last dt (ms)
     n_dt: int = 101                    # points of the sweep
+    dt_values: tuple | None = None     # explicit dt list (ms); overrides dt_min_ms, dt_max_ms, n_dt
     n_pairings: int = 60               # pre/post pairings per dt
     frequency_hz: float = 1.0          # pairing frequency (Hz)
     delay_ms: float = 1.0              # synaptic (dendritic) delay (ms)
@@ -38,6 +39,10 @@ class StdpWindowParams:
     synapse_params: dict = field(default_factory=dict)   # extra synapse parameters
     neuron_params: dict = field(default_factory=dict)    # extra neuron parameters
     one_simulation: bool = True        # False: one simulation per dt (the seed notebook's loop)
+    silent_start_ms: float = 1000.0    # no spikes before this (ms), see _simulate
+    flush_pre_spike: bool = True       # one more presynaptic spike a period after the last pairing: the synapse
+                                       # only updates at presynaptic spikes, so without it the last pairing's
+                                       # postsynaptic spike never reaches the weight
 
     def __post_init__(self):
         if self.n_dt < 1 or self.n_pairings < 1:
@@ -45,12 +50,16 @@ class StdpWindowParams:
         if self.frequency_hz <= 0:
             raise ValueError("frequency_hz must be positive")
         period = 1000.0 / self.frequency_hz
-        span = max(abs(self.dt_min_ms), abs(self.dt_max_ms))
-        if 2 * span + 2 * self.delay_ms >= period:
+        span = float(np.max(np.abs(self.dts())))
+        if self.resolution_ms <= 0 or self.delay_ms < self.resolution_ms:
+            raise ValueError("need resolution_ms > 0 and delay_ms >= resolution_ms")
+        if span + self.delay_ms >= period:
             raise ValueError(f"|dt| up to {span} ms does not fit into the pairing period {period} ms: "
-                             "pairings would overlap")
+                             "a pairing's spikes would pass the next pairing's")
 
     def dts(self) -> np.ndarray:
+        if self.dt_values is not None:
+            return np.asarray(self.dt_values, dtype=float)
         return np.linspace(self.dt_min_ms, self.dt_max_ms, self.n_dt)
 
 
@@ -64,108 +73,95 @@ class StdpWindowResult:
     w0: float
     models: dict
     provenance: dict
+    dw_reference: np.ndarray | None = None   # the event-driven reference on the recorded spikes, if one exists
+    pre: list | None = None                  # recorded presynaptic spike times per dt (ms)
+    post: list | None = None                 # recorded postsynaptic spike times per dt (ms)
 
 
-def _models(p: StdpWindowParams) -> tuple[str, str]:
-    syn_builtin = p.synapse.startswith(BUILTIN_PREFIX)
-    neu_builtin = p.neuron.startswith(BUILTIN_PREFIX)
-    if syn_builtin:
-        synapse = p.synapse[len(BUILTIN_PREFIX):]
-        neuron = p.neuron[len(BUILTIN_PREFIX):] if neu_builtin else catalog.neuron_model(p.neuron)
-    elif neu_builtin:
-        raise ValueError("a catalog plastic synapse needs a catalog neuron (they are co-generated)")
-    else:
-        spec = catalog.manifest().synapses.get(p.synapse)
-        if spec is None:
-            raise KeyError(f"unknown synapse {p.synapse!r}; catalog: {', '.join(catalog.manifest().synapses)}; "
-                           f"or a NEST built-in as nest:<name>")
-        if spec.needs_partner:
-            neuron, synapse = catalog.pair_models(p.neuron, p.synapse)
+def reference_rule(p: StdpWindowParams):
+    """The event-driven reference for the window's synapse, as ``f(pre, post) -> final weight``, or None.
+
+    Catalog synapses use their own parameters; a NEST built-in twin has its
+    parameter names translated (the post-trace time constants are then the
+    neuron's ``tau_minus`` / ``tau_minus_triplet``).
+    """
+    name = p.synapse
+    params = dict(p.synapse_params)
+    if name.startswith(common.BUILTIN_PREFIX):
+        import nest
+
+        builtin = name[len(common.BUILTIN_PREFIX):]
+        twin = references.NEST_TWINS.get(builtin)
+        if twin is None:
+            return None
+        name, mapping = twin
+        if set(params) - set(mapping):
+            return None
+        # every parameter the rule uses, as NEST has it (defaults or the values given)
+        syn = {**nest.GetDefaults(builtin), **params}
+        params = {mapping[k]: syn[k] for k in mapping}
+        neuron_model = p.neuron[len(common.BUILTIN_PREFIX):] if p.neuron.startswith(common.BUILTIN_PREFIX) \
+            else catalog.neuron_model(p.neuron)
+        neu = {**nest.GetDefaults(neuron_model), **p.neuron_params}
+        if name == "stdp_triplet_synapse":
+            params.update(tau_minus=neu["tau_minus"], tau_y=neu["tau_minus_triplet"])
         else:
-            neuron, synapse = catalog.neuron_model(p.neuron), catalog.synapse_model(p.synapse)
-    return neuron, synapse
-
-
-def _check_names(nest, model: str, params: dict, kind: str) -> None:
-    known = nest.GetDefaults(model)
-    unknown = sorted(set(params) - set(known))
-    if unknown:
-        raise KeyError(f"unknown {kind} parameter(s) {unknown} of {model}; it has: {', '.join(sorted(known))}")
-
-
-def _kick(nest, neuron: str, p: StdpWindowParams, weight: float) -> np.ndarray:
-    catalog.reset_kernel()
-    nest.resolution = p.resolution_ms
-    n = nest.Create(neuron, params=p.neuron_params)
-    sg = nest.Create("spike_generator", params={"spike_times": [10.0]})
-    sr = nest.Create("spike_recorder")
-    nest.Connect(sg, n, syn_spec={"weight": weight, "delay": p.resolution_ms})
-    nest.Connect(n, sr)
-    nest.Simulate(60.0)
-    return sr.events["times"] - 10.0
-
-
-def _calibrate_drive(nest, neuron: str, p: StdpWindowParams) -> tuple[float, float]:
-    """Kick weight and the latency (ms) from the kick's emission to the post neuron's single spike."""
-    weights = [p.drive_weight] if p.drive_weight is not None else [2.0 ** k for k in range(0, 21)]
-    for w in weights:
-        times = _kick(nest, neuron, p, w)
-        if len(times) == 1:
-            return w, float(times[0])
-        if len(times) > 1:
-            break
-    raise RuntimeError(f"no kick weight in {weights[0]:g}..{w:g} makes {neuron} fire exactly one spike "
-                       f"(last: {len(times)} spikes); set drive_weight")
+            params["tau_tr_post"] = neu["tau_minus"]
+    else:
+        # parameters NESTML moved into the co-generated neuron, e.g. tau_tr_post__for_stdp_synapse_nestml
+        for key, value in p.neuron_params.items():
+            variable = key.split("__for_")[0]
+            if key == catalog.moved_parameter(name, variable):
+                params[variable] = value
+    rule = references.RULES.get(name)
+    if rule is None:
+        return None
+    return lambda pre, post: rule(pre, post, p.delay_ms, p.w0, params).final
 
 
 def _simulate(nest, neuron: str, synapse: str, p: StdpWindowParams, dts: np.ndarray, drive: float,
               latency: float):
     catalog.reset_kernel()
     nest.resolution = p.resolution_ms
+    res = p.resolution_ms
     period = 1000.0 / p.frequency_hz
-    t0 = max(abs(p.dt_min_ms), abs(p.dt_max_ms)) + latency + 10.0
+    span = float(np.max(np.abs(p.dts())))
+    # The first pairing comes after a silent second: NEST's stdp_nn_symm_synapse treats t = 0 as a
+    # presynaptic spike (its t_lastspike_ starts at 0), which would potentiate the first postsynaptic
+    # spike by exp(-t_post / tau_plus); a second later that is below 1e-21.
+    t0 = max(span + latency + 10.0, period, span + p.silent_start_ms)
     n = len(dts)
     pre = nest.Create("parrot_neuron", n)
     post = nest.Create(neuron, n, params=p.neuron_params)
-    pre_times, post_times = [], []
-    for k, dt in enumerate(dts):
-        base = t0 + np.arange(p.n_pairings) * period
-        pre_t = np.round(base / p.resolution_ms) * p.resolution_ms
-        post_t = np.round((base + dt) / p.resolution_ms) * p.resolution_ms
-        pre_times.append(pre_t)
-        post_times.append(post_t)
-    sg_pre = nest.Create("spike_generator", n, params=[{"spike_times": t - p.resolution_ms} for t in pre_times])
-    kick = [np.round((t - latency) / p.resolution_ms) * p.resolution_ms for t in post_times]
-    sg_post = nest.Create("spike_generator", n, params=[{"spike_times": t} for t in kick])
-    nest.Connect(sg_pre, pre, "one_to_one", syn_spec={"delay": p.resolution_ms})
-    nest.Connect(sg_post, post, "one_to_one", syn_spec={"weight": drive, "delay": p.resolution_ms})
+    base = t0 + np.arange(p.n_pairings) * period
+    pre_t = common.on_grid(base, res)
+    if p.flush_pre_spike:
+        pre_t = np.append(pre_t, common.on_grid(t0 + p.n_pairings * period, res))
+    post_times = [common.on_grid(base + dt, res) for dt in dts]
+    sg_pre = nest.Create("spike_generator", n, params={"spike_times": pre_t - res})
+    sg_post = nest.Create("spike_generator", n,
+                          params=[{"spike_times": common.on_grid(t - latency, res)} for t in post_times])
+    nest.Connect(sg_pre, pre, "one_to_one", syn_spec={"delay": res})
+    nest.Connect(sg_post, post, "one_to_one", syn_spec={"weight": drive, "delay": res})
     syn_spec = {"synapse_model": synapse, "weight": p.w0, "delay": p.delay_ms, **p.synapse_params}
     nest.Connect(pre, post, "one_to_one", syn_spec=syn_spec)
     sr_pre, sr_post = nest.Create("spike_recorder"), nest.Create("spike_recorder")
     nest.Connect(pre, sr_pre)
     nest.Connect(post, sr_post)
-    t_end = t0 + (p.n_pairings - 1) * period + max(abs(p.dt_min_ms), abs(p.dt_max_ms)) + p.delay_ms + 10.0
-    nest.Simulate(t_end)
-    conns = nest.GetConnections(source=pre, synapse_model=synapse)
-    src = np.atleast_1d(conns.get("source"))
-    w = np.atleast_1d(np.asarray(conns.get("weight"), dtype=float))
-    order = np.argsort(src)
-    w = w[order]
-
-    ev_post = sr_post.events
-    ev_pre = sr_pre.events
+    nest.Simulate(float(pre_t[-1]) + span + p.delay_ms + 10.0)
+    w = common.final_weights(synapse, pre)
+    got_pre = common.spikes_by_sender(sr_pre, pre)
+    got_post = common.spikes_by_sender(sr_post, post)
     measured = []
     for k in range(n):
-        got_post = np.sort(ev_post["times"][ev_post["senders"] == post[k].global_id])
-        got_pre = np.sort(ev_pre["times"][ev_pre["senders"] == pre[k].global_id])
-        if len(got_post) != p.n_pairings or not np.allclose(got_post, post_times[k], atol=p.resolution_ms / 2):
-            raise RuntimeError(f"post neuron {k} (dt = {dts[k]} ms) fired {len(got_post)} spikes, not the "
+        if len(got_post[k]) != p.n_pairings or not np.allclose(got_post[k], post_times[k], atol=res / 2):
+            raise RuntimeError(f"post neuron {k} (dt = {dts[k]} ms) fired {len(got_post[k])} spikes, not the "
                                f"{p.n_pairings} intended at the intended times: the drive or a plastic input "
                                "disturbed it")
-        if len(got_pre) != p.n_pairings:
-            raise RuntimeError(f"pre neuron {k} fired {len(got_pre)} spikes, expected {p.n_pairings}")
-        measured.append(float(got_post[0] - got_pre[0]))
-    return np.asarray(measured), w
+        if len(got_pre[k]) != len(pre_t):
+            raise RuntimeError(f"pre neuron {k} fired {len(got_pre[k])} spikes, expected {len(pre_t)}")
+        measured.append(float(got_post[k][0] - got_pre[k][0]))
+    return np.asarray(measured), w, got_pre, got_post
 
 
 def run(p: StdpWindowParams, progress=None) -> StdpWindowResult:
@@ -187,33 +183,39 @@ def run(p: StdpWindowParams, progress=None) -> StdpWindowResult:
 
     nest.verbosity = nest.VerbosityLevel.ERROR
     catalog.install_module()
-    neuron, synapse = _models(p)
-    _check_names(nest, synapse, p.synapse_params, "synapse")
-    _check_names(nest, neuron, p.neuron_params, "neuron")
-    drive, latency = _calibrate_drive(nest, neuron, p)
+    neuron, synapse = common.resolve_models(p.synapse, p.neuron)
+    common.check_names(synapse, p.synapse_params, "synapse")
+    common.check_names(neuron, p.neuron_params, "neuron")
+    drive, latency = common.calibrate_drive(neuron, p.resolution_ms, p.neuron_params, p.drive_weight)
     dts = p.dts()
     if p.one_simulation:
-        dt_ms, w = _simulate(nest, neuron, synapse, p, dts, drive, latency)
+        parts = [_simulate(nest, neuron, synapse, p, dts, drive, latency)]
     else:
         parts = []
         for i, dt in enumerate(dts):
             parts.append(_simulate(nest, neuron, synapse, p, np.array([dt]), drive, latency))
-            if progress:
+            if progress and ((i + 1) % 10 == 0 or i + 1 == len(dts)):
                 progress(f"[stdp-window] dt {i + 1}/{len(dts)}")
-        dt_ms = np.concatenate([a for a, _ in parts])
-        w = np.concatenate([b for _, b in parts])
-    return StdpWindowResult(p, dt_ms, w - p.w0, p.w0, {"neuron": neuron, "synapse": synapse}, provenance())
+    dt_ms = np.concatenate([part[0] for part in parts])
+    w = np.concatenate([part[1] for part in parts])
+    pre = [t for part in parts for t in part[2]]
+    post = [t for part in parts for t in part[3]]
+    rule = reference_rule(p)
+    dw_ref = None if rule is None else np.array([rule(a, b) for a, b in zip(pre, post)]) - p.w0
+    return StdpWindowResult(p, dt_ms, w - p.w0, p.w0, {"neuron": neuron, "synapse": synapse}, provenance(),
+                            dw_ref, pre, post)
 
 
 def save(result: StdpWindowResult, out_dir: Path | str) -> dict[str, Path]:
-    """Write ``window.csv`` (dt_ms, dw) and ``window.json`` (parameters + provenance) into ``out_dir``."""
+    """Write ``window.csv`` (dt_ms, dw, dw_reference) and ``window.json`` (parameters + provenance) into ``out_dir``."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     csv_path, json_path = out / "window.csv", out / "window.json"
     with open(csv_path, "w", newline="") as f:
         writer = csv.writer(f)
-        writer.writerow(["dt_ms", "dw"])
-        writer.writerows(zip(result.dt_ms.tolist(), result.dw.tolist()))
+        ref = result.dw_reference if result.dw_reference is not None else [float("nan")] * len(result.dw)
+        writer.writerow(["dt_ms", "dw", "dw_reference"])
+        writer.writerows(zip(result.dt_ms.tolist(), result.dw.tolist(), list(ref)))
     json_path.write_text(json.dumps({"params": asdict(result.params), "models": result.models,
                                      "w0": result.w0, "provenance": result.provenance}, indent=1))
     return {"csv": csv_path, "json": json_path}
@@ -230,7 +232,10 @@ def plot(result: StdpWindowResult, out_dir: Path | str) -> Path:
     fig, ax = plt.subplots(figsize=(6, 4))
     ax.axhline(0, color="0.6", lw=0.8)
     ax.axvline(0, color="0.6", lw=0.8)
-    ax.plot(result.dt_ms, result.dw, "o-", ms=3, lw=1)
+    ax.plot(result.dt_ms, result.dw, "o", ms=3.5, label=f"NEST: {result.models['synapse']}")
+    if result.dw_reference is not None:
+        ax.plot(result.dt_ms, result.dw_reference, "-", color="k", lw=0.9, label="Python reference (same spikes)")
+    ax.legend(fontsize=7, frameon=False)
     ax.set_xlabel(r"$\Delta t = t_\mathrm{post} - t_\mathrm{pre}$ (ms)")
     ax.set_ylabel(r"$\Delta w$")
     ax.set_title(f"{p.synapse} on {p.neuron}: {p.n_pairings} pairings at {p.frequency_hz:g} Hz, "

@@ -1,0 +1,131 @@
+"""What the plasticity experiments share: model names, parameter checks, and a post neuron made to fire on time."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from nestml_lab import module as catalog
+
+BUILTIN_PREFIX = "nest:"
+
+
+def resolve_models(synapse: str, neuron: str) -> tuple[str, str]:
+    """NEST names ``(neuron, synapse)`` for a catalog synapse on a catalog neuron, or NEST built-ins.
+
+    A NEST built-in is written ``nest:<name>`` (``nest:stdp_synapse``,
+    ``nest:iaf_psc_exp``). A catalog plastic synapse exists only co-generated
+    with a catalog neuron, so it cannot be put on a built-in neuron.
+    """
+    syn_builtin = synapse.startswith(BUILTIN_PREFIX)
+    neu_builtin = neuron.startswith(BUILTIN_PREFIX)
+    if syn_builtin:
+        nest_synapse = synapse[len(BUILTIN_PREFIX):]
+        nest_neuron = neuron[len(BUILTIN_PREFIX):] if neu_builtin else catalog.neuron_model(neuron)
+        _check_builtin(nest_synapse, "synapse")
+        if neu_builtin:
+            _check_builtin(nest_neuron, "neuron")
+        return nest_neuron, nest_synapse
+    m = catalog.manifest()
+    spec = m.synapses.get(synapse)
+    if spec is None:
+        raise KeyError(f"unknown synapse {synapse!r}; the catalog has: {', '.join(m.synapses)}; "
+                       f"or name a NEST built-in as {BUILTIN_PREFIX}<name>")
+    if neu_builtin:
+        if spec.needs_partner:
+            raise ValueError(f"the catalog's {synapse} is co-generated with catalog neurons and cannot be used "
+                             f"on the NEST built-in {neuron}")
+        _check_builtin(neuron[len(BUILTIN_PREFIX):], "neuron")
+        return neuron[len(BUILTIN_PREFIX):], catalog.synapse_model(synapse)
+    if spec.needs_partner:
+        return catalog.pair_models(neuron, synapse)
+    return catalog.neuron_model(neuron), catalog.synapse_model(synapse)
+
+
+def _check_builtin(name: str, kind: str) -> None:
+    import nest
+
+    known = nest.synapse_models if kind == "synapse" else nest.node_models
+    if name not in known:
+        builtin = sorted(m for m in known if not m.endswith(catalog.manifest().suffix)
+                         and ("stdp" in m or "tsodyks" in m or kind == "neuron"))
+        raise KeyError(f"NEST has no {kind} model {name!r}; e.g. {', '.join(builtin[:40])}")
+
+
+def check_names(model: str, params: dict, kind: str) -> None:
+    """Raise ``KeyError`` listing the model's parameters if ``params`` names one it does not have."""
+    import nest
+
+    known = nest.GetDefaults(model)
+    unknown = sorted(set(params) - set(known))
+    if unknown:
+        raise KeyError(f"unknown {kind} parameter(s) {unknown} of {model}; it has: {', '.join(sorted(known))}")
+
+
+def _kick(neuron: str, resolution_ms: float, neuron_params: dict, weight: float) -> np.ndarray:
+    import nest
+
+    catalog.reset_kernel()
+    nest.resolution = resolution_ms
+    n = nest.Create(neuron, params=neuron_params)
+    sg = nest.Create("spike_generator", params={"spike_times": [10.0]})
+    sr = nest.Create("spike_recorder")
+    nest.Connect(sg, n, syn_spec={"weight": weight, "delay": resolution_ms})
+    nest.Connect(n, sr)
+    nest.Simulate(60.0)
+    return sr.events["times"] - 10.0
+
+
+def calibrate_drive(neuron: str, resolution_ms: float, neuron_params: dict,
+                    drive_weight: float | None = None) -> tuple[float, float]:
+    """Weight of a kick that makes ``neuron`` fire exactly once, and the latency (ms) from kick to spike.
+
+    Without ``drive_weight`` the smallest power of two (1 .. 2^20) that works
+    is used, so that the kick disturbs the neuron as little as possible; if one
+    power of two gives no spike and the next a burst, the weight in between is
+    found by bisection.
+    """
+    if drive_weight is not None:
+        times = _kick(neuron, resolution_ms, neuron_params, drive_weight)
+        if len(times) != 1:
+            raise RuntimeError(f"a kick of weight {drive_weight:g} makes {neuron} fire {len(times)} spikes, not 1")
+        return drive_weight, float(times[0])
+    low = 0.0
+    for w in (2.0 ** k for k in range(0, 21)):
+        times = _kick(neuron, resolution_ms, neuron_params, w)
+        if len(times) == 1:
+            return w, float(times[0])
+        if len(times) == 0:
+            low = w
+            continue
+        high = w
+        for _ in range(30):
+            mid = 0.5 * (low + high)
+            times = _kick(neuron, resolution_ms, neuron_params, mid)
+            if len(times) == 1:
+                return mid, float(times[0])
+            low, high = (mid, high) if len(times) == 0 else (low, mid)
+        break
+    raise RuntimeError(f"no kick weight up to 2^20 makes {neuron} fire exactly one spike; set drive_weight")
+
+
+def on_grid(t, resolution_ms: float) -> np.ndarray:
+    """Times rounded to the simulation grid."""
+    return np.round(np.asarray(t, dtype=float) / resolution_ms) * resolution_ms
+
+
+def final_weights(synapse: str, pre) -> np.ndarray:
+    """Weights of the ``synapse`` connections leaving each node of ``pre``, in the order of ``pre``."""
+    import nest
+
+    conns = nest.GetConnections(source=pre, synapse_model=synapse)
+    src = np.atleast_1d(conns.get("source"))
+    w = np.atleast_1d(np.asarray(conns.get("weight"), dtype=float))
+    if len(src) != len(pre):
+        raise RuntimeError(f"expected one {synapse} connection per source, found {len(src)} for {len(pre)}")
+    return w[np.argsort(src)]
+
+
+def spikes_by_sender(recorder, nodes) -> list[np.ndarray]:
+    """Sorted spike times of each node, from a spike recorder connected to all of them."""
+    ev = recorder.events
+    return [np.sort(ev["times"][ev["senders"] == gid]) for gid in nodes.tolist()]

@@ -1,0 +1,116 @@
+"""Pairing-frequency protocol (Sjöström et al. 2001; Pfister & Gerstner 2006, Fig. 5) for the triplet rule.
+
+60 pre/post pairings at dt = +10 ms and dt = -10 ms, repeated at several
+frequencies; the weight change is compared with the measured points. Each
+frequency is one NEST simulation with both dt side by side (the STDP-window
+machinery with two dt).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+
+from nestml_lab.data import SJOSTROM_2001
+from nestml_lab.experiments import stdp_window
+from nestml_lab.provenance import provenance
+
+
+@dataclass(frozen=True)
+class PairingFrequencyParams:
+    synapse: str = "stdp_triplet_synapse"    # catalog synapse or nest:<built-in>
+    neuron: str = "iaf_psc_exp_neuron"
+    frequencies_hz: tuple = (0.1, 1.0, 5.0, 10.0, 20.0, 30.0, 40.0, 50.0)
+    dt_ms: tuple = (-10.0, 10.0)             # t_post - t_pre at the synapse (ms)
+    n_pairings: int = 60
+    delay_ms: float = 0.1                    # dendritic delay; the spikes are shifted so the synapse sees dt
+    resolution_ms: float = 0.1
+    w0: float = 1.0                          # the rule is additive: dw does not depend on w0 inside [Wmin, Wmax]
+    # Pfister & Gerstner 2006, Table 4, visual cortex, all-to-all (catalog names)
+    synapse_params: dict = field(default_factory=lambda: {
+        "tau_plus": 16.8, "tau_x": 101.0, "A2_plus": 5e-10, "A3_plus": 6.2e-3,
+        "A2_minus": 7e-3, "A3_minus": 2.3e-4})
+    neuron_params: dict = field(default_factory=lambda: {
+        "tau_minus__for_stdp_triplet_synapse_nestml": 33.7, "tau_y__for_stdp_triplet_synapse_nestml": 125.0})
+
+
+@dataclass
+class PairingFrequencyResult:
+    params: PairingFrequencyParams
+    frequency_hz: np.ndarray
+    dt_ms: np.ndarray            # as seen by the synapse
+    dw: np.ndarray               # (frequency, dt)
+    dw_reference: np.ndarray     # Python reference on the recorded spikes, same shape (NaN if none)
+    provenance: dict
+
+
+def run(p: PairingFrequencyParams, progress=None) -> PairingFrequencyResult:
+    # the synapse sees a postsynaptic spike at t_post + delay: shift the spikes so that it sees dt
+    spike_dts = tuple(dt - p.delay_ms for dt in p.dt_ms)
+    dw = np.full((len(p.frequencies_hz), len(p.dt_ms)), np.nan)
+    ref = np.full_like(dw, np.nan)
+    for i, f in enumerate(p.frequencies_hz):
+        wp = stdp_window.StdpWindowParams(
+            synapse=p.synapse, neuron=p.neuron, dt_values=spike_dts, n_pairings=p.n_pairings, frequency_hz=f,
+            delay_ms=p.delay_ms, resolution_ms=p.resolution_ms, w0=p.w0, synapse_params=p.synapse_params,
+            neuron_params=p.neuron_params)
+        r = stdp_window.run(wp)
+        dw[i] = r.dw
+        if r.dw_reference is not None:
+            ref[i] = r.dw_reference
+        if progress:
+            progress(f"[pairing-frequency] {f:g} Hz: dw = {', '.join(f'{x:+.3f}' for x in r.dw)}")
+    return PairingFrequencyResult(p, np.asarray(p.frequencies_hz, float), np.asarray(p.dt_ms, float), dw, ref,
+                                  provenance())
+
+
+def save(result: PairingFrequencyResult, out_dir: Path | str) -> dict[str, Path]:
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    csv_path, json_path = out / "pairing_frequency.csv", out / "pairing_frequency.json"
+    with open(csv_path, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["frequency_hz", "dt_ms", "dw", "dw_reference"])
+        for i, fr in enumerate(result.frequency_hz):
+            for j, dt in enumerate(result.dt_ms):
+                w.writerow([fr, dt, result.dw[i, j], result.dw_reference[i, j]])
+    json_path.write_text(json.dumps({"params": asdict(result.params), "provenance": result.provenance,
+                                     "data": SJOSTROM_2001}, indent=1))
+    return {"csv": csv_path, "json": json_path}
+
+
+def plot(result: PairingFrequencyResult, out_dir: Path | str) -> Path:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(5.5, 4))
+    data = SJOSTROM_2001
+    for j, dt in enumerate(result.dt_ms):
+        key = "dt_plus10" if dt > 0 else "dt_minus10"
+        color = "C3" if dt > 0 else "C0"
+        ax.plot(result.frequency_hz, result.dw[:, j], "o-", color=color, ms=4,
+                label=f"NEST, dt = {dt:+g} ms")
+        if np.all(np.isfinite(result.dw_reference[:, j])):
+            ax.plot(result.frequency_hz, result.dw_reference[:, j], "x", color="k", ms=5,
+                    label="Python reference" if j == 0 else None)
+        if abs(abs(dt) - 10.0) < 1e-9:
+            ax.errorbar(data["frequency_hz"], data[key]["dw"], yerr=data[key]["sem"], fmt="s", mfc="none",
+                        color=color, capsize=3, label=f"Sjöström 2001, dt = {dt:+g} ms")
+    ax.axhline(0, color="0.6", lw=0.8)
+    ax.set_xlabel("pairing frequency (Hz)")
+    ax.set_ylabel(r"$\Delta w$ after %d pairings" % result.params.n_pairings)
+    ax.set_title(f"{result.params.synapse}: pairing-frequency protocol", fontsize=9)
+    ax.legend(fontsize=7, frameon=False)
+    fig.tight_layout()
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / "pairing_frequency.png"
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path

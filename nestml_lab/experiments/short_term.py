@@ -1,0 +1,159 @@
+"""Short-term plasticity (Tsodyks-Markram): PSC amplitude ratios A_n / A_1 for regular trains.
+
+Every (parameter set, rate) combination runs side by side in one NEST
+simulation: a parrot neuron replays the regular train through the synapse
+into NEST's ``iaf_psc_exp`` (kept below threshold), whose excitatory current
+is recorded every step. The amplitude a spike transmits is the jump of that
+current at its arrival: J(t) = I(t) - I(t - h) exp(-h / tau_syn).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from nestml_lab import module as catalog
+from nestml_lab import references
+from nestml_lab.experiments import common
+from nestml_lab.provenance import provenance
+
+# Tsodyks, Pawelzik & Markram (1998) style parameter sets (catalog parameter names; times in ms)
+DEPRESSING = {"U": 0.5, "tau_rec": 800.0, "tau_fac": 0.0}
+FACILITATING = {"U": 0.03, "tau_rec": 130.0, "tau_fac": 530.0}
+
+
+@dataclass(frozen=True)
+class ShortTermParams:
+    synapse: str = "tsodyks_synapse"       # catalog synapse or nest:tsodyks_synapse
+    sets: dict = field(default_factory=lambda: {"depressing": DEPRESSING, "facilitating": FACILITATING})
+    rates_hz: tuple = (10.0, 20.0, 50.0)   # regular train rates (Hz)
+    n_spikes: int = 10                     # spikes per train
+    t_first_ms: float = 100.0              # first spike (ms)
+    weight: float = 100.0                  # w (pA for fully available resources)
+    tau_psc_ms: float = 3.0                # synapse tau_psc and the target's tau_syn_ex (ms)
+    delay_ms: float = 1.0
+    resolution_ms: float = 0.1
+
+    def __post_init__(self):
+        if self.n_spikes < 2:
+            raise ValueError("n_spikes must be at least 2 (ratios are to the first spike)")
+        for name, s in self.sets.items():
+            unknown = set(s) - {"U", "tau_rec", "tau_fac"}
+            if unknown:
+                raise KeyError(f"parameter set {name!r}: unknown keys {sorted(unknown)}; use U, tau_rec, tau_fac")
+
+
+@dataclass
+class ShortTermResult:
+    params: ShortTermParams
+    amplitudes: dict      # (set, rate) -> amplitudes of the n spikes (pA), measured from the current
+    reference: dict       # (set, rate) -> the Python reference's amplitudes for the recorded spikes
+    model: str
+    provenance: dict
+
+    def ratios(self, which: str = "amplitudes") -> dict:
+        table = getattr(self, which)
+        return {k: v / v[0] for k, v in table.items()}
+
+
+def _synapse_params(p: ShortTermParams, s: dict, nest_builtin: bool) -> dict:
+    params = {"U": s["U"], "tau_rec": s["tau_rec"], "tau_fac": s["tau_fac"], "tau_psc": p.tau_psc_ms}
+    if not nest_builtin:
+        params["w"] = p.weight   # the catalog model's weight variable; NEST's "weight" maps to it as well
+    return params
+
+
+def run(p: ShortTermParams) -> ShortTermResult:
+    import nest
+
+    nest.verbosity = nest.VerbosityLevel.ERROR
+    catalog.install_module()
+    builtin = p.synapse.startswith(common.BUILTIN_PREFIX)
+    synapse = p.synapse[len(common.BUILTIN_PREFIX):] if builtin else catalog.synapse_model(p.synapse)
+    combos = [(name, rate) for name in p.sets for rate in p.rates_hz]
+    catalog.reset_kernel()
+    nest.resolution = p.resolution_ms
+    h = p.resolution_ms
+    trains = [common.on_grid(p.t_first_ms + np.arange(p.n_spikes) * 1000.0 / rate, h) for _, rate in combos]
+    pre = nest.Create("parrot_neuron", len(combos))
+    post = nest.Create("iaf_psc_exp", len(combos), params={"tau_syn_ex": p.tau_psc_ms, "V_th": 1e9})
+    sg = nest.Create("spike_generator", len(combos), params=[{"spike_times": t - h} for t in trains])
+    nest.Connect(sg, pre, "one_to_one", syn_spec={"delay": h})
+    for k, (name, _rate) in enumerate(combos):
+        params = _synapse_params(p, p.sets[name], builtin)
+        common.check_names(synapse, params, "synapse")
+        nest.Connect(pre[k], post[k], syn_spec={"synapse_model": synapse, "weight": p.weight,
+                                                "delay": p.delay_ms, **params})
+    mm = nest.Create("multimeter", params={"record_from": ["I_syn_ex"], "interval": h})
+    sr = nest.Create("spike_recorder")
+    nest.Connect(mm, post)
+    nest.Connect(pre, sr)
+    t_end = max(t[-1] for t in trains) + p.delay_ms + 5.0
+    nest.Simulate(t_end)
+
+    ev = mm.events
+    decay = np.exp(-h / p.tau_psc_ms)
+    recorded_pre = common.spikes_by_sender(sr, pre)
+    amplitudes, reference = {}, {}
+    for k, key in enumerate(combos):
+        sel = ev["senders"] == post[k].global_id
+        t, i_syn = ev["times"][sel], ev["I_syn_ex"][sel]
+        order = np.argsort(t)
+        t, i_syn = t[order], i_syn[order]
+        jumps = i_syn[1:] - i_syn[:-1] * decay
+        arrival = recorded_pre[k] + p.delay_ms
+        idx = np.searchsorted(t[1:], arrival - h / 2)
+        amplitudes[key] = jumps[idx]
+        ref_params = {**_synapse_params(p, p.sets[key[0]], False), "w": p.weight}
+        reference[key] = references.tsodyks(recorded_pre[k], ref_params)
+    return ShortTermResult(p, amplitudes, reference, synapse, provenance())
+
+
+def save(result: ShortTermResult, out_dir: Path | str) -> dict[str, Path]:
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    csv_path, json_path = out / "short_term.csv", out / "short_term.json"
+    with open(csv_path, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["set", "rate_hz", "n", "amplitude_pA", "ratio", "ratio_reference"])
+        ratios, ref = result.ratios(), result.ratios("reference")
+        for key, amps in result.amplitudes.items():
+            for n, a in enumerate(amps, 1):
+                w.writerow([key[0], key[1], n, a, ratios[key][n - 1], ref[key][n - 1]])
+    json_path.write_text(json.dumps({"params": asdict(result.params), "model": result.model,
+                                     "provenance": result.provenance}, indent=1))
+    return {"csv": csv_path, "json": json_path}
+
+
+def plot(result: ShortTermResult, out_dir: Path | str) -> Path:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = list(result.params.sets)
+    fig, axes = plt.subplots(1, len(names), figsize=(4.2 * len(names), 3.6), squeeze=False)
+    ratios, ref = result.ratios(), result.ratios("reference")
+    for ax, name in zip(axes[0], names):
+        for c, rate in enumerate(result.params.rates_hz):
+            n = np.arange(1, result.params.n_spikes + 1)
+            ax.plot(n, ratios[(name, rate)], "o-", color=f"C{c}", ms=4, label=f"{rate:g} Hz")
+            ax.plot(n, ref[(name, rate)], "x", color="k", ms=5, label="Python reference" if c == 0 else None)
+        s = result.params.sets[name]
+        ax.set_title(f"{name}: U {s['U']:g}, tau_rec {s['tau_rec']:g} ms, tau_fac {s['tau_fac']:g} ms", fontsize=8)
+        ax.set_xlabel("spike number n")
+        ax.set_ylabel(r"$A_n / A_1$")
+        ax.axhline(1, color="0.6", lw=0.8)
+        ax.legend(fontsize=7, frameon=False)
+    fig.suptitle(f"{result.model}: PSC amplitudes of regular trains", fontsize=9)
+    fig.tight_layout()
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / "short_term.png"
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
