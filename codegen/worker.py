@@ -66,14 +66,46 @@ def _fix_float_printing() -> None:
     ConstantPrinter.print_constant = print_constant
 
 
+def _parse_and_check(files: list[str]) -> tuple[list, list[dict]]:
+    """Parse every file and run NESTML's context conditions; return (models, errors)."""
+    from pynestml.cocos.co_cos_manager import CoCosManager
+    from pynestml.utils.logger import Logger
+    from pynestml.utils.model_parser import ModelParser
+
+    errors: list[dict] = []
+    models = []
+    for path in files:
+        start = _log_size()
+        unit = ModelParser.parse_file(path)
+        errors += _messages_since(start, path)
+        if unit is None and not errors:
+            errors.append({"file": path, "line": 0, "column": 0, "message": "NESTML could not parse the file"})
+        if unit is not None:
+            for model in unit.get_model_list():
+                Logger.set_current_node(model)
+                start = _log_size()
+                CoCosManager.check_cocos(model)
+                errors += _messages_since(start, path)
+                Logger.set_current_node(None)
+                models.append(model)
+    return models, errors
+
+
+def check(spec: dict) -> list[dict]:
+    """Parse and check the files of ``spec`` with NESTML (no transforms, no code); return the errors."""
+    from pynestml.frontend import pynestml_frontend as frontend
+
+    frontend.configure_front_end(spec["files"], "NEST", spec["target"], logging_level="ERROR")
+    frontend.init_predefined()
+    _models, errors = _parse_and_check(spec["files"])
+    return errors
+
+
 def generate(spec: dict) -> list[dict]:
     """Generate C++ for the unit described by ``spec``; return NESTML's errors (empty on success)."""
-    from pynestml.cocos.co_cos_manager import CoCosManager
     from pynestml.codegeneration.nest_code_generator import NESTCodeGenerator
     from pynestml.frontend import pynestml_frontend as frontend
     from pynestml.frontend.frontend_configuration import FrontendConfiguration
-    from pynestml.utils.logger import Logger
-    from pynestml.utils.model_parser import ModelParser
 
     _fix_float_printing()
     files = spec["files"]
@@ -87,20 +119,7 @@ def generate(spec: dict) -> list[dict]:
 
     frontend.create_report_dir()
     frontend.init_predefined()
-    errors: list[dict] = []
-    models = []
-    for path in files:
-        start = _log_size()
-        unit = ModelParser.parse_file(path)
-        errors += _messages_since(start, path)
-        if unit is not None:
-            for model in unit.get_model_list():
-                Logger.set_current_node(model)
-                start = _log_size()
-                CoCosManager.check_cocos(model)
-                errors += _messages_since(start, path)
-                Logger.set_current_node(None)
-                models.append(model)
+    models, errors = _parse_and_check(files)
     if errors:
         return errors
 
@@ -120,7 +139,7 @@ def main(argv: list[str]) -> int:
         spec = json.load(f)
     sys.setrecursionlimit(10000)  # as NESTML's own front end does, for deep expression trees
     try:
-        errors = generate(spec)
+        errors = check(spec) if spec.get("check_only") else generate(spec)
     except Exception:
         errors = [{"file": spec["files"][0], "line": 0, "column": 0,
                    "message": "NESTML crashed:\n" + traceback.format_exc()}]

@@ -1,0 +1,464 @@
+"""Rewrite NESTML 7/8 sources (and code generator options) to NESTML 9 syntax.
+
+The upgrade is textual and conservative: every rewrite is one of the known
+syntax changes below, is reported with its line, and keeps comments and
+layout. A construct that cannot be rewritten without guessing the author's
+intent is reported as a finding and left as it is.
+
+Rewrites:
+
+- ``neuron X:`` / ``synapse X:``                    -> ``model X:``
+- free-standing units in expressions (``x / mV``)   -> ``x / 1 mV`` (``(1 mV)`` before ``**``)
+- the output port ``spike(weight real, delay ms)``  -> ``spike``
+- ``emit_spike(w, d)`` / ``deliver_spike(w, d)``    -> ``emit_spike(w)``; the delay parameter ``d`` is
+  removed when nothing else uses it (NEST's ``delay`` in syn_spec sets the delay)
+- ``@nest::delay`` / ``@nest::weight`` annotations  -> removed (delay: as above; weight: name the
+  variable as ``weight_variable`` in the manifest)
+- ``delay_variable`` code generator options in a manifest (YAML) or options file (JSON) -> removed
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+# --------------------------------------------------------------------------- units
+
+_PREFIXES = ["Y", "Z", "E", "P", "T", "G", "M", "k", "h", "da", "d", "c", "m", "u", "n", "p", "f", "a", "z", "y"]
+# Bases that may appear with a prefix; a bare single letter (m, g, h, d, ...) is far more often a
+# variable than a unit, so only the bare bases below count without a prefix.
+_BASES = ["V", "A", "S", "Ohm", "F", "s", "Hz", "mol", "M", "g", "m", "L", "l", "K", "C", "W", "J", "N", "Pa",
+          "H", "Wb", "T"]
+_BARE = {"V", "A", "S", "Ohm", "F", "s", "Hz", "mol", "Pa", "Wb", "min"}
+UNITS = _BARE | {p + b for p in _PREFIXES for b in _BASES}
+
+_KEYWORDS = {
+    "model", "neuron", "synapse", "state", "parameters", "internals", "equations", "input", "output", "update",
+    "onReceive", "onCondition", "function", "inline", "kernel", "recordable", "return", "if", "elif", "else",
+    "for", "while", "in", "step", "and", "or", "not", "true", "false", "True", "False", "inf", "spike",
+    "continuous", "real", "integer", "boolean", "string", "void", "e", "t",
+}
+
+_IDENT = r"[A-Za-z_][A-Za-z_0-9]*"
+_TOKEN = re.compile(r"""
+    (?P<num>(?:\d+\.\d*|\.\d+|\d+)(?:[eE][+-]?\d+)?)
+  | (?P<ident>[A-Za-z_][A-Za-z_0-9]*'*)
+  | (?P<op>\*\*|[-+*/%()\[\],=<>!:;?.@&|~^{}])
+  | (?P<ws>\s+)
+  | (?P<other>.)
+""", re.VERBOSE)
+
+# a declaration: names, then a type, then "=", "<-", "[[" or the end of the code
+_TYPE = r"(?:\(?\s*(?:1|[A-Za-z_][A-Za-z_0-9]*)[A-Za-z_0-9\s/*()]*?)"
+_DECL = re.compile(rf"^(?P<indent>\s*)(?P<mods>(?:recordable\s+|inline\s+)*)(?P<names>{_IDENT}(?:\s*,\s*{_IDENT})*)"
+                   rf"(?P<type>\s+{_TYPE})\s*(?P<rest>=.*|<-.*|\[\[.*)?$")
+_PORT = re.compile(rf"^\s*(?P<name>{_IDENT})\s*(?:\[\s*{_IDENT}\s*\])?(?P<type>\s+[^<]*?)?\s*<-")
+_FUNC = re.compile(rf"^\s*function\s+(?P<name>{_IDENT})\s*\((?P<args>[^)]*)\)(?P<ret>[^:]*):")
+_KERNEL = re.compile(rf"^\s*kernel\s+(?P<names>{_IDENT}(?:\s*,\s*{_IDENT})*)\s*=")
+_FOR = re.compile(rf"^\s*for\s+(?P<name>{_IDENT})\s+in\b")
+_HEADER = re.compile(rf"^(?P<indent>\s*)(?P<kw>neuron|synapse)(?P<rest>\s+{_IDENT}\s*:)")
+_OUTPUT_SPIKE = re.compile(r"^(?P<indent>\s*)spike\s*\((?P<args>[^)]*)\)\s*$")
+_ANNOTATION = re.compile(r"\s*@nest::(?P<what>delay|weight)\b")
+_EMIT = re.compile(r"\b(?P<fn>emit_spike|deliver_spike)\s*\(")
+_BLOCK = re.compile(rf"^\s*(?P<name>{_IDENT})\s*(?:\(.*\))?\s*:\s*$")
+
+
+@dataclass
+class Change:
+    """One rewrite: line number (1-based), the line before and after, and why."""
+
+    line: int
+    before: str
+    after: str
+    what: str
+
+
+@dataclass
+class Finding:
+    """Something that looks like older syntax but was left alone."""
+
+    line: int
+    message: str
+
+
+@dataclass
+class UpgradeResult:
+    path: str
+    original: str
+    text: str
+    changes: list[Change] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+    removed_delay_variables: list[str] = field(default_factory=list)
+    weight_variables: list[str] = field(default_factory=list)
+
+    @property
+    def changed(self) -> bool:
+        return self.text != self.original
+
+    def diff(self) -> str:
+        return "".join(difflib.unified_diff(self.original.splitlines(True), self.text.splitlines(True),
+                                            fromfile=self.path, tofile=self.path + " (NESTML 9)"))
+
+    def report(self) -> list[str]:
+        """Human-readable lines: every change as ``file:line: what`` with before and after, then findings."""
+        out = []
+        for c in self.changes:
+            out.append(f"{self.path}:{c.line}: {c.what}")
+            out.append(f"    - {c.before.rstrip()}")
+            if c.after is not None:
+                out.append(f"    + {c.after.rstrip()}")
+        for f in self.findings:
+            out.append(f"{self.path}:{f.line}: left alone: {f.message}")
+        return out
+
+
+# --------------------------------------------------------------------------- helpers
+
+def _split_comment(line: str) -> tuple[str, str]:
+    """(code, comment) of one line; a '#' inside a string literal does not start a comment."""
+    in_str = False
+    for i, ch in enumerate(line):
+        if ch == '"':
+            in_str = not in_str
+        elif ch == "#" and not in_str:
+            return line[:i], line[i:]
+    return line, ""
+
+
+def _strip_newline(line: str) -> tuple[str, str]:
+    body = line.rstrip("\r\n")
+    return body, line[len(body):]
+
+
+def _declared_names(codes: list[str]) -> set[str]:
+    """Every name the model declares anywhere: variables, parameters, ports, kernels, functions, arguments."""
+    names: set[str] = set()
+    for code in codes:
+        if m := _FUNC.match(code):
+            names.add(m.group("name"))
+            for arg in m.group("args").split(","):
+                parts = arg.split()
+                if parts:
+                    names.add(parts[0])
+            continue
+        if m := _KERNEL.match(code):
+            names.update(n.strip() for n in m.group("names").split(","))
+            continue
+        if m := _FOR.match(code):
+            names.add(m.group("name"))
+            continue
+        if m := _PORT.match(code):
+            names.add(m.group("name"))
+            continue
+        if (m := _DECL.match(code)) and not _is_keyword_line(m):
+            names.update(n.strip() for n in m.group("names").split(","))
+    return names
+
+
+def _is_keyword_line(m: re.Match) -> bool:
+    first = m.group("names").split(",")[0].strip()
+    return first in _KEYWORDS or m.group("type").strip().split()[0].rstrip(":") in {"in", "step"}
+
+
+def _expression_spans(code: str) -> list[tuple[int, int]]:
+    """The parts of a line of code that are expressions (where a free-standing unit can occur)."""
+    if _FUNC.match(code) or _PORT.match(code) or _HEADER.match(code):
+        return []
+    if _BLOCK.match(code) and "(" not in code:
+        return []
+    m = _DECL.match(code)
+    if m and not _is_keyword_line(m):
+        rest = m.group("rest")
+        if rest and rest.startswith("="):
+            start = m.start("rest") + 1
+            end = len(code)
+            # a trailing [[ guard ]] is an expression too; keep it in the span
+            return [(start, end)]
+        if rest and rest.startswith("[["):
+            return [(m.start("rest"), len(code))]
+        return []
+    return [(0, len(code))]
+
+
+def _fix_units(code: str, declared: set[str]) -> tuple[str, list[str]]:
+    """Put a ``1`` before every free-standing unit in the expression parts of ``code``."""
+    spans = _expression_spans(code)
+    if not spans:
+        return code, []
+    fixed_units = []
+    out = []
+    pos = 0
+    for start, end in spans:
+        out.append(code[pos:start])
+        tokens = [(m.lastgroup, m.group()) for m in _TOKEN.finditer(code[start:end])]
+        significant = [i for i, (kind, _) in enumerate(tokens) if kind != "ws"]
+        literal: set[int] = set()     # token indices of units that belong to a literal ("0 pA/ms")
+        for n, i in enumerate(significant):
+            kind, text = tokens[i]
+            if kind != "ident" or text not in UNITS or text in declared:
+                continue
+            prev = tokens[significant[n - 1]] if n > 0 else None
+            nxt = tokens[significant[n + 1]] if n + 1 < len(significant) else None
+            if prev is not None and (prev[0] == "num" or prev[1] in {".", "@", "::"}):
+                literal.add(i)
+                continue              # "1 mV" is already NESTML 9
+            if i >= 2 and tokens[i - 1][1] in {"/", "*"} and (i - 2) in literal:
+                literal.add(i)
+                continue              # the rest of a compound literal unit, written without spaces
+            if prev is not None and prev[0] == "ident" and prev[1] not in _KEYWORDS:
+                continue              # a type after a name: not an expression position
+            if nxt is not None and nxt[1] == "(":
+                continue              # a function call
+            replacement = f"(1 {text})" if nxt is not None and nxt[1] == "**" else f"1 {text}"
+            tokens[i] = (kind, replacement)
+            fixed_units.append(text)
+        out.append("".join(text for _, text in tokens))
+        pos = end
+    out.append(code[pos:])
+    return "".join(out), fixed_units
+
+
+def _call_args(code: str, open_paren: int) -> tuple[list[str], int] | None:
+    """Split the arguments of the call whose '(' is at ``open_paren``; return (args, index of ')')."""
+    depth, args, current = 0, [], []
+    for i in range(open_paren, len(code)):
+        ch = code[i]
+        if ch == "(":
+            depth += 1
+            if depth == 1:
+                continue
+        elif ch == ")":
+            depth -= 1
+            if depth == 0:
+                args.append("".join(current).strip())
+                return [a for a in args if a != ""] if args != [""] else [], i
+        elif ch == "," and depth == 1:
+            args.append("".join(current).strip())
+            current = []
+            continue
+        current.append(ch)
+    return None
+
+
+def _uses(name: str, codes: list[str], skip: set[int]) -> list[int]:
+    pattern = re.compile(rf"(?<![A-Za-z_0-9.]){re.escape(name)}(?![A-Za-z_0-9])")
+    return [i for i, code in enumerate(codes) if i not in skip and pattern.search(code)]
+
+
+# --------------------------------------------------------------------------- NESTML sources
+
+def upgrade_text(text: str, path: str = "<model>") -> UpgradeResult:
+    """Upgrade one NESTML source text; see the module docstring for what is rewritten."""
+    result = UpgradeResult(path, text, text)
+    raw = text.splitlines(True)
+    bodies, endings, codes, comments = [], [], [], []
+    in_doc = False
+    for line in raw:
+        body, ending = _strip_newline(line)
+        bodies.append(body)
+        endings.append(ending)
+        if body.count('"""') % 2 == 1:
+            in_doc = not in_doc
+            codes.append("")
+            comments.append(body)
+            continue
+        if in_doc or body.strip().startswith('"""'):
+            codes.append("")
+            comments.append(body)
+            continue
+        code, comment = _split_comment(body)
+        codes.append(code)
+        comments.append(comment)
+    declared = _declared_names(codes)
+    new_codes = list(codes)
+    notes: dict[int, list[str]] = {}
+    delay_candidates: dict[str, int] = {}   # delay variable -> line index where it was removed from a call
+    annotated_delay: dict[str, int] = {}    # delay variable -> line index of its declaration
+    block = None
+
+    for i, code in enumerate(codes):
+        if not code.strip():
+            continue
+        if m := _BLOCK.match(code):
+            block = m.group("name")
+        if m := _HEADER.match(code):
+            new_codes[i] = f"{m.group('indent')}model{m.group('rest')}" + code[m.end():]
+            notes.setdefault(i, []).append(f"'{m.group('kw')} ...:' is 'model ...:' in NESTML 9")
+            continue
+        if block == "output" and (m := _OUTPUT_SPIKE.match(code)):
+            new_codes[i] = f"{m.group('indent')}spike"
+            notes.setdefault(i, []).append("the output port carries no attributes in NESTML 9 "
+                                           f"(was spike({m.group('args').strip()}))")
+            continue
+        current = new_codes[i]
+        if m := _ANNOTATION.search(current):
+            what = m.group("what")
+            decl = _DECL.match(current)
+            name = decl.group("names").split(",")[0].strip() if decl else None
+            current = _ANNOTATION.sub("", current)
+            if what == "delay" and name:
+                annotated_delay[name] = i
+                notes.setdefault(i, []).append(f"@nest::delay removed: the delay is set through NEST's "
+                                               f"`delay` in syn_spec")
+            else:
+                if name:
+                    result.weight_variables.append(name)
+                notes.setdefault(i, []).append(f"@nest::weight removed: give `weight_variable: {name}` for this "
+                                               "synapse in the manifest (models/module.yaml)")
+        # emit_spike(w, d) / deliver_spike(w, d)
+        search_from = 0
+        while m := _EMIT.search(current, search_from):
+            parsed = _call_args(current, m.end() - 1)
+            if parsed is None:
+                result.findings.append(Finding(i + 1, f"{m.group('fn')}( without a closing ')' on this line"))
+                break
+            args, close = parsed
+            fn = m.group("fn")
+            if len(args) == 2 and re.fullmatch(_IDENT, args[1]):
+                delay_candidates.setdefault(args[1], i)
+                replacement = f"emit_spike({args[0]})"
+                notes.setdefault(i, []).append(f"{fn}(w, {args[1]}) -> emit_spike(w): the delay '{args[1]}' is "
+                                               "now set through NEST's `delay` in syn_spec")
+            elif len(args) == 2:
+                result.findings.append(Finding(i + 1, f"{fn} with a computed delay ({args[1]}): NESTML 9 "
+                                                      "synapses cannot set a per-spike delay; set NEST's `delay` "
+                                                      "in syn_spec instead and rewrite the call by hand"))
+                search_from = close + 1
+                continue
+            elif len(args) > 2:
+                result.findings.append(Finding(i + 1, f"{fn} with {len(args)} arguments: not a known "
+                                                      "older form; left alone"))
+                search_from = close + 1
+                continue
+            elif fn == "deliver_spike":
+                replacement = f"emit_spike({', '.join(args)})"
+                notes.setdefault(i, []).append("deliver_spike(...) is emit_spike(...) in NESTML 9")
+            else:
+                search_from = close + 1
+                continue
+            current = current[:m.start()] + replacement + current[close + 1:]
+            search_from = m.start() + len(replacement)
+        fixed, units = _fix_units(current, declared)
+        if units:
+            notes.setdefault(i, []).append(
+                "free-standing unit(s) " + ", ".join(dict.fromkeys(units)) + " written as '1 <unit>' "
+                "(NESTML 9 needs a number before a unit)")
+        new_codes[i] = fixed
+        _old_syntax_findings(code, i, result)
+
+    # delay variables: remove the declaration when nothing but the removed argument used it
+    removed_lines: set[int] = set()
+    for name, where in {**delay_candidates, **annotated_delay}.items():
+        decl_lines = [j for j, c in enumerate(new_codes) if (d := _DECL.match(c)) and not _is_keyword_line(d)
+                      and [n.strip() for n in d.group("names").split(",")] == [name]]
+        if not decl_lines:
+            result.removed_delay_variables.append(name)
+            continue
+        j = decl_lines[0]
+        others = _uses(name, new_codes, skip={j})
+        if others:
+            result.findings.append(Finding(j + 1, f"'{name}' was the spike delay but is still used on line(s) "
+                                                  f"{', '.join(str(k + 1) for k in others)}; kept. Its value no "
+                                                  "longer sets the delay: use NEST's `delay` in syn_spec"))
+            continue
+        removed_lines.add(j)
+        result.removed_delay_variables.append(name)
+        notes.setdefault(j, []).append(f"parameter '{name}' removed: it only set the spike delay, which is "
+                                       "now NEST's `delay` in syn_spec")
+
+    out_lines = []
+    for i, body in enumerate(bodies):
+        if i in removed_lines:
+            result.changes.append(Change(i + 1, body, None, "; ".join(notes.get(i, []))))
+            continue
+        if new_codes[i] != codes[i]:
+            new_body = new_codes[i] + comments[i]
+            result.changes.append(Change(i + 1, body, new_body, "; ".join(notes.get(i, []))))
+            out_lines.append(new_body + endings[i])
+        else:
+            out_lines.append(raw[i])
+    result.text = "".join(out_lines)
+    return result
+
+
+def _old_syntax_findings(code: str, i: int, result: UpgradeResult) -> None:
+    """Older constructs the upgrade does not rewrite, because the rewrite changes meaning or needs a choice."""
+    stripped = code.strip()
+    if m := re.match(rf"^({_IDENT})\s+(?!real\b|integer\b|boolean\b)([A-Za-z_][^<]*?)\s*<-\s*spike\b", stripped):
+        result.findings.append(Finding(i + 1, f"spike port '{m.group(1)}' has a unit ({m.group(2).strip()}): "
+                                              "in NESTML 9 spike ports are untyped and count spikes (1/s); "
+                                              "every use must be rescaled, e.g. 'x * 1 pA * 1 s'"))
+    if re.match(r"^shape\b", stripped):
+        result.findings.append(Finding(i + 1, "'shape' is 'kernel' since NESTML 3; check the definition "
+                                              "before renaming"))
+
+
+# --------------------------------------------------------------------------- options files
+
+def upgrade_options_text(text: str, path: str) -> UpgradeResult:
+    """Drop ``delay_variable`` from a manifest (YAML, comments kept) or a code generator options file (JSON)."""
+    result = UpgradeResult(path, text, text)
+    if path.endswith(".json"):
+        data = json.loads(text)
+        holder = data.get("codegen_opts", data) if isinstance(data, dict) else {}
+        if isinstance(holder, dict) and "delay_variable" in holder:
+            removed = holder.pop("delay_variable")
+            result.text = json.dumps(data, indent=2) + "\n"
+            result.changes.append(Change(0, f'"delay_variable": {json.dumps(removed)}', None,
+                                         "code generator option delay_variable removed (NESTML 9 has no delay "
+                                         "variable; NEST's `delay` in syn_spec sets it)"))
+        return result
+    out = []
+    for n, line in enumerate(text.splitlines(True), 1):
+        code, comment = _split_comment(line.rstrip("\r\n"))
+        ending = line[len(line.rstrip("\r\n")):]
+        if re.match(r"^\s*delay_variable\s*:", code):
+            result.changes.append(Change(n, line, None, "delay_variable removed (NESTML 9 has no delay variable)"))
+            continue
+        new_code = re.sub(r",\s*delay_variable\s*:\s*[^,}]+", "", code)
+        new_code = re.sub(r"delay_variable\s*:\s*[^,}]+,\s*", "", new_code)
+        new_code = re.sub(r"\{\s*delay_variable\s*:\s*[^,}]+\}", "{}", new_code)
+        if new_code != code:
+            result.changes.append(Change(n, line, new_code + comment,
+                                         "delay_variable removed (NESTML 9 has no delay variable)"))
+            out.append(new_code + comment + ending)
+        else:
+            out.append(line)
+    result.text = "".join(out)
+    return result
+
+
+def upgrade_file(path: str | Path) -> UpgradeResult:
+    """Upgrade a ``.nestml`` source, or a manifest / options file (``.yaml``, ``.yml``, ``.json``)."""
+    path = Path(path)
+    text = path.read_text()
+    if path.suffix in {".yaml", ".yml", ".json"}:
+        return upgrade_options_text(text, str(path))
+    return upgrade_text(text, str(path))
+
+
+def write(result: UpgradeResult, in_place: bool = False, out_dir: str | Path | None = None) -> Path | None:
+    """Write an upgraded file: next to a backup (``FILE.bak``) with ``in_place``, or into ``out_dir``."""
+    if not result.changed:
+        return None
+    src = Path(result.path)
+    if in_place:
+        backup = src.with_name(src.name + ".bak")
+        n = 1
+        while backup.exists():
+            backup = src.with_name(f"{src.name}.bak{n}")
+            n += 1
+        backup.write_text(result.original)
+        tmp = src.with_name(src.name + ".upgrade-tmp")
+        tmp.write_text(result.text)
+        tmp.replace(src)
+        return backup
+    if out_dir is not None:
+        dest = Path(out_dir) / src.name
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        dest.write_text(result.text)
+        return dest
+    return None
