@@ -1,0 +1,132 @@
+"""Seed notebook 001 reproduced: the STDP window of its Izhikevich neuron and additive convolution-trace synapse.
+
+The protocol is the notebook's: a presynaptic spike at 300 ms (and one at
+998 ms that makes the synapse take up the last postsynaptic spike), one
+postsynaptic spike forced by a 9999 mV kick at 1, 6, ..., 896 ms, synaptic
+delay 15 ms, 1000 ms per run; the result is dw / lambda against
+dt = t_post - t_pre of the first recorded spikes. The notebook ran one
+simulation per postsynaptic time; here all of them run side by side in one.
+The models are the notebook's texts upgraded by ``nestml-lab upgrade``
+(``models/seed001_*.nestml``).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from nestml_lab import module as catalog
+from nestml_lab import references
+from nestml_lab.experiments import common
+from nestml_lab.provenance import provenance
+
+
+@dataclass(frozen=True)
+class Seed001Params:
+    neuron: str = "seed001_izhikevich_neuron"
+    synapse: str = "seed001_stdp_synapse"
+    sim_time_ms: float = 1000.0                  # length of each run (ms)
+    pre_spikes_ms: tuple = (300.0, 998.0)        # spike generator times of the presynaptic parrot (ms)
+    post_first_ms: float = 1.0                   # first postsynaptic kick (ms)
+    post_last_ms: float = 900.0                  # kicks before this (ms): range(1, 900, 5) as in the notebook
+    post_step_ms: float = 5.0                    # step between kicks (ms)
+    delay_ms: float = 15.0                       # delay of the plastic connection (ms)
+    kick_weight: float = 9999.0                  # weight of the kick (a jump of V_m in mV)
+    resolution_ms: float = 0.1
+    synapse_params: dict = field(default_factory=dict)
+
+    def kicks(self) -> np.ndarray:
+        return np.arange(self.post_first_ms, self.post_last_ms, self.post_step_ms)
+
+
+@dataclass
+class Seed001Result:
+    params: Seed001Params
+    dt_ms: np.ndarray           # t_post - t_pre of the first recorded spikes (ms)
+    dw_over_lambda: np.ndarray  # (w_end - w_start) / lambda
+    reference: np.ndarray       # the same from the Python reference on the recorded spikes
+    models: dict
+    provenance: dict
+
+
+def run(p: Seed001Params) -> Seed001Result:
+    import nest
+
+    nest.verbosity = nest.VerbosityLevel.ERROR
+    catalog.install_module()
+    neuron, synapse = common.resolve_models(p.synapse, p.neuron)
+    common.check_names(synapse, p.synapse_params, "synapse")
+    catalog.reset_kernel()
+    nest.resolution = p.resolution_ms
+    kicks = p.kicks()
+    n = len(kicks)
+    sg_pre = nest.Create("spike_generator", params={"spike_times": list(p.pre_spikes_ms)})
+    pre = nest.Create("parrot_neuron", n)
+    post = nest.Create(neuron, n)
+    sg_post = nest.Create("spike_generator", n, params=[{"spike_times": [k]} for k in kicks])
+    nest.Connect(sg_pre, pre)                       # the notebook's default delay (1 ms)
+    nest.Connect(sg_post, post, "one_to_one", syn_spec={"weight": p.kick_weight})
+    nest.Connect(pre, post, "one_to_one",
+                 syn_spec={"synapse_model": synapse, "delay": p.delay_ms, **p.synapse_params})
+    sr_pre, sr_post = nest.Create("spike_recorder"), nest.Create("spike_recorder")
+    nest.Connect(pre, sr_pre)
+    nest.Connect(post, sr_post)
+    w_start = common.final_weights(synapse, pre)
+    lam = nest.GetDefaults(synapse)["lambda"] if "lambda" not in p.synapse_params else p.synapse_params["lambda"]
+    nest.Simulate(p.sim_time_ms)
+    w_end = common.final_weights(synapse, pre)
+    got_pre = common.spikes_by_sender(sr_pre, pre)
+    got_post = common.spikes_by_sender(sr_post, post)
+    if any(len(t) == 0 for t in got_post):
+        missing = [float(kicks[i]) for i, t in enumerate(got_post) if len(t) == 0]
+        raise RuntimeError(f"post neurons kicked at {missing} ms did not fire")
+    dt = np.array([post_t[0] - pre_t[0] for pre_t, post_t in zip(got_pre, got_post)])
+    ref_params = {k: v for k, v in p.synapse_params.items() if k in references.ADDITIVE_DEFAULTS}
+    ref = np.array([references.stdp_additive(a, b, p.delay_ms, w0, ref_params).final - w0
+                    for a, b, w0 in zip(got_pre, got_post, w_start)]) / lam
+    return Seed001Result(p, dt, (w_end - w_start) / lam, ref, {"neuron": neuron, "synapse": synapse},
+                         provenance())
+
+
+def save(result: Seed001Result, out_dir: Path | str) -> dict[str, Path]:
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    csv_path, json_path = out / "seed001.csv", out / "seed001.json"
+    with open(csv_path, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["dt_ms", "dw_over_lambda", "reference"])
+        w.writerows(zip(result.dt_ms.tolist(), result.dw_over_lambda.tolist(), result.reference.tolist()))
+    json_path.write_text(json.dumps({"params": asdict(result.params), "models": result.models,
+                                     "provenance": result.provenance}, indent=1))
+    return {"csv": csv_path, "json": json_path}
+
+
+def plot(result: Seed001Result, out_dir: Path | str) -> Path:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 4))
+    ax.scatter(result.dt_ms, result.dw_over_lambda, s=18, label=f"NEST: {result.models['synapse']}")
+    ax.plot(result.dt_ms, result.reference, "-", color="k", lw=0.8, label="Python reference (same spikes)")
+    ax.axhline(0, color="k", ls="--", lw=1.5, alpha=0.5)
+    ax.axvline(-result.params.delay_ms, color="k", ls="--", lw=1.5, alpha=0.5)
+    ax.set_xlim(-200, 200)
+    ax.grid(True)
+    ax.set_xlabel(r"$\Delta t = t_\mathrm{post} - t_\mathrm{pre}$ (ms)")
+    ax.set_ylabel(r"$\Delta w / \lambda$")
+    ax.set_title("seed notebook 001: Izhikevich neuron, additive STDP, delay "
+                 f"{result.params.delay_ms:g} ms", fontsize=9)
+    ax.legend(fontsize=7, frameon=False, loc="lower right")
+    fig.tight_layout()
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / "seed001.png"
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
