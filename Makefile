@@ -3,7 +3,8 @@ VENV ?= .venv
 LAB = $(VENV)/bin/nestml-lab
 OUT ?= results
 
-.PHONY: all setup module test test-quick stdp-window clean
+.PHONY: all setup module test test-quick stdp-window figures seed001 pairing-frequency short-term \
+	golden clean
 
 all: stdp-window
 
@@ -16,6 +17,22 @@ module: setup
 # The main job: the module, then the STDP window experiment and its figure.
 stdp-window: module
 	@$(LAB) stdp-window --out $(OUT)/stdp_window
+
+# Figures of the plasticity experiments (issue: STDP-window and plasticity protocols).
+figures: stdp-window seed001 pairing-frequency short-term
+
+seed001: module
+	@$(LAB) seed001 --out $(OUT)/seed001
+
+pairing-frequency: module
+	@$(LAB) pairing-frequency --out $(OUT)/pairing_frequency
+
+short-term: module
+	@$(LAB) short-term --out $(OUT)/short_term
+
+# Rewrite the golden curves in tests/regression/ on purpose (see its README).
+golden: module
+	@$(VENV)/bin/python scripts/make_golden.py
 
 test: setup
 	@$(VENV)/bin/python -m pytest

@@ -57,6 +57,88 @@ def cmd_stdp_window(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_upgrade(args: argparse.Namespace) -> int:
+    """Rewrite NESTML 7/8 sources (or a manifest's delay_variable) to NESTML 9."""
+    from codegen import upgrade
+
+    status = 0
+    for path in args.files:
+        result = upgrade.upgrade_file(path)
+        if args.diff:
+            sys.stdout.write(result.diff())
+        else:
+            for line in result.report():
+                print(line)
+        if not result.changed:
+            print(f"{path}: nothing to upgrade" + (" (see the findings above)" if result.findings else ""))
+        elif args.in_place:
+            backup = upgrade.write(result, in_place=True)
+            print(f"{path}: upgraded in place ({len(result.changes)} line(s)); the original is in {backup}")
+        elif args.out:
+            dest = upgrade.write(result, out_dir=args.out)
+            print(f"{path}: upgraded copy written to {dest}")
+        elif not args.diff:
+            print(f"{path}: {len(result.changes)} line(s) would change; nothing written "
+                  "(--in-place to rewrite the file, --out DIR for a copy, --diff for a diff)")
+        if result.findings:
+            status = 2
+    return status
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    """Parse and check models with NESTML 9; explain older syntax."""
+    from codegen.check import check_file
+
+    failed = 0
+    for path in args.files:
+        result = check_file(path)
+        for line in result.report():
+            print(line)
+        failed += not result.ok
+    return 1 if failed else 0
+
+
+def cmd_pairing_frequency(args: argparse.Namespace) -> int:
+    """Triplet-rule pairing-frequency protocol against Sjöström 2001."""
+    from nestml_lab.experiments import pairing_frequency
+
+    params = pairing_frequency.PairingFrequencyParams(synapse=args.synapse, n_pairings=args.pairings)
+    t0 = time.perf_counter()
+    result = pairing_frequency.run(params, progress=_progress)
+    files = pairing_frequency.save(result, args.out)
+    fig = pairing_frequency.plot(result, args.out)
+    print(f"[pairing-frequency] done in {time.perf_counter() - t0:.1f} s: {files['csv']}, {fig}", flush=True)
+    return 0
+
+
+def cmd_short_term(args: argparse.Namespace) -> int:
+    """Tsodyks-Markram amplitude ratios for regular trains."""
+    from nestml_lab.experiments import short_term
+
+    params = short_term.ShortTermParams(synapse=args.synapse, n_spikes=args.spikes)
+    t0 = time.perf_counter()
+    result = short_term.run(params)
+    files = short_term.save(result, args.out)
+    fig = short_term.plot(result, args.out)
+    for (name, rate), r in result.ratios().items():
+        print(f"[short-term] {name:12s} {rate:5.1f} Hz: A2/A1 = {r[1]:.3f}, A{len(r)}/A1 = {r[-1]:.3f}")
+    print(f"[short-term] done in {time.perf_counter() - t0:.1f} s: {files['csv']}, {fig}", flush=True)
+    return 0
+
+
+def cmd_seed001(args: argparse.Namespace) -> int:
+    """Seed notebook 001's STDP window with its upgraded models."""
+    from nestml_lab.experiments import seed001
+
+    t0 = time.perf_counter()
+    result = seed001.run(seed001.Seed001Params())
+    files = seed001.save(result, args.out)
+    fig = seed001.plot(result, args.out)
+    print(f"[seed001] {len(result.dt_ms)} post times in one simulation, {time.perf_counter() - t0:.1f} s: "
+          f"{files['csv']}, {fig}", flush=True)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="nestml-lab", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -78,6 +160,34 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--per-dt-loop", action="store_true", help="one simulation per dt (slow, as in the seed notebook)")
     p.add_argument("--out", default="results/stdp_window", help="output folder")
     p.set_defaults(func=cmd_stdp_window)
+
+    p = sub.add_parser("pairing-frequency", help="triplet rule: 60 pairings at +-10 ms vs frequency (Sjöström 2001)")
+    p.add_argument("--synapse", default="stdp_triplet_synapse")
+    p.add_argument("--pairings", type=int, default=60)
+    p.add_argument("--out", default="results/pairing_frequency", help="output folder")
+    p.set_defaults(func=cmd_pairing_frequency)
+
+    p = sub.add_parser("short-term", help="Tsodyks-Markram PSC ratios A_n/A_1 for regular trains")
+    p.add_argument("--synapse", default="tsodyks_synapse", help="catalog synapse or nest:tsodyks_synapse")
+    p.add_argument("--spikes", type=int, default=10, help="spikes per train")
+    p.add_argument("--out", default="results/short_term", help="output folder")
+    p.set_defaults(func=cmd_short_term)
+
+    p = sub.add_parser("seed001", help="seed notebook 001's STDP window (Izhikevich, additive STDP, delay 15 ms)")
+    p.add_argument("--out", default="results/seed001", help="output folder")
+    p.set_defaults(func=cmd_seed001)
+
+    p = sub.add_parser("upgrade", help="rewrite NESTML 7/8 models (and manifests) to NESTML 9 syntax")
+    p.add_argument("files", nargs="+", help=".nestml files, or a manifest (.yaml) / options file (.json)")
+    mode = p.add_mutually_exclusive_group()
+    mode.add_argument("--in-place", action="store_true", help="rewrite the files, keeping FILE.bak")
+    mode.add_argument("--out", default=None, help="write upgraded copies into this folder")
+    p.add_argument("--diff", action="store_true", help="print a unified diff instead of the line report")
+    p.set_defaults(func=cmd_upgrade)
+
+    p = sub.add_parser("check", help="check models with NESTML 9: file:line:col errors, hints for older syntax")
+    p.add_argument("files", nargs="+")
+    p.set_defaults(func=cmd_check)
 
     args = parser.parse_args(argv)
     try:

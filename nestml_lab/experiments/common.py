@@ -93,6 +93,11 @@ def calibrate_drive(neuron: str, resolution_ms: float, neuron_params: dict,
     for w in (2.0 ** k for k in range(0, 21)):
         times = _kick(neuron, resolution_ms, neuron_params, w)
         if len(times) == 1:
+            # a margin: a stronger kick makes the latency insensitive to what is left of earlier spikes
+            for stronger in (4.0 * w, 2.0 * w):
+                t_strong = _kick(neuron, resolution_ms, neuron_params, stronger)
+                if len(t_strong) == 1:
+                    return stronger, float(t_strong[0])
             return w, float(times[0])
         if len(times) == 0:
             low = w

@@ -34,7 +34,10 @@ class PairingFrequencyParams:
     synapse_params: dict = field(default_factory=lambda: {
         "tau_plus": 16.8, "tau_x": 101.0, "A2_plus": 5e-10, "A3_plus": 6.2e-3,
         "A2_minus": 7e-3, "A3_minus": 2.3e-4})
+    # the post neuron only has to fire on time: a short synaptic current keeps a kick from outlasting the
+    # refractory period at 50 Hz; the triplet rule's postsynaptic time constants live in the neuron
     neuron_params: dict = field(default_factory=lambda: {
+        "tau_syn_ex": 0.2,
         "tau_minus__for_stdp_triplet_synapse_nestml": 33.7, "tau_y__for_stdp_triplet_synapse_nestml": 125.0})
 
 

@@ -156,3 +156,17 @@ def test_reference_defaults_are_the_catalog_defaults(built_module):
 def test_unknown_reference_parameter_is_an_error():
     with pytest.raises(KeyError, match="tau_plus"):
         references.stdp_pair([1.0], [2.0], 1.0, 1.0, {"tau_plus": 3.0})
+
+
+def test_triplet_pairing_frequency_fits_sjostrom(built_module):
+    """Pfister & Gerstner's visual-cortex parameters reproduce Sjöström 2001 within 2 s.e.m. at every point."""
+    from nestml_lab.data import SJOSTROM_2001
+    from nestml_lab.experiments import pairing_frequency
+
+    data = SJOSTROM_2001
+    r = pairing_frequency.run(pairing_frequency.PairingFrequencyParams(frequencies_hz=tuple(data["frequency_hz"])))
+    np.testing.assert_allclose(r.dw, r.dw_reference, rtol=0, atol=1e-9)
+    for j, dt in enumerate(r.dt_ms):
+        measured = data["dt_plus10" if dt > 0 else "dt_minus10"]
+        z = np.abs(r.dw[:, j] - measured["dw"]) / np.asarray(measured["sem"])
+        assert np.all(z < 2.0), f"dt {dt:+g} ms: |model - data| / sem = {np.round(z, 2)}"
