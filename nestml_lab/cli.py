@@ -38,14 +38,30 @@ def cmd_module(args: argparse.Namespace) -> int:
     return 0
 
 
+def _assignments(items: list[str], flag: str) -> dict:
+    """``["lambda=0.02", "Wmax=90"]`` -> ``{"lambda": 0.02, "Wmax": 90.0}``."""
+    out = {}
+    for item in items or []:
+        name, sep, value = item.partition("=")
+        if not sep or not name:
+            raise ValueError(f"{flag} {item!r}: expected NAME=VALUE")
+        try:
+            out[name] = float(value)
+        except ValueError:
+            raise ValueError(f"{flag} {item!r}: {value!r} is not a number") from None
+    return out
+
+
 def cmd_stdp_window(args: argparse.Namespace) -> int:
     """Run the STDP-window experiment; write CSV, JSON and a figure."""
     from nestml_lab.experiments import stdp_window
 
     params = stdp_window.StdpWindowParams(
         synapse=args.synapse, neuron=args.neuron, n_pairings=args.pairings, frequency_hz=args.freq,
-        delay_ms=args.delay, resolution_ms=args.resolution, n_dt=args.n_dt,
-        one_simulation=not args.per_dt_loop)
+        delay_ms=args.delay, resolution_ms=args.resolution, n_dt=args.n_dt, dt_min_ms=args.dt_min,
+        dt_max_ms=args.dt_max, w0=args.w0, one_simulation=not args.per_dt_loop,
+        synapse_params=_assignments(args.syn_param, "--syn-param"),
+        neuron_params=_assignments(args.neuron_param, "--neuron-param"))
     t0 = time.perf_counter()
     print(f"[stdp-window] {params.synapse} on {params.neuron}: {params.n_dt} dt x {params.n_pairings} pairings",
           flush=True)
@@ -156,7 +172,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--freq", type=float, default=1.0, help="pairing frequency (Hz)")
     p.add_argument("--delay", type=float, default=1.0, help="synaptic delay (ms)")
     p.add_argument("--resolution", type=float, default=0.1, help="simulation step (ms)")
-    p.add_argument("--n-dt", type=int, default=101, help="points from -100 to +100 ms")
+    p.add_argument("--n-dt", type=int, default=101, help="points of the sweep")
+    p.add_argument("--dt-min", type=float, default=-100.0, help="first dt = t_post - t_pre (ms)")
+    p.add_argument("--dt-max", type=float, default=100.0, help="last dt (ms)")
+    p.add_argument("--w0", type=float, default=50.0, help="initial weight")
+    p.add_argument("--syn-param", action="append", metavar="NAME=VALUE", help="synapse parameter (repeatable)")
+    p.add_argument("--neuron-param", action="append", metavar="NAME=VALUE",
+                   help="neuron parameter, e.g. tau_tr_post__for_stdp_synapse_nestml=30 (repeatable)")
     p.add_argument("--per-dt-loop", action="store_true", help="one simulation per dt (slow, as in the seed notebook)")
     p.add_argument("--out", default="results/stdp_window", help="output folder")
     p.set_defaults(func=cmd_stdp_window)
@@ -193,8 +215,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.func(args)
     except (CodegenError, BuildError, KeyError, ValueError, RuntimeError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        print("The previously installed module, if any, was left as it was.", file=sys.stderr)
+        message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
+        print(f"error: {message}", file=sys.stderr)
+        if args.command == "module":
+            print("The previously installed module, if any, was left as it was.", file=sys.stderr)
         return 1
 
 

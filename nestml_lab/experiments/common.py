@@ -46,19 +46,40 @@ def _check_builtin(name: str, kind: str) -> None:
 
     known = nest.synapse_models if kind == "synapse" else nest.node_models
     if name not in known:
-        builtin = sorted(m for m in known if not m.endswith(catalog.manifest().suffix)
+        builtin = sorted(m for m in known if "_nestml" not in m and not m.endswith(("_hpc", "_lbl"))
                          and ("stdp" in m or "tsodyks" in m or kind == "neuron"))
         raise KeyError(f"NEST has no {kind} model {name!r}; e.g. {', '.join(builtin[:40])}")
 
 
-def check_names(model: str, params: dict, kind: str) -> None:
-    """Raise ``KeyError`` listing the model's parameters if ``params`` names one it does not have."""
+_NEST_KEYS = {"element_type", "has_delay", "num_connections", "receptor_type", "requires_symmetric", "sizeof",
+              "synapse_model", "synapse_modelid", "weight_recorder", "model", "model_id", "global_id", "local_id",
+              "node_uses_wfr", "thread", "thread_local_id", "vp", "frozen", "recordables", "post_trace"}
+
+
+def check_names(model: str, params: dict, kind: str, neuron: str | None = None) -> None:
+    """Raise ``KeyError`` listing the model's parameters if ``params`` names one it does not have.
+
+    With ``neuron`` (the co-generated partner of a synapse), a name NESTML
+    moved into the neuron gets a hint naming the neuron's parameter.
+    """
     import nest
 
     known = nest.GetDefaults(model)
     unknown = sorted(set(params) - set(known))
-    if unknown:
-        raise KeyError(f"unknown {kind} parameter(s) {unknown} of {model}; it has: {', '.join(sorted(known))}")
+    if not unknown:
+        return
+    hints = []
+    if neuron is not None:
+        neuron_keys = nest.GetDefaults(neuron)
+        plain = model.split("__with_")[0]          # the synapse's own name, e.g. stdp_synapse_nestml
+        for name in unknown:
+            moved = f"{name}__for_{plain}"
+            if moved in neuron_keys:
+                hints.append(f"{name} is a parameter of the postsynaptic neuron after co-generation: "
+                             f"set {moved} on the neuron (--neuron-param / neuron_params)")
+    have = ", ".join(sorted(k for k in known if k not in _NEST_KEYS))
+    raise KeyError(f"unknown {kind} parameter(s) {unknown}; it has: {have}" + ("; " + "; ".join(hints) if hints
+                                                                                 else ""))
 
 
 def _kick(neuron: str, resolution_ms: float, neuron_params: dict, weight: float) -> np.ndarray:

@@ -85,7 +85,7 @@ def run(p: RandomTrainsParams) -> RandomTrainsResult:
     nest.verbosity = nest.VerbosityLevel.ERROR
     catalog.install_module()
     neuron, synapse = common.resolve_models(p.synapse, p.neuron)
-    common.check_names(synapse, p.synapse_params, "synapse")
+    common.check_names(synapse, p.synapse_params, "synapse", neuron)
     common.check_names(neuron, p.neuron_params, "neuron")
     drive, latency = common.calibrate_drive(neuron, p.resolution_ms, p.neuron_params, p.drive_weight)
     pre_t, kick_t = trains(p, latency)

@@ -112,7 +112,7 @@ def plot(result: Seed001Result, out_dir: Path | str) -> Path:
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(6, 4))
-    ax.scatter(result.dt_ms, result.dw_over_lambda, s=18, label=f"NEST: {result.models['synapse']}")
+    ax.scatter(result.dt_ms, result.dw_over_lambda, s=18, label=f"NEST simulation ({result.params.synapse})")
     ax.plot(result.dt_ms, result.reference, "-", color="k", lw=0.8, label="Python reference (same spikes)")
     ax.axhline(0, color="k", ls="--", lw=1.5, alpha=0.5)
     ax.axvline(-result.params.delay_ms, color="k", ls="--", lw=1.5, alpha=0.5)

@@ -184,7 +184,7 @@ def run(p: StdpWindowParams, progress=None) -> StdpWindowResult:
     nest.verbosity = nest.VerbosityLevel.ERROR
     catalog.install_module()
     neuron, synapse = common.resolve_models(p.synapse, p.neuron)
-    common.check_names(synapse, p.synapse_params, "synapse")
+    common.check_names(synapse, p.synapse_params, "synapse", neuron)
     common.check_names(neuron, p.neuron_params, "neuron")
     drive, latency = common.calibrate_drive(neuron, p.resolution_ms, p.neuron_params, p.drive_weight)
     dts = p.dts()
@@ -232,7 +232,7 @@ def plot(result: StdpWindowResult, out_dir: Path | str) -> Path:
     fig, ax = plt.subplots(figsize=(6, 4))
     ax.axhline(0, color="0.6", lw=0.8)
     ax.axvline(0, color="0.6", lw=0.8)
-    ax.plot(result.dt_ms, result.dw, "o", ms=3.5, label=f"NEST: {result.models['synapse']}")
+    ax.plot(result.dt_ms, result.dw, "o", ms=3.5, label=f"NEST simulation ({p.synapse})")
     if result.dw_reference is not None:
         ax.plot(result.dt_ms, result.dw_reference, "-", color="k", lw=0.9, label="Python reference (same spikes)")
     ax.legend(fontsize=7, frameon=False)

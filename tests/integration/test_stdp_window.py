@@ -24,3 +24,16 @@ def test_one_simulation_equals_per_dt_loop(built_module, synapse, neuron):
 def test_unknown_synapse_lists_the_catalog(built_module):
     with pytest.raises(KeyError, match="stdp_synapse"):
         run(StdpWindowParams(synapse="no_such_synapse"))
+
+
+def test_moved_parameter_error_names_the_neuron_parameter(built_module):
+    params = StdpWindowParams(n_dt=3, n_pairings=1, synapse_params={"tau_tr_post": 30.0})
+    with pytest.raises(KeyError, match="tau_tr_post__for_stdp_synapse_nestml"):
+        run(params)
+
+
+def test_reference_follows_a_moved_parameter_set_on_the_neuron(built_module):
+    params = StdpWindowParams(n_dt=11, n_pairings=5, frequency_hz=4.0,
+                              neuron_params={"tau_tr_post__for_stdp_synapse_nestml": 40.0})
+    r = run(params)
+    np.testing.assert_allclose(r.dw, r.dw_reference, rtol=0, atol=1e-9)
