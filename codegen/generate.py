@@ -98,13 +98,18 @@ def plan_units(manifest: Manifest, nest_ver: str) -> list[Unit]:
     base = {"nest_version": nest_ver, "templates": _NESTML_TEMPLATES}
     sfx = manifest.suffix
     units = []
+    # NESTML emits the plain neuron of a pair as well: a paired neuron's plain version comes from its
+    # first pair instead of a NESTML run of its own (one fewer run per paired neuron).
+    paired = {p.neuron for p in manifest.pairs}
     for n in manifest.neurons:
-        units.append(Unit(f"neuron-{n}", f"neuron {n}", (n,), dict(base), neurons=[names.plain(n, sfx)]))
+        if n not in paired:
+            units.append(Unit(f"neuron-{n}", f"neuron {n}", (n,), dict(base), neurons=[names.plain(n, sfx)]))
     for s in manifest.synapses.values():
         if not s.needs_partner:
             opts = dict(base, weight_variable={s.name: s.weight_variable}, synapse_models=[s.name])
             units.append(Unit(f"synapse-{s.name}", f"synapse {s.name}", (s.name,), opts,
                               synapses=[names.plain(s.name, sfx)]))
+    plain_from_pair: set[str] = set()
     for p in manifest.pairs:
         opts = dict(base,
                     neuron_synapse_pairs=[{"neuron": p.neuron, "synapses": {
@@ -112,8 +117,10 @@ def plan_units(manifest: Manifest, nest_ver: str) -> list[Unit]:
                     weight_variable={s: manifest.synapses[s].weight_variable for s in p.synapses})
         units.append(Unit("pair-" + "-".join((p.neuron,) + p.synapses), f"{p.neuron} with {', '.join(p.synapses)}",
                           (p.neuron,) + p.synapses, opts,
-                          neurons=[names.paired_neuron(p.neuron, p.synapses, sfx)],
+                          neurons=[names.paired_neuron(p.neuron, p.synapses, sfx)]
+                          + ([] if p.neuron in plain_from_pair else [names.plain(p.neuron, sfx)]),
                           synapses=[names.paired_synapse(s, p.neuron, p.synapses, sfx) for s in p.synapses]))
+        plain_from_pair.add(p.neuron)
     return units
 
 
@@ -198,8 +205,7 @@ def generate(manifest: Manifest, out_dir: Path, jobs: int | None = None, log=pri
     units_dir.mkdir(parents=True, exist_ok=True)
 
     keys = {u.uid: u.key(manifest, versions) for u in units}
-    stale = [u for u in units if not (units_dir / u.uid / "KEY").exists()
-             or (units_dir / u.uid / "KEY").read_text() != keys[u.uid]]
+    stale = [u for u in units if not _unit_is_current(units_dir / u.uid, u, keys[u.uid])]
     fresh = [u.uid for u in units if u not in stale]
 
     failures: dict[str, tuple[list[ModelMessage], Path]] = {}
@@ -248,6 +254,14 @@ def generate(manifest: Manifest, out_dir: Path, jobs: int | None = None, log=pri
     return GenerateReport([u.uid for u in stale], fresh, sources_cmake, shash, time.perf_counter() - t0, versions)
 
 
+def _unit_is_current(folder: Path, unit: Unit, key: str) -> bool:
+    """The unit's folder holds code for this key and every file the unit registers."""
+    key_file = folder / "KEY"
+    if not key_file.exists() or key_file.read_text() != key:
+        return False
+    return all((folder / f"{name}.h").exists() for name in unit.neurons + unit.synapses)
+
+
 def _install_unit(unit: Unit, manifest: Manifest, src: Path, dest: Path, key: str) -> None:
     """Keep what the unit registers (a pair also emits the plain neuron, which has its own unit)."""
     wanted = set(unit.neurons) | set(unit.synapses)
@@ -277,6 +291,11 @@ def _install_unit(unit: Unit, manifest: Manifest, src: Path, dest: Path, key: st
                                                      patches.moved_variables(neuron_header, plain))
             header.write_text(text)
     (tmp / "KEY").write_text(key)
+    # a file whose content did not change keeps its old modification time: make skips it
+    for f in tmp.iterdir():
+        old = dest / f.name
+        if f.name != "KEY" and old.is_file() and old.read_bytes() == f.read_bytes():
+            shutil.copy2(old, f)
     shutil.rmtree(dest, ignore_errors=True)
     tmp.rename(dest)
 

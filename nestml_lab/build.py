@@ -13,6 +13,7 @@ import importlib.util
 import json
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -144,6 +145,8 @@ def compile_module(module: str, jobs: int | None = None, nest_config: str | None
     log_path = build / "build.log"
     log_path.write_text("")
     args = [f"-DGENERATED_DIR={paths.GENERATED_DIR}", "-DCMAKE_BUILD_TYPE=Release"] + nest.cmake_args()
+    # extra CMake arguments, e.g. -DNESTML_LAB_PCH=OFF (the benchmarks measure the build levers this way)
+    args += shlex.split(os.environ.get("NESTML_LAB_CMAKE_ARGS", ""))
     stamp = build / "configure-args.json"
     if not (build / "CMakeCache.txt").exists() or not stamp.exists() or json.loads(stamp.read_text()) != args:
         log("[cmake] configuring nest_module/ (" + (f"nest-config {nest.nest_config}" if nest.nest_config

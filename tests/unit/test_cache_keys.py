@@ -36,13 +36,23 @@ def test_editing_one_model_changes_only_the_units_that_use_it(catalog):
     assert changed == {"synapse-tsodyks_synapse"}
 
 
-def test_editing_a_paired_neuron_changes_its_own_and_its_pair_units(catalog):
+def test_editing_a_paired_neuron_changes_only_its_pair_unit(catalog):
     before = _keys(catalog)
     f = catalog / "izhikevich_neuron.nestml"
     f.write_text(f.read_text() + "\n")
     after = _keys(catalog)
     changed = {uid for uid in before if before[uid] != after[uid]}
-    assert changed == {"neuron-izhikevich_neuron", "pair-izhikevich_neuron-stdp_synapse"}
+    assert changed == {"pair-izhikevich_neuron-stdp_synapse"}
+
+
+def test_a_paired_neuron_is_registered_plain_from_its_first_pair_only(catalog):
+    units = plan_units(load_manifest(catalog), "v3.10.0")
+    assert not any(u.uid == "neuron-izhikevich_neuron" for u in units)
+    plain = [u.uid for u in units if "izhikevich_neuron_nestml" in u.neurons]
+    assert plain == ["pair-izhikevich_neuron-stdp_synapse"]
+    assert [u.uid for u in units if "aeif_cond_exp_neuron_nestml" in u.neurons] == \
+        ["pair-aeif_cond_exp_neuron-stp_stdp_synapse"]
+    assert any(u.uid == "neuron-iaf_psc_alpha_neuron" for u in units)   # not paired: a unit of its own
 
 
 @pytest.mark.parametrize("field", ["toolkit", "nestml", "nest"])
