@@ -4,7 +4,7 @@ LAB = $(VENV)/bin/nestml-lab
 OUT ?= results
 
 .PHONY: all setup module test test-quick stdp-window figures seed001 pairing-frequency short-term \
-	golden clean
+	golden pd14 bench bench-quick clean
 
 all: stdp-window
 
@@ -29,6 +29,17 @@ pairing-frequency: module
 
 short-term: module
 	@$(LAB) short-term --out $(OUT)/short_term
+
+# Network validation: PD14 microcircuit at 0.1 scale, NEST's and the catalog's iaf_psc_exp.
+pd14: module
+	@$(LAB) pd14 --out $(OUT)/pd14
+
+# Benchmarks (benchmarks/run.py): everything, rewrites BENCHMARKS.md (< 30 min); a quick subset (< 3 min).
+bench: module
+	@$(VENV)/bin/python -m benchmarks.run
+
+bench-quick: module
+	@$(VENV)/bin/python -m benchmarks.run --quick
 
 # Rewrite the golden curves in tests/regression/ on purpose (see its README).
 golden: module

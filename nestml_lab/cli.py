@@ -155,6 +155,36 @@ def cmd_seed001(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_pd14(args: argparse.Namespace) -> int:
+    """PD14 microcircuit with NEST's and/or the catalog's iaf_psc_exp."""
+    import numpy as np
+
+    from nestml_lab.experiments import pd14
+    from nestml_lab.experiments.pd14_params import FULL_MEAN_RATES_HZ, POPULATIONS
+
+    impls = ["nest", "nestml"] if args.neuron == "both" else [args.neuron]
+    results = {}
+    for impl in impls:
+        params = pd14.Pd14Params(neuron=impl, scale=args.scale, t_sim_ms=args.t_sim, seed=args.seed)
+        r = pd14.run(params, progress=_progress)
+        results[impl] = r
+        pd14.save(r, f"{args.out}/{impl}")
+        t = r.timing()
+        print(f"[pd14] {impl}: real-time factor {t['rtf']:.2f}, peak RSS {t['peak_rss_mb']:.0f} MB")
+        print("[pd14]   pop     rate (Hz)  published  ISI CV  corr")
+        for pop, rate, pub, cv, c in zip(POPULATIONS, r.rates(), FULL_MEAN_RATES_HZ, r.cv_isi(), r.correlation()):
+            print(f"[pd14]   {pop:6s} {rate:9.2f} {pub:10.2f} {cv:7.2f} {c:6.3f}")
+    if len(results) == 2:
+        a, b = results["nest"], results["nestml"]
+        same = all(np.array_equal(np.sort(a.spikes[p][1]), np.sort(b.spikes[p][1])) for p in POPULATIONS)
+        print(f"[pd14] NESTML vs NEST spike trains identical: {same}; KS distance of per-neuron rates: "
+              + ", ".join(f"{p} {pd14.ks_distance(a.per_neuron_rates(p), b.per_neuron_rates(p)):.3f}"
+                          for p in POPULATIONS))
+    fig = pd14.plot(results[impls[0]], args.out, other=results.get("nestml") if len(impls) == 2 else None)
+    print(f"[pd14] figure: {fig}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="nestml-lab", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -198,6 +228,14 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("seed001", help="seed notebook 001's STDP window (Izhikevich, additive STDP, delay 15 ms)")
     p.add_argument("--out", default="results/seed001", help="output folder")
     p.set_defaults(func=cmd_seed001)
+
+    p = sub.add_parser("pd14", help="Potjans & Diesmann 2014 microcircuit: rates, CV, correlation, figures")
+    p.add_argument("--neuron", choices=["nest", "nestml", "both"], default="both")
+    p.add_argument("--scale", type=float, default=0.1)
+    p.add_argument("--t-sim", type=float, default=1000.0, help="analysed time after a 500 ms presimulation (ms)")
+    p.add_argument("--seed", type=int, default=55)
+    p.add_argument("--out", default="results/pd14", help="output folder")
+    p.set_defaults(func=cmd_pd14)
 
     p = sub.add_parser("upgrade", help="rewrite NESTML 7/8 models (and manifests) to NESTML 9 syntax")
     p.add_argument("files", nargs="+", help=".nestml files, or a manifest (.yaml) / options file (.json)")

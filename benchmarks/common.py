@@ -1,0 +1,81 @@
+"""Timing helpers shared by the benchmarks."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PYTHON = sys.executable
+
+
+def log(line: str) -> None:
+    print(line, flush=True)
+
+
+def summary(samples: list[float]) -> dict:
+    return {"n": len(samples), "min": min(samples), "median": statistics.median(samples), "samples": samples}
+
+
+def timed_run(cmd: list[str], env: dict | None = None, cwd: Path | None = None, log_file: Path | None = None) -> float:
+    """Wall time (s) of a command; raises with the tail of its output when it fails."""
+    t0 = time.perf_counter()
+    proc = subprocess.run(cmd, env=env, cwd=cwd, capture_output=True, text=True)
+    dt = time.perf_counter() - t0
+    if log_file is not None:
+        log_file.parent.mkdir(parents=True, exist_ok=True)
+        with open(log_file, "a") as f:
+            f.write(f"$ {' '.join(cmd)}\n{proc.stdout}\n{proc.stderr}\n")
+    if proc.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)} failed (exit {proc.returncode}):\n{proc.stdout[-3000:]}\n"
+                           f"{proc.stderr[-3000:]}")
+    return dt
+
+
+def child_json(cmd: list[str], env: dict | None = None) -> dict:
+    """Run a child that prints one JSON object on its last stdout line; return it."""
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)} failed (exit {proc.returncode}):\n{proc.stdout[-3000:]}\n"
+                           f"{proc.stderr[-3000:]}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def scratch_checkout(dest: Path) -> Path:
+    """A checkout to build in without touching the real one: models/ and nest_module/ sources only."""
+    if dest.exists():
+        shutil.rmtree(dest)
+    (dest / "nest_module").mkdir(parents=True)
+    shutil.copytree(ROOT / "models", dest / "models")
+    for name in ("CMakeLists.txt", "nest_pch.h"):
+        shutil.copy2(ROOT / "nest_module" / name, dest / "nest_module" / name)
+    return dest
+
+
+def env_for(checkout: Path, **extra) -> dict:
+    env = dict(os.environ, NESTML_LAB_ROOT=str(checkout), NESTML_LAB_INSTALL_DIR=str(checkout / "install"),
+               PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]))
+    env.update({k: str(v) for k, v in extra.items()})
+    return env
+
+
+def machine() -> dict:
+    import platform
+
+    cpu = "unknown"
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mem_gb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 1e9
+    return {"cpu": cpu, "cores": os.cpu_count(), "memory_gb": round(mem_gb, 1), "python": platform.python_version(),
+            "system": f"{platform.system()} {platform.release()}"}

@@ -1,0 +1,220 @@
+"""Run the benchmarks side by side and rewrite BENCHMARKS.md.
+
+    python -m benchmarks.run            # everything (make bench, under 30 min on 2 cores)
+    python -m benchmarks.run --quick    # a small subset for development (make bench-quick, under 3 min)
+
+Every benchmark runs its contenders in the same run, repeats what is cheap
+enough to repeat, and reports min and median and the ratio. Builds happen in
+scratch checkouts under results/bench/ (the real nest_module/ is never
+touched); simulations run one per process so that peak memory is per run.
+Nothing here asserts a speed: a slow machine gives slower figures, not a
+failure. The machine-readable results are results/bench/bench.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import time
+from pathlib import Path
+
+from benchmarks import report
+from benchmarks.common import PYTHON, ROOT, child_json, env_for, log, machine, scratch_checkout, summary, timed_run
+
+OUT = ROOT / "results" / "bench"
+
+
+def _module(checkout: Path, log_file: Path, **env) -> float:
+    return timed_run([PYTHON, "-m", "nestml_lab", "module"], env=env_for(checkout, **env), log_file=log_file)
+
+
+def _edit(path: Path, old: str, new: str) -> str:
+    text = path.read_text()
+    if old not in text:
+        raise RuntimeError(f"benchmark edit: {old!r} not found in {path}")
+    path.write_text(text.replace(old, new, 1))
+    return text
+
+
+# --------------------------------------------------------------------------- build
+
+def bench_build(quick: bool) -> dict:
+    """make module: cold, nothing changed, one model edited; NESTML's own flow; the levers."""
+    work = OUT / "build"
+    work.mkdir(parents=True, exist_ok=True)
+    logf = work / "build.log"
+    logf.unlink(missing_ok=True)
+    res: dict = {}
+    ours = scratch_checkout(work / "ours")
+    log("[bench/build] ours: cold make module (empty cache and build folder, ccache off)")
+    res["ours_cold_s"] = _module(ours, logf, CCACHE_DISABLE=1)
+    log(f"[bench/build]   {res['ours_cold_s']:.1f} s")
+    res["ours_nochange_s"] = summary([_module(ours, logf, CCACHE_DISABLE=1) for _ in range(5)])
+    log(f"[bench/build] ours: nothing changed: median {res['ours_nochange_s']['median']:.2f} s")
+    edits = {
+        "standalone synapse (tsodyks_synapse)": ("tsodyks_synapse.nestml", "tau_psc ms = 3 ms", "tau_psc ms = 3.5 ms"),
+        "paired neuron (izhikevich_neuron, 2 units)": ("izhikevich_neuron.nestml", "V_th mV = 30 mV",
+                                                       "V_th mV = 31 mV"),
+    }
+    res["ours_edit_s"] = {}
+    for label, (name, old, new) in list(edits.items())[: 1 if quick else 2]:
+        samples = []
+        path = ours / "models" / name
+        for _ in range(1 if quick else 2):
+            original = _edit(path, old, new)
+            samples.append(_module(ours, logf, CCACHE_DISABLE=1))
+            path.write_text(original)
+            _module(ours, logf, CCACHE_DISABLE=1)   # back to the committed model (not timed)
+        res["ours_edit_s"][label] = summary(samples)
+        log(f"[bench/build] ours: one model edited, {label}: median {res['ours_edit_s'][label]['median']:.1f} s")
+    if quick:
+        return res
+
+    flow = work / "nestml_flow"
+    shutil.rmtree(flow, ignore_errors=True)
+    log("[bench/build] NESTML's own flow (generate_nest_target + its builder), cold")
+    env = env_for(ROOT, CCACHE_DISABLE=1)
+    res["nestml_cold_s"] = timed_run([PYTHON, "-m", "benchmarks.nestml_flow", str(flow)], env=env, log_file=logf)
+    log(f"[bench/build]   {res['nestml_cold_s']:.1f} s")
+    log("[bench/build] NESTML's own flow again, nothing changed (it regenerates and rebuilds)")
+    res["nestml_nochange_s"] = timed_run([PYTHON, "-m", "benchmarks.nestml_flow", str(flow)], env=env,
+                                         log_file=logf)
+    log(f"[bench/build]   {res['nestml_nochange_s']:.1f} s")
+
+    # levers, each against the default build above
+    levers = {}
+    log("[bench/build] lever: NESTML generation in 1 process instead of 2 (generation only)")
+    for jobs in (1, 2):
+        gen = scratch_checkout(work / f"gen{jobs}")
+        code = ("from codegen.generate import generate; from codegen.manifest import load_manifest; "
+                "from nestml_lab import paths; import time; t=time.perf_counter(); "
+                f"generate(load_manifest(paths.MODELS_DIR), paths.GENERATED_DIR, jobs={jobs}, log=lambda *_: None); "
+                "print(time.perf_counter()-t)")
+        levers[f"generation_jobs{jobs}_s"] = timed_run([PYTHON, "-c", code], env=env_for(gen), log_file=logf)
+    log(f"[bench/build]   {levers['generation_jobs1_s']:.1f} s vs {levers['generation_jobs2_s']:.1f} s")
+    log("[bench/build] lever: precompiled header off (cold)")
+    nopch = scratch_checkout(work / "nopch")
+    levers["cold_no_pch_s"] = _module(nopch, logf, CCACHE_DISABLE=1, NESTML_LAB_CMAKE_ARGS="-DNESTML_LAB_PCH=OFF")
+    log(f"[bench/build]   {levers['cold_no_pch_s']:.1f} s")
+    if shutil.which("ccache"):
+        log("[bench/build] lever: ccache, cold build folder with a warm compiler cache")
+        cc = scratch_checkout(work / "ccache")
+        ccdir = work / "ccache-dir"
+        shutil.rmtree(ccdir, ignore_errors=True)
+        _module(cc, logf, CCACHE_DIR=ccdir)
+        shutil.rmtree(cc / "nest_module" / "generated")
+        shutil.rmtree(cc / "nest_module" / "build")
+        levers["cold_warm_ccache_s"] = _module(cc, logf, CCACHE_DIR=ccdir)
+        log(f"[bench/build]   {levers['cold_warm_ccache_s']:.1f} s")
+    res["levers"] = levers
+    return res
+
+
+# --------------------------------------------------------------------------- simulation
+
+def _brunel(params: dict) -> dict:
+    return child_json([PYTHON, "-m", "benchmarks.brunel", json.dumps(params)], env=env_for(ROOT))
+
+
+def bench_brunel(quick: bool) -> dict:
+    """Brunel network: NESTML iaf_psc_exp vs NEST's, static synapses; then E->E stdp, NESTML vs NEST."""
+    scale = 0.1 if quick else 1.0
+    t_sim = 200.0 if quick else 1000.0
+    repeats = 1 if quick else 3
+    res = {"scale": scale, "t_sim_ms": t_sim}
+    for case, plastic in (("static", False), ("stdp", True)):
+        runs = {"nest": [], "nestml": []}
+        for _ in range(repeats if not plastic else max(1, repeats - 1)):
+            for impl in ("nest", "nestml"):     # interleaved, so drift of the machine hits both alike
+                runs[impl].append(_brunel({"neuron": impl, "plastic": plastic, "scale": scale, "t_sim_ms": t_sim}))
+        out = {}
+        for impl, rs in runs.items():
+            out[impl] = {
+                "simulate_s": summary([r["simulate_s"] for r in rs]),
+                "build_s": summary([r["build_s"] for r in rs]),
+                "peak_rss_mb": max(r["peak_rss_mb"] for r in rs),
+                "rate_exc_hz": rs[0]["rate_exc_hz"], "rate_inh_hz": rs[0]["rate_inh_hz"],
+                "n_spikes": rs[0]["n_spikes"], "n_connections": rs[0]["n_connections"],
+                **({"weight_mean": rs[0]["weight_mean"], "weight_std": rs[0]["weight_std"],
+                    "weight_n": rs[0]["weight_n"]} if plastic else {}),
+            }
+        out["ratio_simulate"] = out["nestml"]["simulate_s"]["median"] / out["nest"]["simulate_s"]["median"]
+        out["ratio_rss"] = out["nestml"]["peak_rss_mb"] / out["nest"]["peak_rss_mb"]
+        out["same_spike_count"] = out["nestml"]["n_spikes"] == out["nest"]["n_spikes"]
+        if plastic:
+            out["weight_mean_diff"] = abs(out["nestml"]["weight_mean"] - out["nest"]["weight_mean"])
+        res[case] = out
+        log(f"[bench/brunel] {case}: Simulate() NESTML/NEST = {out['ratio_simulate']:.2f}x "
+            f"({out['nestml']['simulate_s']['median']:.1f} s vs {out['nest']['simulate_s']['median']:.1f} s), "
+            f"peak RSS {out['ratio_rss']:.2f}x, same spike count: {out['same_spike_count']}")
+    return res
+
+
+def bench_window(quick: bool) -> dict:
+    """STDP window: all dt in one simulation vs the seed notebook's one simulation per dt."""
+    n_dt, pairings = (21, 10) if quick else (101, 60)
+    code = ("import json, sys, time; from nestml_lab.experiments import stdp_window as s; "
+            "p = s.StdpWindowParams(n_dt=%d, n_pairings=%d, one_simulation=%s); t = time.perf_counter(); "
+            "r = s.run(p); print(json.dumps({'s': time.perf_counter() - t, 'dw': r.dw.tolist()}))")
+    one = [child_json([PYTHON, "-c", code % (n_dt, pairings, True)], env=env_for(ROOT)) for _ in range(3)]
+    loop = [child_json([PYTHON, "-c", code % (n_dt, pairings, False)], env=env_for(ROOT))
+            for _ in range(1 if not quick else 2)]
+    same = max(abs(a - b) for a, b in zip(one[0]["dw"], loop[0]["dw"]))
+    res = {"n_dt": n_dt, "n_pairings": pairings, "one_simulation_s": summary([r["s"] for r in one]),
+           "per_dt_loop_s": summary([r["s"] for r in loop]), "max_abs_dw_difference": same}
+    res["speedup"] = res["per_dt_loop_s"]["median"] / res["one_simulation_s"]["median"]
+    log(f"[bench/window] {n_dt} dt x {pairings} pairings: one simulation {res['one_simulation_s']['median']:.1f} s, "
+        f"per-dt loop {res['per_dt_loop_s']['median']:.1f} s ({res['speedup']:.1f}x); max |dw difference| {same:.1e}")
+    return res
+
+
+def bench_pd14(quick: bool) -> dict | None:
+    """PD14 microcircuit at 0.1 scale: real-time factor with NEST's and the catalog's iaf_psc_exp."""
+    try:
+        from nestml_lab.experiments import pd14  # noqa: F401
+    except ImportError:
+        return None
+    t_sim = 200.0 if quick else 1000.0
+    code = ("import json; from nestml_lab.experiments import pd14; "
+            "r = pd14.run(pd14.Pd14Params(neuron=%r, scale=0.1, t_sim_ms=%r, threads=2)); "
+            "print(json.dumps(r.timing()))")
+    res = {"scale": 0.1, "t_sim_ms": t_sim}
+    for impl in ("nest", "nestml"):
+        runs = [child_json([PYTHON, "-c", code % (impl, t_sim)], env=env_for(ROOT)) for _ in range(1 if quick else 2)]
+        res[impl] = {"rtf": summary([r["rtf"] for r in runs]), "peak_rss_mb": max(r["peak_rss_mb"] for r in runs),
+                     "simulate_s": summary([r["simulate_s"] for r in runs])}
+    res["ratio_rtf"] = res["nestml"]["rtf"]["median"] / res["nest"]["rtf"]["median"]
+    log(f"[bench/pd14] real-time factor NEST {res['nest']['rtf']['median']:.2f}, NESTML "
+        f"{res['nestml']['rtf']['median']:.2f} ({res['ratio_rtf']:.2f}x)")
+    return res
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="the small development subset")
+    parser.add_argument("--only", nargs="*", choices=["build", "brunel", "window", "pd14"], help="some benchmarks")
+    args = parser.parse_args(argv)
+    OUT.mkdir(parents=True, exist_ok=True)
+    t0 = time.perf_counter()
+    results = {"machine": machine(), "quick": args.quick, "date": time.strftime("%Y-%m-%d %H:%M")}
+    wanted = args.only or ["build", "brunel", "window", "pd14"]
+    for name, fn in (("build", bench_build), ("brunel", bench_brunel), ("window", bench_window), ("pd14", bench_pd14)):
+        if name in wanted:
+            r = fn(args.quick)
+            if r is not None:
+                results[name] = r
+    results["total_s"] = time.perf_counter() - t0
+    path = OUT / ("bench_quick.json" if args.quick else "bench.json")
+    path.write_text(json.dumps(results, indent=1))
+    log(f"[bench] results in {path} ({results['total_s'] / 60:.1f} min)")
+    if not args.quick and not args.only:
+        (ROOT / "BENCHMARKS.md").write_text(report.markdown(results))
+        log(f"[bench] rewrote {ROOT / 'BENCHMARKS.md'}")
+    else:
+        print(report.markdown(results))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
