@@ -59,8 +59,10 @@ def scratch_checkout(dest: Path) -> Path:
 
 
 def env_for(checkout: Path, **extra) -> dict:
-    env = dict(os.environ, NESTML_LAB_ROOT=str(checkout), NESTML_LAB_INSTALL_DIR=str(checkout / "install"),
-               PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]))
+    """Environment for a child working in ``checkout`` (the real one: its own installed module)."""
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]))
+    if Path(checkout).resolve() != ROOT:
+        env.update(NESTML_LAB_ROOT=str(checkout), NESTML_LAB_INSTALL_DIR=str(Path(checkout) / "install"))
     env.update({k: str(v) for k, v in extra.items()})
     return env
 

@@ -27,7 +27,10 @@ def markdown(r: dict) -> str:
         "",
     ]
     b = r.get("build")
-    if b:
+    if b and "ours_cold_s" not in b:
+        out += ["## Build", "", f"- nothing changed (quick run, real checkout): "
+                f"{_s(_med(b['ours_nochange_s']))} median of {b['ours_nochange_s']['n']}", ""]
+    elif b:
         cold = b["ours_cold_s"]
         nochange = _med(b["ours_nochange_s"])
         out += ["## Build: `make module` on the whole catalog", "",
