@@ -4,7 +4,7 @@ LAB = $(VENV)/bin/nestml-lab
 OUT ?= results
 
 .PHONY: all setup module test test-quick stdp-window figures seed001 pairing-frequency short-term \
-	golden pd14 bench bench-quick clean
+	golden pd14 song2000 adex-network networks brian2-setup bench bench-quick clean
 
 all: stdp-window
 
@@ -33,6 +33,19 @@ short-term: module
 # Network validation: PD14 microcircuit at 0.1 scale, NEST's and the catalog's iaf_psc_exp.
 pd14: module
 	@$(LAB) pd14 --out $(OUT)/pd14
+
+song2000: module
+	@$(LAB) song2000 --out $(OUT)/song2000
+
+adex-network: module
+	@$(LAB) adex-network --out $(OUT)/adex_network
+
+networks: pd14 song2000 adex-network
+
+# Optional: Brian2 for the AdEx-network cross-check, in its own environment (brian2 needs numpy < 2.4).
+brian2-setup:
+	@test -x .venv-brian2/bin/python || python3.11 -m venv .venv-brian2
+	@.venv-brian2/bin/pip install --quiet "brian2" "numpy<2.4"
 
 # Benchmarks (benchmarks/run.py): everything, rewrites BENCHMARKS.md (< 30 min); a quick subset (< 3 min).
 bench: module

@@ -185,6 +185,48 @@ def cmd_pd14(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_run_tree(args: argparse.Namespace) -> int:
+    """Run an experiment tree (YAML): network + sessions; write the run folder."""
+    from nestml_lab import trees
+
+    tree = trees.read(args.tree) if not args.rerun else trees.rerun_tree(args.tree)
+    t0 = time.perf_counter()
+    out = trees.run(tree, args.out, progress=_progress)
+    print(f"[tree] done in {time.perf_counter() - t0:.1f} s: {out}", flush=True)
+    return 0
+
+
+def cmd_song2000(args: argparse.Namespace) -> int:
+    """Song, Miller & Abbott 2000: weight distribution becomes bimodal."""
+    from nestml_lab.experiments import song2000
+
+    p = song2000.Song2000Params(t_sim_s=args.t_sim, n_inputs=args.inputs, seed=args.seed)
+    t0 = time.perf_counter()
+    r = song2000.run(p, out_dir=f"{args.out}/run", progress=_progress)
+    song2000.save(r, args.out)
+    fig = song2000.plot(r, args.out)
+    b = r.bimodality()
+    print(f"[song2000] {b['low']:.0%} of the weights < 0.1 g_max, {b['high']:.0%} > 0.9 g_max; "
+          f"{time.perf_counter() - t0:.1f} s; figure {fig}", flush=True)
+    return 0
+
+
+def cmd_adex_network(args: argparse.Namespace) -> int:
+    """Seed 004's AdEx E/I network with STP+STDP: the four conditions."""
+    from nestml_lab.experiments import adex_network
+
+    p = adex_network.AdexNetworkParams(n_inh=args.n_inh, t_sim_ms=args.t_sim, seed=args.seed)
+    r = adex_network.run(p, out_dir=f"{args.out}/runs", progress=_progress)
+    adex_network.save(r, args.out)
+    fig = adex_network.plot(r, args.out)
+    for cond, (e, i) in r.rates().items():
+        c = r.provenance["conditions"][cond]
+        print(f"[adex] {cond:22s} E {e:6.2f} Hz  I {i:6.2f} Hz  CV(E) {r.cv_isi()[cond]:.2f}  "
+              f"wall {c['build_s'] + c['simulate_s']:.1f} s  peak RSS {c['peak_rss_mb']:.0f} MB")
+    print(f"[adex] figure {fig}", flush=True)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="nestml-lab", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -237,6 +279,26 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", default="results/pd14", help="output folder")
     p.set_defaults(func=cmd_pd14)
 
+    p = sub.add_parser("run-tree", help="run an experiment tree (YAML): network, sessions -> run folder")
+    p.add_argument("tree", help="YAML tree, or with --rerun the run folder of an earlier run")
+    p.add_argument("--rerun", action="store_true", help="run again the resolved tree saved in a run folder")
+    p.add_argument("--out", required=True, help="run folder to write")
+    p.set_defaults(func=cmd_run_tree)
+
+    p = sub.add_parser("song2000", help="Song, Miller & Abbott 2000: STDP makes the weights bimodal")
+    p.add_argument("--t-sim", type=float, default=300.0, help="simulated time (s)")
+    p.add_argument("--inputs", type=int, default=1000)
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--out", default="results/song2000")
+    p.set_defaults(func=cmd_song2000)
+
+    p = sub.add_parser("adex-network", help="seed 004's AdEx E/I network with STP+STDP, four conditions")
+    p.add_argument("--n-inh", type=int, default=500, help="interneurons (excitatory: 4x)")
+    p.add_argument("--t-sim", type=float, default=10000.0, help="simulated time per condition (ms)")
+    p.add_argument("--seed", type=int, default=4022)
+    p.add_argument("--out", default="results/adex_network")
+    p.set_defaults(func=cmd_adex_network)
+
     p = sub.add_parser("upgrade", help="rewrite NESTML 7/8 models (and manifests) to NESTML 9 syntax")
     p.add_argument("files", nargs="+", help=".nestml files, or a manifest (.yaml) / options file (.json)")
     mode = p.add_mutually_exclusive_group()
@@ -252,7 +314,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return args.func(args)
-    except (CodegenError, BuildError, KeyError, ValueError, RuntimeError) as exc:
+    except (CodegenError, BuildError, KeyError, ValueError, RuntimeError, OSError) as exc:
         message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
         print(f"error: {message}", file=sys.stderr)
         if args.command == "module":

@@ -31,7 +31,7 @@ TRIPLET_DEFAULTS = {"tau_plus": 16.8, "tau_x": 101.0, "tau_minus": 33.7, "tau_y"
                     "Wmax": 100.0, "Wmin": 0.0}
 TSODYKS_DEFAULTS = {"w": 1.0, "U": 0.5, "tau_psc": 3.0, "tau_rec": 800.0, "tau_fac": 0.0}
 STP_STDP_DEFAULTS = {"p_s0": 0.6, "tau_ps": 800.0, "tau_ns": 1500.0, "tau_stdp": 20.0, "Apre0": 0.01,
-                     "Apost0": -0.0105, "w_max": 1.0, "stdp_value": 0.05}
+                     "Apost0": -0.0105, "w_max": 1.0, "stdp_value": 0.05, "w_sign": 1.0}
 ADDITIVE_DEFAULTS = {"lambda": 0.01, "alpha": 1.0, "tau_tr_pre": 20.0, "tau_tr_post": 20.0}
 
 
@@ -212,7 +212,7 @@ def stp_stdp(pre, post, delay: float, w0: float, params: dict | None = None) -> 
     Between spikes p_s relaxes to p_s0 (tau_ps), n_s to 1 (tau_ns), Apre and
     Apost to 0 (tau_stdp). Presynaptic spike: p_s += p_s0 (1 - p_s),
     r_s = p_s n_s, n_s -= r_s, Apre += Apre0, w = clip(w + Apost), transmit
-    w r_s. Postsynaptic spike: Apost += Apost0, w = clip(w + Apre). The clip is
+    w_sign w r_s. Postsynaptic spike: Apost += Apost0, w = clip(w + Apre). The clip is
     to [(1 - stdp_value) w_max, w_max].
     """
     p = _merge(STP_STDP_DEFAULTS, params)
@@ -234,7 +234,7 @@ def stp_stdp(pre, post, delay: float, w0: float, params: dict | None = None) -> 
             n_s -= r_s
             w = min(hi, max(lo, w + a_post))
             ws.append(w)
-            amps.append(w * r_s)
+            amps.append(p["w_sign"] * w * r_s)
         a_pre += n_pre * p["Apre0"]
         a_post += n_post * p["Apost0"]
     return WeightTrace(np.sort(np.asarray(pre, dtype=float)), np.asarray(ws), np.asarray(amps))

@@ -1,6 +1,7 @@
 """The Potjans & Diesmann (2014) cortical microcircuit with NEST's or the catalog's iaf_psc_exp.
 
-The network follows the paper (parameters in :mod:`pd14_params`): eight
+The network follows the paper (parameters in :mod:`pd14_params`) and is
+described as an experiment tree (:func:`tree`, run by :mod:`nestml_lab.trees`): eight
 populations, fixed total numbers of synapses between them (multapses
 allowed), normally distributed weights and delays, Poisson background input,
 downscaling with weight and DC compensation. The neuron implementation is a
@@ -11,16 +12,12 @@ Validation: per-population rate, ISI CV and spike-count correlation.
 from __future__ import annotations
 
 import json
-import resource
-import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 
-from nestml_lab import module as catalog
 from nestml_lab.experiments import pd14_params as P
-from nestml_lab.provenance import provenance
 
 
 @dataclass(frozen=True)
@@ -101,61 +98,64 @@ class Pd14Result:
         return np.array(out)
 
 
-def run(p: Pd14Params, progress=None) -> Pd14Result:
-    import nest
-
-    say = progress or (lambda line: None)
-    nest.verbosity = nest.VerbosityLevel.ERROR
-    catalog.reset_kernel()
-    nest.resolution = p.resolution_ms
-    nest.local_num_threads = p.threads
-    nest.rng_seed = p.seed
-    model = "iaf_psc_exp" if p.neuron == "nest" else catalog.neuron_model("iaf_psc_exp_neuron")
+def tree(p: Pd14Params) -> dict:
+    """The experiment tree (:mod:`nestml_lab.trees`) of the network at ``p.scale``: every number resolved."""
     d = P.derived(p.scale)
-    t0 = time.perf_counter()
-    pops = []
+    model = {"nest_model": "iaf_psc_exp"} if p.neuron == "nest" else {"catalog": "iaf_psc_exp_neuron"}
+    common = {"tau_syn_ex": P.NEURON["tau_syn"], "tau_syn_in": P.NEURON["tau_syn"], "E_L": P.NEURON["E_L"],
+              "V_th": P.NEURON["V_th"], "V_reset": P.NEURON["V_reset"], "t_ref": P.NEURON["t_ref"],
+              "C_m": P.NEURON["C_m"], "tau_m": P.NEURON["tau_m"]}
+    neuron_models = {"params": model, "nest_params": common}
+    populations, connections = {}, []
     for i, name in enumerate(P.POPULATIONS):
-        pop = nest.Create(model, d["num_neurons"][i])
-        pop.set(tau_syn_ex=P.NEURON["tau_syn"], tau_syn_in=P.NEURON["tau_syn"], E_L=P.NEURON["E_L"],
-                V_th=P.NEURON["V_th"], V_reset=P.NEURON["V_reset"], t_ref=P.NEURON["t_ref"],
-                C_m=P.NEURON["C_m"], tau_m=P.NEURON["tau_m"], I_e=d["dc_pA"][i])
-        pop.set(V_m=nest.random.normal(P.V0_MEAN_MV[i], P.V0_STD_MV[i]))
-        pops.append(pop)
-    say(f"[pd14] {int(d['num_neurons'].sum())} {model} neurons created")
-    recorder = nest.Create("spike_recorder", len(pops), params={"start": p.t_presim_ms})
-    background = nest.Create("poisson_generator", len(pops))
-    background.rate = P.BG_RATE_HZ * d["ext_indegree"]
+        neuron_models[name] = {"nest_params": {"I_e": float(d["dc_pA"][i]), "V_m": {"normal": {
+            "mean": float(P.V0_MEAN_MV[i]), "std": float(P.V0_STD_MV[i])}}}}
+        populations[name] = {"model": name, "n": int(d["num_neurons"][i])}
+    for i, name in enumerate(P.POPULATIONS):
+        populations[f"bg_{name}"] = {"model": "nest:poisson_generator", "n": 1,
+                                     "nest_params": {"rate": float(P.BG_RATE_HZ * d["ext_indegree"][i])}}
     res = p.resolution_ms
-    for i, target in enumerate(pops):
-        for j, source in enumerate(pops):
+    for i, target in enumerate(P.POPULATIONS):
+        for j, source in enumerate(P.POPULATIONS):
             n_syn = int(d["num_synapses"][i][j])
             if n_syn <= 0:
                 continue
-            w = d["weights"][i][j]
+            w, delay = float(d["weights"][i][j]), float(d["delays"][i][j])
             w_min, w_max = (-np.inf, 0.0) if w < 0 else (0.0, np.inf)
-            delay = d["delays"][i][j]
-            nest.Connect(source, target, {"rule": "fixed_total_number", "N": n_syn}, {
-                "synapse_model": "static_synapse",
-                "weight": nest.math.redraw(nest.random.normal(mean=w, std=abs(w * P.WEIGHT_REL_STD)),
-                                           min=w_min, max=w_max),
-                "delay": nest.math.redraw(nest.random.normal(mean=delay, std=delay * P.DELAY_REL_STD),
-                                          min=res - 0.5 * res, max=np.inf)})
-        nest.Connect(background[i], target, syn_spec={"weight": d["weight_ext"], "delay": P.DELAY_EXC_MS})
-        nest.Connect(target, recorder[i])
-    say(f"[pd14] {int(d['num_synapses'].sum())} recurrent synapses connected")
-    nest.Prepare()
-    nest.Run(res)   # the first step finalises the connection infrastructure: count it as building
-    build_s = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    nest.Run(p.t_presim_ms + p.t_sim_ms - res)
-    simulate_s = time.perf_counter() - t0
-    nest.Cleanup()
-    say(f"[pd14] simulated {p.t_presim_ms + p.t_sim_ms:g} ms in {simulate_s:.1f} s")
-    spikes = {name: (np.asarray(r.events["senders"]), np.asarray(r.events["times"]))
-              for name, r in zip(P.POPULATIONS, recorder)}
-    first = {name: int(pop[0].global_id) for name, pop in zip(P.POPULATIONS, pops)}
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
-    return Pd14Result(p, spikes, first, d["num_neurons"], build_s, simulate_s, rss, provenance())
+            connections.append({"source": source, "target": target, "synapse": "static",
+                                "rule": {"rule": "fixed_total_number", "N": n_syn}, "nest_params": {
+                                    "weight": {"redraw": {"normal": {"mean": w, "std": abs(w * P.WEIGHT_REL_STD)},
+                                                          "min": w_min, "max": w_max}},
+                                    "delay": {"redraw": {"normal": {"mean": delay, "std": delay * P.DELAY_REL_STD},
+                                                         "min": res - 0.5 * res, "max": np.inf}}}})
+        connections.append({"source": f"bg_{target}", "target": target, "synapse": "static",
+                            "nest_params": {"weight": float(d["weight_ext"]), "delay": P.DELAY_EXC_MS}})
+    return {
+        "kernel": {"resolution_ms": res, "seed": p.seed, "threads": p.threads},
+        "network": {"neuron_models": neuron_models,
+                    "synapse_models": {"static": {"params": {"nest_model": "static_synapse"}}},
+                    "populations": populations, "connections": connections,
+                    "recorders": [{"name": name, "populations": [name]} for name in P.POPULATIONS]},
+        "sessions": {"presim": {"simulation_time_ms": p.t_presim_ms, "record": False},
+                     "sim": {"simulation_time_ms": p.t_sim_ms}},
+    }
+
+
+def run(p: Pd14Params, out_dir: str | Path | None = None, progress=None) -> Pd14Result:
+    """Run the tree of :func:`tree`; the run folder (tree, versions, session times, spikes) goes to ``out_dir``."""
+    import tempfile
+
+    from nestml_lab import trees
+
+    with tempfile.TemporaryDirectory(prefix="pd14-") as tmp:
+        folder = Path(out_dir) if out_dir is not None else Path(tmp)
+        trees.run(trees.parse(tree(p), f"pd14(scale={p.scale:g}, neuron={p.neuron})"), folder, progress=progress)
+        data = trees.load(folder)
+    first = {name: data.versions["first_ids"][name] for name in P.POPULATIONS}
+    spikes = {name: tuple(np.asarray(a) for a in data.spikes["sim"][name]) for name in P.POPULATIONS}
+    simulate_s = sum(t["wall_s"] for t in data.session_times.values())
+    return Pd14Result(p, spikes, first, P.derived(p.scale)["num_neurons"], data.versions["build_s"], simulate_s,
+                      data.versions["peak_rss_mb"], data.versions)
 
 
 def ks_distance(a: np.ndarray, b: np.ndarray) -> float:

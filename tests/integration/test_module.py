@@ -10,7 +10,8 @@ pytestmark = pytest.mark.nest
 
 # Input strong enough to make each neuron fire repeatedly (pA).
 DC = {"iaf_psc_exp_neuron": 500.0, "iaf_psc_alpha_neuron": 500.0, "izhikevich_neuron": 10.0,
-      "aeif_cond_exp_neuron": 1000.0, "seed001_izhikevich_neuron": 10.0}
+      "aeif_cond_exp_neuron": 1000.0, "seed001_izhikevich_neuron": 10.0,
+      "iaf_cond_exp_neuron": 500.0}
 
 
 def _all_neurons():

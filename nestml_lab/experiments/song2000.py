@@ -1,0 +1,173 @@
+"""Song, Miller & Abbott (2000): competitive Hebbian learning through additive STDP.
+
+1000 excitatory Poisson inputs at 15 Hz drive one conductance-based LIF
+neuron through the catalog's ``stdp_synapse`` made additive (mu_plus =
+mu_minus = 0: dw = lambda Wmax x_pre at a post spike, dw = -alpha lambda Wmax
+x_post at a pre spike, w clipped to [0, Wmax]) with depression slightly
+stronger than potentiation (alpha = 1.05). The weights compete: the
+distribution becomes bimodal, most weights near 0 or near Wmax. The
+experiment is an experiment tree (:func:`tree`, run by :mod:`nestml_lab.trees`)
+whose sessions cut the run into pieces after each of which the weights are read.
+Parameters from the paper (Fig. 1): tau_m 20 ms, V_rest -70, V_th -54,
+V_reset -60 mV, E_ex 0 mV, tau_ex 5 ms, g_max 0.015 leak conductances,
+A+ = 0.005 g_max, tau_+ = tau_- = 20 ms; 200 inhibitory Poisson inputs at
+10 Hz with fixed conductance 0.05 (E_in -70 mV, tau_in 5 ms) keep the neuron
+in the fluctuation-driven regime where timing, not the mean, decides.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from nestml_lab import module as catalog
+
+
+@dataclass(frozen=True)
+class Song2000Params:
+    n_inputs: int = 1000            # excitatory Poisson inputs
+    rate_hz: float = 15.0           # rate of each input (Hz)
+    t_sim_s: float = 300.0          # simulated time (s)
+    n_snapshots: int = 16           # weight snapshots over the run (histograms over time)
+    g_L_nS: float = 10.0            # leak conductance (nS); C_m / g_L = tau_m = 20 ms
+    C_m_pF: float = 200.0           # membrane capacitance (pF)
+    g_max_leak: float = 0.015       # Wmax in units of the leak conductance
+    a_plus_rel: float = 0.005       # A+ / g_max
+    alpha: float = 1.05             # A- / A+
+    tau_stdp_ms: float = 20.0       # tau_+ = tau_- (ms)
+    n_inh_inputs: int = 200         # inhibitory Poisson inputs (fixed weights)
+    inh_rate_hz: float = 10.0       # their rate (Hz)
+    g_inh_leak: float = 0.05        # their conductance, in units of the leak conductance
+    w0_rel: float = 0.5             # initial weights uniform in [0, 2 w0_rel] x g_max ... clipped to g_max
+    seed: int = 1                   # NEST rng seed
+    threads: int = 1
+
+    @property
+    def g_max(self) -> float:
+        return self.g_max_leak * self.g_L_nS
+
+
+@dataclass
+class Song2000Result:
+    params: Song2000Params
+    times_s: np.ndarray          # snapshot times (s)
+    weights: np.ndarray          # (snapshot, input) weights (nS)
+    post_rate_hz: np.ndarray     # output rate between snapshots (Hz)
+    provenance: dict
+
+    def bimodality(self, edge: float = 0.1) -> dict:
+        """Fractions of final weights below edge x g_max, above (1 - edge) x g_max, and between."""
+        w = self.weights[-1] / self.params.g_max
+        low, high = float(np.mean(w < edge)), float(np.mean(w > 1 - edge))
+        return {"low": low, "high": high, "middle": 1.0 - low - high}
+
+
+def tree(p: Song2000Params) -> dict:
+    """The experiment tree: the network, and the run cut into sessions after each of which the weights are read."""
+    g_max = p.g_max
+    return {
+        "kernel": {"resolution_ms": 0.1, "seed": p.seed, "threads": p.threads},
+        "network": {
+            "neuron_models": {"post": {
+                "params": {"catalog": "iaf_cond_exp_neuron", "partner": "stdp_synapse"},
+                "nest_params": {"C_m": p.C_m_pF, "g_L": p.g_L_nS, "E_L": -70.0, "V_th": -54.0, "V_reset": -60.0,
+                                "E_ex": 0.0, "tau_syn_ex": 5.0, "E_in": -70.0, "tau_syn_in": 5.0,
+                                "t_ref": 0.1, "V_m": -70.0,
+                                catalog.moved_parameter("stdp_synapse", "tau_tr_post"): p.tau_stdp_ms}}},
+            "synapse_models": {"plastic": {
+                "params": {"catalog": "stdp_synapse", "partner": "iaf_cond_exp_neuron"},
+                # additive: mu = 0, so dw = lambda Wmax x_pre (potentiation), -alpha lambda Wmax x_post
+                "nest_params": {"Wmax": g_max, "lambda": p.a_plus_rel, "alpha": p.alpha, "mu_plus": 0.0,
+                                "mu_minus": 0.0, "tau_tr_pre": p.tau_stdp_ms, "delay": 1.0,
+                                "weight": {"uniform": {"min": 0.0, "max": min(1.0, 2 * p.w0_rel) * g_max}}}}},
+            "populations": {"post": {"model": "post", "n": 1},
+                            "inputs": {"model": "nest:parrot_neuron", "n": p.n_inputs},
+                            "noise": {"model": "nest:poisson_generator", "n": 1,
+                                      "nest_params": {"rate": p.rate_hz}},
+                            # the inhibitory inputs are independent and fixed: one Poisson source of their sum
+                            "inhibition": {"model": "nest:poisson_generator", "n": 1,
+                                           "nest_params": {"rate": p.n_inh_inputs * p.inh_rate_hz}}},
+            "connections": [{"source": "noise", "target": "inputs"},
+                            {"source": "inhibition", "target": "post",
+                             "nest_params": {"weight": -p.g_inh_leak * p.g_L_nS, "delay": 1.0}},
+                            {"source": "inputs", "target": "post", "synapse": "plastic"}],
+            "recorders": [{"name": "post", "populations": ["post"]},
+                          {"name": "weights", "weights": {"source": "inputs", "synapse": "plastic",
+                                                          "max_sources": p.n_inputs}}],
+        },
+        "sessions": {"start": {"simulation_time_ms": 0.1},
+                     **{f"learn_{k + 1:02d}": {"simulation_time_ms": p.t_sim_s * 1000.0 / p.n_snapshots}
+                        for k in range(p.n_snapshots)}},
+    }
+
+
+def run(p: Song2000Params, out_dir: str | Path | None = None, progress=None) -> Song2000Result:
+    """Run the tree of :func:`tree`; the run folder goes to ``out_dir`` (a temporary one if None)."""
+    import tempfile
+
+    from nestml_lab import trees
+
+    def report(line: str) -> None:
+        if progress:
+            progress(line.replace("[tree]", "[song2000]"))
+
+    with tempfile.TemporaryDirectory(prefix="song2000-") as tmp:
+        folder = Path(out_dir) if out_dir is not None else Path(tmp)
+        trees.run(trees.parse(tree(p), "song2000"), folder, progress=report)
+        data = trees.load(folder)
+    times, weights, rates = [], [], []
+    for name, t in data.session_times.items():
+        src, _tgt, w = data.weights[name]["weights"]
+        weights.append(np.asarray(w)[np.argsort(src)])
+        times.append(t["end_ms"] / 1000.0)
+        if name != "start":
+            rates.append(len(data.spikes[name]["post"][1]) / ((t["end_ms"] - t["start_ms"]) / 1000.0))
+    return Song2000Result(p, np.array(times), np.array(weights), np.array(rates), data.versions)
+
+
+def save(result: Song2000Result, out_dir: Path | str) -> dict[str, Path]:
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    npz = out / "song2000.npz"
+    np.savez_compressed(npz, times_s=result.times_s, weights=result.weights, post_rate_hz=result.post_rate_hz)
+    js = out / "song2000.json"
+    js.write_text(json.dumps({"params": asdict(result.params), "bimodality": result.bimodality(),
+                              "provenance": result.provenance}, indent=1))
+    return {"npz": npz, "json": js}
+
+
+def plot(result: Song2000Result, out_dir: Path | str) -> Path:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    p = result.params
+    bins = np.linspace(0, 1, 41)
+    hist = np.array([np.histogram(w / p.g_max, bins)[0] for w in result.weights]) / p.n_inputs
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
+    ax = axes[0]
+    im = ax.imshow(hist.T, origin="lower", aspect="auto", cmap="viridis",
+                   extent=[result.times_s[0], result.times_s[-1], 0, 1])
+    ax.set_xlabel("time (s)")
+    ax.set_ylabel(r"$w / g_\mathrm{max}$")
+    ax.set_title("weight histogram over time", fontsize=9)
+    fig.colorbar(im, ax=ax, label="fraction of synapses")
+    ax = axes[1]
+    ax.hist(result.weights[0] / p.g_max, bins, alpha=0.5, label="start")
+    ax.hist(result.weights[-1] / p.g_max, bins, alpha=0.7, label=f"after {p.t_sim_s:g} s")
+    ax.set_xlabel(r"$w / g_\mathrm{max}$")
+    ax.set_ylabel("synapses")
+    b = result.bimodality()
+    ax.set_title(f"final: {b['low']:.0%} < 0.1, {b['high']:.0%} > 0.9 g_max", fontsize=9)
+    ax.legend(fontsize=8, frameon=False)
+    fig.tight_layout()
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / "song2000.png"
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path

@@ -1,0 +1,364 @@
+"""Declarative experiments: a network and its simulation sessions described by one YAML parameter tree.
+
+The tree (seed notebook 003 shows the idea) has three parts::
+
+    kernel:    {resolution_ms: 0.1, seed: 1, threads: 2}
+    network:
+      neuron_models:      # a tree: every node may carry params / nest_params; leaves are models and
+        params: {catalog: iaf_psc_exp_neuron}          # inherit from their ancestors (leaf wins)
+        nest_params: {C_m: 250.0}
+        exc: {nest_params: {I_e: 10.0}}
+      synapse_models:     # likewise; a leaf names a NEST built-in (nest_model) or a catalog synapse
+        ee: {params: {catalog: stdp_synapse, partner: iaf_psc_exp_neuron}, nest_params: {weight: 10.0}}
+      populations:        # name -> model (a neuron-model leaf, or nest:<device>) and size
+        E: {model: exc, n: 100}
+      connections:        # list of projections (target_range: [first, stop) of the target population)
+        - {source: E, target: E, synapse: ee, rule: {rule: fixed_indegree, indegree: 10}}
+      recorders:          # spikes of populations, or weights of a bounded sample of sources' connections
+        - {name: spikes, populations: [E]}
+        - {name: w, weights: {source: E, synapse: ee, max_sources: 100}}
+    sessions:             # named phases, run in order; each may change units before it runs
+      warmup: {simulation_time_ms: 200, record: false}
+      high_input: {simulation_time_ms: 500, unit_changes: [{population: noise, nest_params: {rate: 20.0}}]}
+
+A value in ``nest_params`` may be a distribution, drawn per node or connection
+by NEST: ``{normal: {mean: -65, std: 5}}``, ``{uniform: {min: 0, max: 1}}``,
+``{redraw: {normal: {...}, min: 0, max: .inf}}``.
+Unknown keys anywhere are errors that name the file and the path in the tree.
+
+:func:`run` writes, into its output folder, the fully resolved tree
+(``parameter_tree.yml``: every leaf with its inherited parameters), the
+versions (``versions.json``), the session times (``session_times.yml``) and
+the recorded data per session (``data/<session>.npz``: ``<recorder>_senders``
+and ``<recorder>_times`` for spikes, ``<recorder>_wsource``, ``_wtarget``,
+``_wweight`` for weights read at the end of the session from at most
+``max_sources`` sources, so memory stays bounded); :func:`load` reads a run back
+and :func:`rerun_tree` gives the tree of a run folder to run it again.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+from nestml_lab import module as catalog
+from nestml_lab.provenance import provenance
+
+
+class TreeError(ValueError):
+    """A malformed experiment tree: the message names the file and the path inside the tree."""
+
+
+def _check(node, allowed: set, where: str, required: set = frozenset()):
+    if not isinstance(node, dict):
+        raise TreeError(f"{where}: expected a mapping, got {type(node).__name__}")
+    unknown = sorted(set(node) - allowed)
+    if unknown:
+        raise TreeError(f"{where}: unknown key(s) {unknown}; allowed: {', '.join(sorted(allowed))}")
+    missing = sorted(required - set(node))
+    if missing:
+        raise TreeError(f"{where}: missing key(s) {missing}")
+
+
+def _leaves(node: dict, where: str, inherited: dict | None = None) -> dict[str, dict]:
+    """Resolve a model tree: every leaf with ``params`` and ``nest_params`` merged from the root down."""
+    if not isinstance(node, dict):
+        raise TreeError(f"{where}: expected a mapping")
+    inherited = inherited or {"params": {}, "nest_params": {}}
+    for key in ("params", "nest_params"):
+        if key in node and not isinstance(node[key], dict):
+            raise TreeError(f"{where}.{key}: expected a mapping")
+    here = {"params": {**inherited["params"], **node.get("params", {})},
+            "nest_params": {**inherited["nest_params"], **node.get("nest_params", {})}}
+    children = {k: v for k, v in node.items() if k not in ("params", "nest_params")}
+    if not children:
+        return {where.rsplit(".", 1)[-1]: here}
+    out = {}
+    for name, child in children.items():
+        for leaf, resolved in _leaves(child, f"{where}.{name}", here).items():
+            if leaf in out:
+                raise TreeError(f"{where}: two models named {leaf!r}")
+            out[leaf] = resolved
+    return out
+
+
+@dataclass
+class Tree:
+    """A validated, resolved experiment tree."""
+
+    kernel: dict
+    neuron_models: dict
+    synapse_models: dict
+    populations: dict
+    connections: list
+    recorders: list
+    sessions: dict
+    source: str = "<tree>"
+    raw: dict = field(default_factory=dict)
+
+    def resolved(self) -> dict:
+        """The whole tree with every model leaf's inherited parameters written out."""
+        return {"kernel": self.kernel, "network": {
+            "neuron_models": self.neuron_models, "synapse_models": self.synapse_models,
+            "populations": self.populations, "connections": self.connections, "recorders": self.recorders},
+            "sessions": self.sessions}
+
+
+KERNEL_KEYS = {"resolution_ms", "seed", "threads"}
+MODEL_PARAMS = {"nest_model", "catalog", "partner"}
+
+
+def parse(data: dict, source: str = "<tree>") -> Tree:
+    """Validate a tree (a loaded YAML document) and resolve its inheritance."""
+    _check(data, {"kernel", "network", "sessions"}, source, {"network", "sessions"})
+    kernel = {"resolution_ms": 0.1, "seed": 1, "threads": 1, **(data.get("kernel") or {})}
+    _check(kernel, KERNEL_KEYS, f"{source}: kernel")
+    net = data["network"]
+    _check(net, {"neuron_models", "synapse_models", "populations", "connections", "recorders"},
+           f"{source}: network", {"populations"})
+    neuron_models = _leaves(net.get("neuron_models") or {}, f"{source}: network.neuron_models") \
+        if net.get("neuron_models") else {}
+    synapse_models = _leaves(net.get("synapse_models") or {}, f"{source}: network.synapse_models") \
+        if net.get("synapse_models") else {}
+    for kind, models in (("neuron_models", neuron_models), ("synapse_models", synapse_models)):
+        for name, leaf in models.items():
+            where = f"{source}: network.{kind}.{name}.params"
+            _check(leaf["params"], MODEL_PARAMS, where)
+            if ("nest_model" in leaf["params"]) == ("catalog" in leaf["params"]):
+                raise TreeError(f"{where}: give exactly one of nest_model (a NEST built-in) or catalog")
+    populations = {}
+    for name, pop in (net["populations"] or {}).items():
+        where = f"{source}: network.populations.{name}"
+        _check(pop, {"model", "n", "nest_params"}, where, {"model"})
+        model = pop["model"]
+        if not model.startswith("nest:") and model not in neuron_models:
+            raise TreeError(f"{where}.model: {model!r} is neither a neuron model of the tree "
+                            f"({', '.join(neuron_models) or 'none'}) nor nest:<model>")
+        populations[name] = {"model": model, "n": int(pop.get("n", 1)), "nest_params": pop.get("nest_params", {})}
+    connections = []
+    for i, conn in enumerate(net.get("connections") or []):
+        where = f"{source}: network.connections[{i}]"
+        _check(conn, {"source", "target", "target_range", "synapse", "rule", "nest_params"}, where,
+               {"source", "target"})
+        if "target_range" in conn:
+            r = conn["target_range"]
+            if isinstance(conn["target"], list) or not (isinstance(r, list) and len(r) == 2):
+                raise TreeError(f"{where}.target_range: [first, stop) of a single target population")
+        for end in ("source", "target"):
+            names = conn[end] if isinstance(conn[end], list) else [conn[end]]
+            for n in names:
+                if n not in populations:
+                    raise TreeError(f"{where}.{end}: unknown population {n!r}; there are: {', '.join(populations)}")
+        if "synapse" in conn and conn["synapse"] not in synapse_models:
+            raise TreeError(f"{where}.synapse: unknown synapse model {conn['synapse']!r}; there are: "
+                            f"{', '.join(synapse_models) or 'none'}")
+        connections.append({"rule": {"rule": "all_to_all"}, "nest_params": {}, **conn})
+    recorders = []
+    for i, rec in enumerate(net.get("recorders") or []):
+        where = f"{source}: network.recorders[{i}]"
+        _check(rec, {"name", "populations", "weights"}, where, {"name"})
+        if ("populations" in rec) == ("weights" in rec):
+            raise TreeError(f"{where}: give populations (spikes) or weights (a connection sample), not both")
+        for n in rec.get("populations", []):
+            if n not in populations:
+                raise TreeError(f"{where}.populations: unknown population {n!r}")
+        if "weights" in rec:
+            w = rec["weights"]
+            _check(w, {"source", "synapse", "max_sources"}, f"{where}.weights", {"source", "synapse"})
+            if w["source"] not in populations:
+                raise TreeError(f"{where}.weights.source: unknown population {w['source']!r}")
+            if w["synapse"] not in synapse_models:
+                raise TreeError(f"{where}.weights.synapse: unknown synapse model {w['synapse']!r}")
+        recorders.append(rec)
+    sessions = {}
+    for name, s in (data["sessions"] or {}).items():
+        where = f"{source}: sessions.{name}"
+        _check(s, {"simulation_time_ms", "record", "unit_changes"}, where, {"simulation_time_ms"})
+        for j, change in enumerate(s.get("unit_changes") or []):
+            _check(change, {"population", "nest_params"}, f"{where}.unit_changes[{j}]", {"population", "nest_params"})
+            if change["population"] not in populations:
+                raise TreeError(f"{where}.unit_changes[{j}].population: unknown population {change['population']!r}")
+        sessions[name] = {"record": True, "unit_changes": [], **s}
+    if not sessions:
+        raise TreeError(f"{source}: sessions: at least one session is needed")
+    return Tree(kernel, neuron_models, synapse_models, populations, connections, recorders, sessions, source, data)
+
+
+def read(path: str | Path) -> Tree:
+    """Read and validate a YAML experiment tree."""
+    path = Path(path)
+    try:
+        data = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as exc:
+        raise TreeError(f"{path}: not valid YAML: {exc}") from None
+    return parse(data or {}, str(path))
+
+
+def _value(nest, v):
+    if isinstance(v, dict) and len(v) == 1:
+        (kind, args), = v.items()
+        if kind == "redraw":   # {redraw: {normal: {...}, min: .., max: ..}}: drawn again until inside
+            dist = {k: a for k, a in args.items() if k not in ("min", "max")}
+            return nest.math.redraw(_value(nest, dist), min=float(args.get("min", -np.inf)),
+                                    max=float(args.get("max", np.inf)))
+        if kind == "normal":
+            return nest.random.normal(mean=args["mean"], std=args["std"])
+        if kind == "uniform":
+            return nest.random.uniform(min=args["min"], max=args["max"])
+        if kind == "lognormal":
+            return nest.random.lognormal(mean=args["mean"], std=args["std"])
+    return v
+
+
+def _nest_name(leaf: dict) -> str:
+    p = leaf["params"]
+    if "nest_model" in p:
+        return p["nest_model"]
+    if "partner" in p:
+        neuron, synapse = catalog.pair_models(p["partner"], p["catalog"])
+        return synapse
+    return catalog.neuron_model(p["catalog"]) if p["catalog"] in catalog.manifest().neurons \
+        else catalog.synapse_model(p["catalog"])
+
+
+def _neuron_name(leaf: dict, tree: Tree) -> str:
+    p = leaf["params"]
+    if "nest_model" in p:
+        return p["nest_model"]
+    if "partner" in p:   # a neuron co-generated with a synapse: catalog: neuron, partner: synapse
+        return catalog.pair_models(p["catalog"], p["partner"])[0]
+    return catalog.neuron_model(p["catalog"])
+
+
+def run(tree: Tree, out_dir: str | Path, progress=None) -> Path:
+    """Build the network, run the sessions in order, and write the run folder (see the module docstring)."""
+    import nest
+
+    say = progress or (lambda line: None)
+    out = Path(out_dir)
+    (out / "data").mkdir(parents=True, exist_ok=True)
+    (out / "parameter_tree.yml").write_text(yaml.safe_dump(tree.resolved(), sort_keys=False))
+    nest.verbosity = nest.VerbosityLevel.ERROR
+    catalog.reset_kernel()
+    nest.resolution = tree.kernel["resolution_ms"]
+    nest.local_num_threads = tree.kernel["threads"]
+    nest.rng_seed = tree.kernel["seed"]
+    t_build = time.perf_counter()
+    pops = {}
+    for name, pop in tree.populations.items():
+        if pop["model"].startswith("nest:"):
+            model, params = pop["model"][5:], {}
+        else:
+            leaf = tree.neuron_models[pop["model"]]
+            model, params = _neuron_name(leaf, tree), leaf["nest_params"]
+        nodes = nest.Create(model, pop["n"])
+        params = {**params, **pop["nest_params"]}
+        if params:
+            nodes.set({k: _value(nest, v) for k, v in params.items()})
+        pops[name] = nodes
+    say(f"[tree] {sum(len(p) for p in pops.values())} nodes in {len(pops)} populations")
+    for conn in tree.connections:
+        src = sum((pops[n] for n in (conn["source"] if isinstance(conn["source"], list) else [conn["source"]])[1:]),
+                  pops[(conn["source"] if isinstance(conn["source"], list) else [conn["source"]])[0]])
+        tgt_names = conn["target"] if isinstance(conn["target"], list) else [conn["target"]]
+        tgt = sum((pops[n] for n in tgt_names[1:]), pops[tgt_names[0]])
+        if "target_range" in conn:
+            first, stop = conn["target_range"]
+            tgt = tgt[int(first):int(stop)]
+        syn = {}
+        if "synapse" in conn:
+            leaf = tree.synapse_models[conn["synapse"]]
+            syn = {"synapse_model": _nest_name(leaf), **leaf["nest_params"]}
+        syn.update(conn["nest_params"])
+        nest.Connect(src, tgt, dict(conn["rule"]), {k: _value(nest, v) for k, v in syn.items()})
+    recorders, weight_samples = {}, {}
+    for rec in tree.recorders:
+        if "populations" in rec:
+            sr = nest.Create("spike_recorder")
+            for n in rec["populations"]:
+                nest.Connect(pops[n], sr)
+            recorders[rec["name"]] = sr
+        else:   # read per session from a bounded sample of sources: never every connection at once
+            w = rec["weights"]
+            sources = pops[w["source"]][:int(w.get("max_sources", 100))]
+            weight_samples[rec["name"]] = (sources, _nest_name(tree.synapse_models[w["synapse"]]))
+    recorder_ids = np.array([sr.global_id for sr in recorders.values()], dtype=int)
+    build_s = time.perf_counter() - t_build
+    times = {}
+    t_model = 0.0
+    for name, s in tree.sessions.items():
+        for change in s["unit_changes"]:
+            pops[change["population"]].set({k: _value(nest, v) for k, v in change["nest_params"].items()})
+        for sr in recorders.values():
+            sr.n_events = 0   # each session's data is its own
+        t0 = time.perf_counter()
+        nest.Simulate(float(s["simulation_time_ms"]))
+        wall = time.perf_counter() - t0
+        times[name] = {"start_ms": t_model, "end_ms": t_model + float(s["simulation_time_ms"]), "wall_s": wall}
+        t_model += float(s["simulation_time_ms"])
+        if s["record"]:
+            arrays = {}
+            for r, sr in recorders.items():
+                arrays[f"{r}_senders"] = np.asarray(sr.events["senders"])
+                arrays[f"{r}_times"] = np.asarray(sr.events["times"])
+            for r, (sources, synapse) in weight_samples.items():
+                conns = nest.GetConnections(source=sources, synapse_model=synapse)
+                got = conns.get(["source", "target", "weight"])
+                keep = ~np.isin(np.atleast_1d(got["target"]), recorder_ids)   # not the links to recorders
+                for k in ("source", "target", "weight"):
+                    arrays[f"{r}_w{k}"] = np.atleast_1d(np.asarray(got[k]))[keep]
+            np.savez_compressed(out / "data" / f"{name}.npz", **arrays)
+        say(f"[tree] session {name}: {s['simulation_time_ms']:g} ms in {wall:.1f} s")
+    (out / "session_times.yml").write_text(yaml.safe_dump(times, sort_keys=False))
+    first_ids = {name: int(p[0].global_id) for name, p in pops.items()}
+    import resource
+
+    info = {"tree": tree.source, "first_ids": first_ids, "sizes": {n: len(p) for n, p in pops.items()},
+            "build_s": build_s, "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0}
+    (out / "versions.json").write_text(json.dumps({**provenance(), **info}, indent=1))
+    return out
+
+
+@dataclass
+class RunData:
+    """A run folder read back: the resolved tree, versions, session times and spikes per session."""
+
+    tree: dict
+    versions: dict
+    session_times: dict
+    spikes: dict   # session -> recorder -> (senders, times)
+    weights: dict  # session -> recorder -> (sources, targets, weights)
+
+
+def load(run_dir: str | Path) -> RunData:
+    """Read a run folder written by :func:`run`."""
+    run_dir = Path(run_dir)
+    tree = yaml.safe_load((run_dir / "parameter_tree.yml").read_text())
+    times = yaml.safe_load((run_dir / "session_times.yml").read_text())
+    spikes, weights = {}, {}
+    for session in times:
+        f = run_dir / "data" / f"{session}.npz"
+        if not f.exists():
+            continue
+        d = np.load(f)
+        recs = {k[:-len("_senders")] for k in d.files if k.endswith("_senders")}
+        spikes[session] = {r: (d[f"{r}_senders"], d[f"{r}_times"]) for r in recs}
+        wrecs = {k[:-len("_wsource")] for k in d.files if k.endswith("_wsource")}
+        weights[session] = {r: (d[f"{r}_wsource"], d[f"{r}_wtarget"], d[f"{r}_wweight"]) for r in wrecs}
+    return RunData(tree, json.loads((run_dir / "versions.json").read_text()), times, spikes, weights)
+
+
+def rerun_tree(run_dir: str | Path) -> Tree:
+    """The tree of an earlier run, ready to run again (replication)."""
+    resolved = yaml.safe_load((Path(run_dir) / "parameter_tree.yml").read_text())
+    net = resolved["network"]
+    # the resolved model leaves are already flat: each becomes a tree of one leaf
+    data = {"kernel": resolved["kernel"], "sessions": resolved["sessions"], "network": {
+        "neuron_models": net["neuron_models"] or None, "synapse_models": net["synapse_models"] or None,
+        "populations": net["populations"], "connections": net["connections"], "recorders": net["recorders"]}}
+    return parse(data, str(Path(run_dir) / "parameter_tree.yml"))

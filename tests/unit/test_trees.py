@@ -1,0 +1,68 @@
+"""Experiment trees: validation names the file and the path; parameters are inherited down the model trees."""
+
+import copy
+
+import pytest
+import yaml
+
+from nestml_lab import trees
+from nestml_lab.experiments import adex_network, pd14, song2000
+
+EXAMPLE = trees.Path(trees.__file__).parent / "trees_examples" / "brunel_sessions.yml"
+
+
+def _example() -> dict:
+    return yaml.safe_load(EXAMPLE.read_text())
+
+
+def test_example_parses_and_inherits():
+    t = trees.read(EXAMPLE)
+    exc = t.neuron_models["exc"]
+    assert exc["params"] == {"catalog": "iaf_psc_exp_neuron"}
+    assert exc["nest_params"]["tau_m"] == 20.0 and "V_m" in exc["nest_params"]
+    assert t.synapse_models["inhibitory"]["nest_params"] == {"delay": 1.5, "weight": -439.0}
+    assert list(t.sessions) == ["warmup", "high_input", "low_input"]
+    assert t.sessions["warmup"]["record"] is False and t.sessions["high_input"]["record"] is True
+
+
+def test_leaf_overrides_ancestor():
+    data = _example()
+    data["network"]["neuron_models"]["exc"] = {"nest_params": {"tau_m": 10.0}}
+    t = trees.parse(data)
+    assert t.neuron_models["exc"]["nest_params"]["tau_m"] == 10.0
+    assert t.neuron_models["inh"]["nest_params"]["tau_m"] == 20.0
+
+
+@pytest.mark.parametrize("edit,message", [
+    (lambda d: d["network"]["populations"]["E"].update(size=3), "network.populations.E: unknown key(s) ['size']"),
+    (lambda d: d["sessions"]["warmup"].update(duration=3), "sessions.warmup: unknown key(s) ['duration']"),
+    (lambda d: d["network"]["connections"][1].update(source="X"), "connections[1].source: unknown population 'X'"),
+    (lambda d: d["network"]["connections"][0].update(synapse="nope"), "unknown synapse model 'nope'"),
+    (lambda d: d["network"]["populations"]["E"].update(model="exk"), "'exk' is neither a neuron model"),
+    (lambda d: d["network"]["neuron_models"]["params"].update(nest_model="iaf_psc_exp"), "exactly one of"),
+    (lambda d: d.update(kernel={"seeds": 1}), "kernel: unknown key(s) ['seeds']"),
+    (lambda d: d["sessions"]["low_input"]["unit_changes"][0].update(population="noize"), "unknown population"),
+    (lambda d: d.update(sessions={}), "at least one session"),
+])
+def test_errors_name_the_path(edit, message):
+    data = copy.deepcopy(_example())
+    edit(data)
+    with pytest.raises(trees.TreeError) as err:
+        trees.parse(data, "brunel.yml")
+    assert message in str(err.value) and str(err.value).startswith("brunel.yml")
+
+
+def test_invalid_yaml_names_the_file(tmp_path):
+    bad = tmp_path / "bad.yml"
+    bad.write_text("network: [unclosed\n")
+    with pytest.raises(trees.TreeError, match="bad.yml: not valid YAML"):
+        trees.read(bad)
+
+
+def test_the_network_experiments_are_trees():
+    """PD14, the AdEx network and Song 2000 are written as trees and pass the same validation."""
+    trees.parse(pd14.tree(pd14.Pd14Params(scale=0.1)), "pd14")
+    trees.parse(song2000.tree(song2000.Song2000Params()), "song2000")
+    for condition in adex_network.CONDITIONS:
+        t = trees.parse(adex_network.tree(adex_network.AdexNetworkParams(), condition), condition)
+        assert t.populations["E"]["n"] == 2000 and t.populations["I"]["n"] == 500
