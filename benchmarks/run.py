@@ -29,6 +29,13 @@ def _module(checkout: Path, log_file: Path, **env) -> float:
     return timed_run([PYTHON, "-m", "nestml_lab", "module"], env=env_for(checkout, **env), log_file=log_file)
 
 
+def _last_codegen_seconds(log_file: Path) -> float:
+    import re
+
+    found = re.findall(r"\[codegen\] done in ([0-9.]+) s", log_file.read_text())
+    return float(found[-1]) if found else float("nan")
+
+
 def _edit(path: Path, old: str, new: str) -> str:
     text = path.read_text()
     if old not in text:
@@ -51,10 +58,15 @@ def bench_build(quick: bool) -> dict:
         log(f"[bench/build] ours: nothing changed: median {res['ours_nochange_s']['median']:.2f} s")
         return res
     ours = scratch_checkout(work / "ours")
-    log("[bench/build] ours: cold make module (empty cache and build folder, ccache off)")
-    res["ours_cold_s"] = _module(ours, logf, CCACHE_DISABLE=1)
-    log(f"[bench/build]   {res['ours_cold_s']:.1f} s")
-    res["ours_nochange_s"] = summary([_module(ours, logf, CCACHE_DISABLE=1) for _ in range(5)])
+    ccache_dir = work / "ccache-dir"
+    shutil.rmtree(ccache_dir, ignore_errors=True)
+    use_ccache = bool(shutil.which("ccache"))
+    cc_env = {"CCACHE_DIR": ccache_dir} if use_ccache else {"CCACHE_DISABLE": 1}
+    log("[bench/build] ours: cold make module (empty generated-code cache, build folder and compiler cache)")
+    res["ours_cold_s"] = _module(ours, logf, **cc_env)
+    res["ours_cold_generation_s"] = _last_codegen_seconds(logf)
+    log(f"[bench/build]   {res['ours_cold_s']:.1f} s (NESTML generation {res['ours_cold_generation_s']:.1f} s)")
+    res["ours_nochange_s"] = summary([_module(ours, logf, **cc_env) for _ in range(5)])
     log(f"[bench/build] ours: nothing changed: median {res['ours_nochange_s']['median']:.2f} s")
     edits = {
         "standalone synapse (tsodyks_synapse)": ("tsodyks_synapse.nestml", "tau_psc ms = 3 ms", "tau_psc ms = 3.5 ms"),
@@ -67,9 +79,9 @@ def bench_build(quick: bool) -> dict:
         path = ours / "models" / name
         for _ in range(2):
             original = _edit(path, old, new)
-            samples.append(_module(ours, logf, CCACHE_DISABLE=1))
+            samples.append(_module(ours, logf, CCACHE_DISABLE=1))   # an edit is new code: no compiler cache
             path.write_text(original)
-            _module(ours, logf, CCACHE_DISABLE=1)   # back to the committed model (not timed)
+            _module(ours, logf, **cc_env)   # back to the committed model (not timed)
         res["ours_edit_s"][label] = summary(samples)
         log(f"[bench/build] ours: one model edited, {label}: median {res['ours_edit_s'][label]['median']:.1f} s")
 
@@ -79,35 +91,26 @@ def bench_build(quick: bool) -> dict:
     env = env_for(ROOT, CCACHE_DISABLE=1)
     res["nestml_cold_s"] = timed_run([PYTHON, "-m", "benchmarks.nestml_flow", str(flow)], env=env, log_file=logf)
     log(f"[bench/build]   {res['nestml_cold_s']:.1f} s")
-    log("[bench/build] NESTML's own flow again, nothing changed (it regenerates and rebuilds)")
-    res["nestml_nochange_s"] = timed_run([PYTHON, "-m", "benchmarks.nestml_flow", str(flow)], env=env,
-                                         log_file=logf)
-    log(f"[bench/build]   {res['nestml_nochange_s']:.1f} s")
 
     # levers, each against the default build above
     levers = {}
     log("[bench/build] lever: NESTML generation in 1 process instead of 2 (generation only)")
-    for jobs in (1, 2):
-        gen = scratch_checkout(work / f"gen{jobs}")
-        code = ("from codegen.generate import generate; from codegen.manifest import load_manifest; "
-                "from nestml_lab import paths; import time; t=time.perf_counter(); "
-                f"generate(load_manifest(paths.MODELS_DIR), paths.GENERATED_DIR, jobs={jobs}, log=lambda *_: None); "
-                "print(time.perf_counter()-t)")
-        levers[f"generation_jobs{jobs}_s"] = timed_run([PYTHON, "-c", code], env=env_for(gen), log_file=logf)
+    gen = scratch_checkout(work / "gen1")
+    code = ("from codegen.generate import generate; from codegen.manifest import load_manifest; "
+            "from nestml_lab import paths; "
+            "generate(load_manifest(paths.MODELS_DIR), paths.GENERATED_DIR, jobs=1, log=lambda *_: None)")
+    levers["generation_jobs1_s"] = timed_run([PYTHON, "-c", code], env=env_for(gen), log_file=logf)
+    levers["generation_jobs2_s"] = res["ours_cold_generation_s"]
     log(f"[bench/build]   {levers['generation_jobs1_s']:.1f} s vs {levers['generation_jobs2_s']:.1f} s")
-    log("[bench/build] lever: precompiled header off (cold)")
-    nopch = scratch_checkout(work / "nopch")
-    levers["cold_no_pch_s"] = _module(nopch, logf, CCACHE_DISABLE=1, NESTML_LAB_CMAKE_ARGS="-DNESTML_LAB_PCH=OFF")
-    log(f"[bench/build]   {levers['cold_no_pch_s']:.1f} s")
-    if shutil.which("ccache"):
-        log("[bench/build] lever: ccache, cold build folder with a warm compiler cache")
-        cc = scratch_checkout(work / "ccache")
-        ccdir = work / "ccache-dir"
-        shutil.rmtree(ccdir, ignore_errors=True)
-        _module(cc, logf, CCACHE_DIR=ccdir)
-        shutil.rmtree(cc / "nest_module" / "generated")
-        shutil.rmtree(cc / "nest_module" / "build")
-        levers["cold_warm_ccache_s"] = _module(cc, logf, CCACHE_DIR=ccdir)
+    log("[bench/build] lever: precompiled NEST headers on (cold, no compiler cache)")
+    pch = scratch_checkout(work / "pch")
+    levers["cold_pch_s"] = _module(pch, logf, CCACHE_DISABLE=1, NESTML_LAB_CMAKE_ARGS="-DNESTML_LAB_PCH=ON")
+    log(f"[bench/build]   {levers['cold_pch_s']:.1f} s")
+    if use_ccache:
+        log("[bench/build] lever: ccache, generated code and build folder deleted, compiler cache warm")
+        shutil.rmtree(ours / "nest_module" / "generated")
+        shutil.rmtree(ours / "nest_module" / "build")
+        levers["cold_warm_ccache_s"] = _module(ours, logf, **cc_env)
         log(f"[bench/build]   {levers['cold_warm_ccache_s']:.1f} s")
     res["levers"] = levers
     return res
@@ -123,11 +126,11 @@ def bench_brunel(quick: bool) -> dict:
     """Brunel network: NESTML iaf_psc_exp vs NEST's, static synapses; then E->E stdp, NESTML vs NEST."""
     scale = 0.1 if quick else 1.0
     t_sim = 200.0 if quick else 1000.0
-    repeats = 1 if quick else 3
+    repeats = 1 if quick else 2
     res = {"scale": scale, "t_sim_ms": t_sim}
     for case, plastic in (("static", False), ("stdp", True)):
         runs = {"nest": [], "nestml": []}
-        for _ in range(repeats if not plastic else max(1, repeats - 1)):
+        for _ in range(repeats):
             for impl in ("nest", "nestml"):     # interleaved, so drift of the machine hits both alike
                 runs[impl].append(_brunel({"neuron": impl, "plastic": plastic, "scale": scale, "t_sim_ms": t_sim}))
         out = {}
@@ -159,7 +162,7 @@ def bench_window(quick: bool) -> dict:
     code = ("import json, sys, time; from nestml_lab.experiments import stdp_window as s; "
             "p = s.StdpWindowParams(n_dt=%d, n_pairings=%d, one_simulation=%s); t = time.perf_counter(); "
             "r = s.run(p); print(json.dumps({'s': time.perf_counter() - t, 'dw': r.dw.tolist()}))")
-    one = [child_json([PYTHON, "-c", code % (n_dt, pairings, True)], env=env_for(ROOT)) for _ in range(3)]
+    one = [child_json([PYTHON, "-c", code % (n_dt, pairings, True)], env=env_for(ROOT)) for _ in range(2)]
     loop = [child_json([PYTHON, "-c", code % (n_dt, pairings, False)], env=env_for(ROOT))
             for _ in range(1 if not quick else 2)]
     same = max(abs(a - b) for a, b in zip(one[0]["dw"], loop[0]["dw"]))
@@ -183,7 +186,7 @@ def bench_pd14(quick: bool) -> dict | None:
             "print(json.dumps(r.timing()))")
     res = {"scale": 0.1, "t_sim_ms": t_sim}
     for impl in ("nest", "nestml"):
-        runs = [child_json([PYTHON, "-c", code % (impl, t_sim)], env=env_for(ROOT)) for _ in range(1 if quick else 2)]
+        runs = [child_json([PYTHON, "-c", code % (impl, t_sim)], env=env_for(ROOT))]
         res[impl] = {"rtf": summary([r["rtf"] for r in runs]), "peak_rss_mb": max(r["peak_rss_mb"] for r in runs),
                      "simulate_s": summary([r["simulate_s"] for r in runs])}
     res["ratio_rtf"] = res["nestml"]["rtf"]["median"] / res["nest"]["rtf"]["median"]

@@ -24,6 +24,7 @@ def cmd_module(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     manifest = load_manifest(args.models)
     report = generate(manifest, paths.GENERATED_DIR, jobs=args.jobs, log=_progress)
+    print(f"[codegen] done in {report.seconds:.1f} s", flush=True)
     so = build.compile_module(manifest.module, jobs=args.jobs, nest_config=args.nest_config, log=_progress)
     stamp = {
         "module": manifest.module,
@@ -200,7 +201,8 @@ def cmd_song2000(args: argparse.Namespace) -> int:
     """Song, Miller & Abbott 2000: weight distribution becomes bimodal."""
     from nestml_lab.experiments import song2000
 
-    p = song2000.Song2000Params(t_sim_s=args.t_sim, n_inputs=args.inputs, seed=args.seed)
+    p = song2000.Song2000Params(t_sim_s=args.t_sim, n_inputs=args.inputs, seed=args.seed, a_plus_rel=args.a_plus,
+                                n_snapshots=20, threads=2)
     t0 = time.perf_counter()
     r = song2000.run(p, out_dir=f"{args.out}/run", progress=_progress)
     song2000.save(r, args.out)
@@ -286,7 +288,9 @@ def main(argv: list[str] | None = None) -> int:
     p.set_defaults(func=cmd_run_tree)
 
     p = sub.add_parser("song2000", help="Song, Miller & Abbott 2000: STDP makes the weights bimodal")
-    p.add_argument("--t-sim", type=float, default=300.0, help="simulated time (s)")
+    p.add_argument("--t-sim", type=float, default=2000.0, help="simulated time (s); about 0.3 s wall per s")
+    p.add_argument("--a-plus", type=float, default=0.01,
+                   help="A+ / g_max (the paper: 0.005; 0.01 converges in the default time)")
     p.add_argument("--inputs", type=int, default=1000)
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--out", default="results/song2000")
