@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from nestml_lab.experiments import common
 
 # AdEx exemplar classes: Gerstner, Kistler, Naud & Paninski (2014), Neuronal Dynamics, Table 6.1 (the table
 # the notebook reads from adex_params.csv). Shared: R = 500 MOhm, E_L -70 mV, V_th -50 mV, Delta_T 2 mV.
@@ -227,10 +228,7 @@ def save(result: AdexNetworkResult, out_dir: Path | str) -> dict[str, Path]:
 
 
 def plot(result: AdexNetworkResult, out_dir: Path | str) -> Path:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = common.pyplot()
 
     p = result.params
     conds = list(result.spikes)
@@ -252,12 +250,7 @@ def plot(result: AdexNetworkResult, out_dir: Path | str) -> Path:
         ax_in.set_ylabel("input")
     axes[-1].set_xlabel("time (ms)")
     fig.tight_layout()
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    path = out / "adex_network.png"
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return path
+    return common.save_figure(fig, out_dir, "adex_network.png", dpi=100)
 
 
 BRIAN2_PYTHON = "BRIAN2_PYTHON"   # environment variable naming the Python of the Brian2 environment

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 
 from nestml_lab import module as catalog
@@ -155,3 +157,23 @@ def spikes_by_sender(recorder, nodes) -> list[np.ndarray]:
     """Sorted spike times of each node, from a spike recorder connected to all of them."""
     ev = recorder.events
     return [np.sort(ev["times"][ev["senders"] == gid]) for gid in nodes.tolist()]
+
+
+def pyplot():
+    """matplotlib.pyplot on the file-only Agg backend (experiments write figures; they never open windows)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def save_figure(fig, out_dir, name: str, dpi: int = 120) -> Path:
+    """Write ``fig`` as ``out_dir/name`` (the folder is created), close it, and return the path."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / name
+    fig.savefig(path, dpi=dpi)
+    pyplot().close(fig)
+    return path

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from nestml_lab.data import SJOSTROM_2001
-from nestml_lab.experiments import stdp_window
+from nestml_lab.experiments import common, stdp_window
 from nestml_lab.provenance import provenance
 
 
@@ -87,10 +87,7 @@ def save(result: PairingFrequencyResult, out_dir: Path | str) -> dict[str, Path]
 
 
 def plot(result: PairingFrequencyResult, out_dir: Path | str) -> Path:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = common.pyplot()
 
     fig, ax = plt.subplots(figsize=(5.5, 4))
     data = SJOSTROM_2001
@@ -111,9 +108,4 @@ def plot(result: PairingFrequencyResult, out_dir: Path | str) -> Path:
     ax.set_title(f"{result.params.synapse}: pairing-frequency protocol", fontsize=9)
     ax.legend(fontsize=7, frameon=False)
     fig.tight_layout()
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    path = out / "pairing_frequency.png"
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return common.save_figure(fig, out_dir, "pairing_frequency.png", dpi=120)

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from nestml_lab.experiments import common
 from nestml_lab.experiments import pd14_params as P
 
 
@@ -183,10 +184,7 @@ def save(result: Pd14Result, out_dir: Path | str) -> dict[str, Path]:
 
 def plot(result: Pd14Result, out_dir: Path | str, other: Pd14Result | None = None) -> Path:
     """Raster (200 ms) and per-neuron rate box plots per population; ``other`` is drawn beside it."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = common.pyplot()
 
     results = [result] + ([other] if other is not None else [])
     fig, axes = plt.subplots(1, 2, figsize=(11, 5))
@@ -222,9 +220,4 @@ def plot(result: Pd14Result, out_dir: Path | str, other: Pd14Result | None = Non
     ax.legend(fontsize=7, frameon=False)
     ax.set_title("per-neuron rates", fontsize=9)
     fig.tight_layout()
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    path = out / "pd14.png"
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return common.save_figure(fig, out_dir, "pd14.png", dpi=110)

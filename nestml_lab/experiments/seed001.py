@@ -106,10 +106,7 @@ def save(result: Seed001Result, out_dir: Path | str) -> dict[str, Path]:
 
 
 def plot(result: Seed001Result, out_dir: Path | str) -> Path:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = common.pyplot()
 
     fig, ax = plt.subplots(figsize=(6, 4))
     ax.scatter(result.dt_ms, result.dw_over_lambda, s=18, label=f"NEST simulation ({result.params.synapse})")
@@ -124,9 +121,4 @@ def plot(result: Seed001Result, out_dir: Path | str) -> Path:
                  f"{result.params.delay_ms:g} ms", fontsize=9)
     ax.legend(fontsize=7, frameon=False, loc="lower right")
     fig.tight_layout()
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    path = out / "seed001.png"
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return common.save_figure(fig, out_dir, "seed001.png", dpi=120)

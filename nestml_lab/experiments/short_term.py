@@ -130,10 +130,7 @@ def save(result: ShortTermResult, out_dir: Path | str) -> dict[str, Path]:
 
 
 def plot(result: ShortTermResult, out_dir: Path | str) -> Path:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = common.pyplot()
 
     names = list(result.params.sets)
     fig, axes = plt.subplots(1, len(names), figsize=(4.2 * len(names), 3.6), squeeze=False)
@@ -151,9 +148,4 @@ def plot(result: ShortTermResult, out_dir: Path | str) -> Path:
         ax.legend(fontsize=7, frameon=False)
     fig.suptitle(f"{result.model}: PSC amplitudes of regular trains", fontsize=9)
     fig.tight_layout()
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    path = out / "short_term.png"
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return common.save_figure(fig, out_dir, "short_term.png", dpi=120)

@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from nestml_lab import module as catalog
+from nestml_lab.experiments import common
 
 
 @dataclass(frozen=True)
@@ -140,10 +141,7 @@ def save(result: Song2000Result, out_dir: Path | str) -> dict[str, Path]:
 
 
 def plot(result: Song2000Result, out_dir: Path | str) -> Path:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = common.pyplot()
 
     p = result.params
     bins = np.linspace(0, 1, 41)
@@ -165,9 +163,4 @@ def plot(result: Song2000Result, out_dir: Path | str) -> Path:
     ax.set_title(f"final: {b['low']:.0%} < 0.1, {b['high']:.0%} > 0.9 g_max", fontsize=9)
     ax.legend(fontsize=8, frameon=False)
     fig.tight_layout()
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    path = out / "song2000.png"
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return common.save_figure(fig, out_dir, "song2000.png", dpi=110)

@@ -223,10 +223,7 @@ def save(result: StdpWindowResult, out_dir: Path | str) -> dict[str, Path]:
 
 def plot(result: StdpWindowResult, out_dir: Path | str) -> Path:
     """Figure of dw versus dt, written as ``window.png`` into ``out_dir``."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = common.pyplot()
 
     p = result.params
     fig, ax = plt.subplots(figsize=(6, 4))
@@ -241,9 +238,4 @@ def plot(result: StdpWindowResult, out_dir: Path | str) -> Path:
     ax.set_title(f"{p.synapse} on {p.neuron}: {p.n_pairings} pairings at {p.frequency_hz:g} Hz, "
                  f"delay {p.delay_ms:g} ms", fontsize=9)
     fig.tight_layout()
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    path = out / "window.png"
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return common.save_figure(fig, out_dir, "window.png", dpi=120)
