@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import math
-import resource
 import sys
 import time
 
@@ -41,6 +40,7 @@ def run(p: dict) -> dict:
     import numpy as np
 
     from nestml_lab import module as catalog
+    from nestml_lab.trees import peak_rss_mb
 
     nest.set_verbosity("M_ERROR")
     nest.ResetKernel()
@@ -91,7 +91,7 @@ def run(p: dict) -> dict:
     n_exc = int(np.sum(senders <= exc[-1].global_id))
     out = {
         "build_s": build_s, "simulate_s": sim_s,
-        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
+        "peak_rss_mb": peak_rss_mb(),
         "rate_exc_hz": n_exc / ne / (p["t_sim_ms"] / 1000.0),
         "rate_inh_hz": (len(senders) - n_exc) / ni / (p["t_sim_ms"] / 1000.0),
         "n_spikes": int(len(senders)),

@@ -235,6 +235,19 @@ def _neuron_name(leaf: dict, tree: Tree) -> str:
     return catalog.neuron_model(p["catalog"])
 
 
+def peak_rss_mb() -> float:
+    """Peak resident memory of this process (MB): VmHWM, which a forked child does not inherit (ru_maxrss does)."""
+    try:
+        for line in open("/proc/self/status"):
+            if line.startswith("VmHWM:"):
+                return float(line.split()[1]) / 1024.0
+    except OSError:
+        pass
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
 def run(tree: Tree, out_dir: str | Path, progress=None) -> Path:
     """Build the network, run the sessions in order, and write the run folder (see the module docstring)."""
     import nest
@@ -316,10 +329,8 @@ def run(tree: Tree, out_dir: str | Path, progress=None) -> Path:
         say(f"[tree] session {name}: {s['simulation_time_ms']:g} ms in {wall:.1f} s")
     (out / "session_times.yml").write_text(yaml.safe_dump(times, sort_keys=False))
     first_ids = {name: int(p[0].global_id) for name, p in pops.items()}
-    import resource
-
     info = {"tree": tree.source, "first_ids": first_ids, "sizes": {n: len(p) for n, p in pops.items()},
-            "build_s": build_s, "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0}
+            "build_s": build_s, "peak_rss_mb": peak_rss_mb()}
     (out / "versions.json").write_text(json.dumps({**provenance(), **info}, indent=1))
     return out
 

@@ -16,9 +16,21 @@ recurrent synapses; the Poisson group acts through short-term plasticity only.
 from __future__ import annotations
 
 import json
-import resource
 import sys
 import time
+
+
+def peak_rss_mb() -> float:
+    """Peak resident memory of this process (MB): VmHWM, which a forked child does not inherit (ru_maxrss does)."""
+    try:
+        for line in open("/proc/self/status"):
+            if line.startswith("VmHWM:"):
+                return float(line.split()[1]) / 1024.0
+    except OSError:
+        pass
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
 def _cv(trains) -> float:
@@ -123,7 +135,7 @@ def run_condition(p: dict, condition: dict, classes: dict) -> dict:
     t_s = p["t_sim_ms"] / 1000.0
     return {"rate_exc_hz": float(np.sum(i < n_exc) / n_exc / t_s), "rate_inh_hz": float(np.sum(i >= n_exc) / n_inh / t_s),
             "cv_exc": _cv(trains[k] / second for k in range(n_exc)), "wall_s": wall,
-            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0}
+            "peak_rss_mb": peak_rss_mb()}
 
 
 def main(argv: list[str]) -> int:
