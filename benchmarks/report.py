@@ -64,8 +64,8 @@ def markdown(r: dict) -> str:
                        f"{_s(lv['generation_jobs2_s'])} (2 processes) | {_s(lv['generation_jobs1_s'])} (1) | "
                        f"{lv['generation_jobs1_s'] / lv['generation_jobs2_s']:.2f}x faster |")
             out.append(f"| precompiled NEST headers (cold, no compiler cache) | {_s(lv['cold_pch_s'])} | "
-                       f"{_s(cold)} (default) | {cold / lv['cold_pch_s']:.2f}x; off by default: no gain here, "
-                       "and ccache does not cache compilations that use it |")
+                       f"{_s(cold)} (default) | {cold / lv['cold_pch_s']:.2f}x faster cold; off by default all "
+                       "the same: ccache does not cache compilations that use it (next row) |")
             if "cold_warm_ccache_s" in lv:
                 out.append(f"| ccache, warm (generated code and build folder deleted) | "
                            f"{_s(lv['cold_warm_ccache_s'])} | {_s(cold)} | {cold / lv['cold_warm_ccache_s']:.1f}x "
