@@ -136,6 +136,24 @@ def calibrate_drive(neuron: str, resolution_ms: float, neuron_params: dict,
     raise RuntimeError(f"no kick weight up to 2^20 makes {neuron} fire exactly one spike; set drive_weight")
 
 
+def prepare(p) -> tuple[str, str, float, float]:
+    """Load the module, resolve ``p.synapse`` / ``p.neuron``, check their parameters and calibrate the kick.
+
+    ``p`` has synapse, neuron, synapse_params, neuron_params, resolution_ms and
+    drive_weight. Returns the NEST names (neuron, synapse), the kick weight and
+    the latency from kick to postsynaptic spike (ms).
+    """
+    import nest
+
+    nest.verbosity = nest.VerbosityLevel.ERROR
+    catalog.install_module()
+    neuron, synapse = resolve_models(p.synapse, p.neuron)
+    check_names(synapse, p.synapse_params, "synapse", neuron)
+    check_names(neuron, p.neuron_params, "neuron")
+    drive, latency = calibrate_drive(neuron, p.resolution_ms, p.neuron_params, p.drive_weight)
+    return neuron, synapse, drive, latency
+
+
 def on_grid(t, resolution_ms: float) -> np.ndarray:
     """Times rounded to the simulation grid."""
     return np.round(np.asarray(t, dtype=float) / resolution_ms) * resolution_ms

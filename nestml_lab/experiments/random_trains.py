@@ -82,12 +82,7 @@ def trains(p: RandomTrainsParams, latency_ms: float) -> tuple[list, list]:
 def run(p: RandomTrainsParams) -> RandomTrainsResult:
     import nest
 
-    nest.verbosity = nest.VerbosityLevel.ERROR
-    catalog.install_module()
-    neuron, synapse = common.resolve_models(p.synapse, p.neuron)
-    common.check_names(synapse, p.synapse_params, "synapse", neuron)
-    common.check_names(neuron, p.neuron_params, "neuron")
-    drive, latency = common.calibrate_drive(neuron, p.resolution_ms, p.neuron_params, p.drive_weight)
+    neuron, synapse, drive, latency = common.prepare(p)
     pre_t, kick_t = trains(p, latency)
 
     catalog.reset_kernel()

@@ -181,12 +181,7 @@ def run(p: StdpWindowParams, progress=None) -> StdpWindowResult:
     """
     import nest
 
-    nest.verbosity = nest.VerbosityLevel.ERROR
-    catalog.install_module()
-    neuron, synapse = common.resolve_models(p.synapse, p.neuron)
-    common.check_names(synapse, p.synapse_params, "synapse", neuron)
-    common.check_names(neuron, p.neuron_params, "neuron")
-    drive, latency = common.calibrate_drive(neuron, p.resolution_ms, p.neuron_params, p.drive_weight)
+    neuron, synapse, drive, latency = common.prepare(p)
     dts = p.dts()
     if p.one_simulation:
         parts = [_simulate(nest, neuron, synapse, p, dts, drive, latency)]
