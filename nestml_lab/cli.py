@@ -202,7 +202,7 @@ def cmd_song2000(args: argparse.Namespace) -> int:
     from nestml_lab.experiments import song2000
 
     p = song2000.Song2000Params(t_sim_s=args.t_sim, n_inputs=args.inputs, seed=args.seed, a_plus_rel=args.a_plus,
-                                n_snapshots=20, threads=2)
+                                threads=2)
     t0 = time.perf_counter()
     r = song2000.run(p, out_dir=f"{args.out}/run", progress=_progress)
     song2000.save(r, args.out)
@@ -288,9 +288,10 @@ def main(argv: list[str] | None = None) -> int:
     p.set_defaults(func=cmd_run_tree)
 
     p = sub.add_parser("song2000", help="Song, Miller & Abbott 2000: STDP makes the weights bimodal")
-    p.add_argument("--t-sim", type=float, default=2000.0, help="simulated time (s); about 0.3 s wall per s")
-    p.add_argument("--a-plus", type=float, default=0.01,
-                   help="A+ / g_max (the paper: 0.005; 0.01 converges in the default time)")
+    p.add_argument("--t-sim", type=float, default=3000.0,
+                   help="simulated time (s); about 0.06 s wall per s; settled after about 1500 s at the default A+")
+    p.add_argument("--a-plus", type=float, default=0.005,
+                   help="A+ / g_max (the paper's 0.005; larger is faster but blurs the modes, see the README)")
     p.add_argument("--inputs", type=int, default=1000)
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--out", default="results/song2000")

@@ -8,11 +8,24 @@ stronger than potentiation (alpha = 1.05). The weights compete: the
 distribution becomes bimodal, most weights near 0 or near Wmax. The
 experiment is an experiment tree (:func:`tree`, run by :mod:`nestml_lab.trees`)
 whose sessions cut the run into pieces after each of which the weights are read.
+
 Parameters from the paper (Fig. 1): tau_m 20 ms, V_rest -70, V_th -54,
 V_reset -60 mV, E_ex 0 mV, tau_ex 5 ms, g_max 0.015 leak conductances,
 A+ = 0.005 g_max, tau_+ = tau_- = 20 ms; 200 inhibitory Poisson inputs at
 10 Hz with fixed conductance 0.05 (E_in -70 mV, tau_in 5 ms) keep the neuron
 in the fluctuation-driven regime where timing, not the mean, decides.
+
+How sharp the two modes can be: near w = 0 the weights feel the drift of the
+uncorrelated pairings, r_pre r_post tau (A+ - A-), and the diffusion of single
+pairings, r_pre r_post tau (A+^2 + A-^2) / 2; at the clipped boundary the
+stationary density is then exponential with scale (A+^2 + A-^2) / (4 (A- - A+))
+~ 10 A+ = 0.05 g_max at the paper's A+ (0.1 g_max at A+ = 0.01). Smaller A+
+sharpens the modes and slows their formation in proportion: at the paper's
+A+ the distribution settles in about 1500 s of model time.
+
+The inputs are parrot neurons repeating ``poisson_generator_ps``: the grid
+``poisson_generator`` draws a Poisson number for each of its 1000 targets at
+every time step, which made the run 4.6x slower with the same statistics.
 """
 
 from __future__ import annotations
@@ -31,10 +44,11 @@ from nestml_lab.experiments import common
 class Song2000Params:
     n_inputs: int = 1000            # excitatory Poisson inputs
     rate_hz: float = 15.0           # rate of each input (Hz)
-    t_sim_s: float = 300.0          # simulated time (s)
-    n_snapshots: int = 16           # weight snapshots over the run (histograms over time)
+    t_sim_s: float = 3000.0         # simulated time (s); settled after about 1500 s at the paper's A+
+    n_snapshots: int = 30           # weight snapshots over the run (histograms over time)
     g_L_nS: float = 10.0            # leak conductance (nS); C_m / g_L = tau_m = 20 ms
     C_m_pF: float = 200.0           # membrane capacitance (pF)
+    E_L_mV: float = -70.0           # leak reversal (resting) potential (mV)
     g_max_leak: float = 0.015       # Wmax in units of the leak conductance
     a_plus_rel: float = 0.005       # A+ / g_max
     alpha: float = 1.05             # A- / A+
@@ -59,9 +73,12 @@ class Song2000Result:
     post_rate_hz: np.ndarray     # output rate between snapshots (Hz)
     provenance: dict
 
-    def bimodality(self, edge: float = 0.1) -> dict:
-        """Fractions of final weights below edge x g_max, above (1 - edge) x g_max, and between."""
-        w = self.weights[-1] / self.params.g_max
+    def bimodality(self, edge: float = 0.1, snapshot: int = -1) -> dict:
+        """Fractions of the weights below edge x g_max, above (1 - edge) x g_max, and between.
+
+        At the uniform start, 2 x edge of the weights lie within ``edge`` of 0 or g_max.
+        """
+        w = self.weights[snapshot] / self.params.g_max
         low, high = float(np.mean(w < edge)), float(np.mean(w > 1 - edge))
         return {"low": low, "high": high, "middle": 1.0 - low - high}
 
@@ -74,9 +91,9 @@ def tree(p: Song2000Params) -> dict:
         "network": {
             "neuron_models": {"post": {
                 "params": {"catalog": "iaf_cond_exp_neuron", "partner": "stdp_synapse"},
-                "nest_params": {"C_m": p.C_m_pF, "g_L": p.g_L_nS, "E_L": -70.0, "V_th": -54.0, "V_reset": -60.0,
+                "nest_params": {"C_m": p.C_m_pF, "g_L": p.g_L_nS, "E_L": p.E_L_mV, "V_th": -54.0, "V_reset": -60.0,
                                 "E_ex": 0.0, "tau_syn_ex": 5.0, "E_in": -70.0, "tau_syn_in": 5.0,
-                                "t_ref": 0.1, "V_m": -70.0,
+                                "t_ref": 0.1, "V_m": p.E_L_mV,
                                 catalog.moved_parameter("stdp_synapse", "tau_tr_post"): p.tau_stdp_ms}}},
             "synapse_models": {"plastic": {
                 "params": {"catalog": "stdp_synapse", "partner": "iaf_cond_exp_neuron"},
@@ -86,7 +103,7 @@ def tree(p: Song2000Params) -> dict:
                                 "weight": {"uniform": {"min": 0.0, "max": min(1.0, 2 * p.w0_rel) * g_max}}}}},
             "populations": {"post": {"model": "post", "n": 1},
                             "inputs": {"model": "nest:parrot_neuron", "n": p.n_inputs},
-                            "noise": {"model": "nest:poisson_generator", "n": 1,
+                            "noise": {"model": "nest:poisson_generator_ps", "n": 1,
                                       "nest_params": {"rate": p.rate_hz}},
                             # the inhibitory inputs are independent and fixed: one Poisson source of their sum
                             "inhibition": {"model": "nest:poisson_generator", "n": 1,
@@ -146,7 +163,7 @@ def plot(result: Song2000Result, out_dir: Path | str) -> Path:
     p = result.params
     bins = np.linspace(0, 1, 41)
     hist = np.array([np.histogram(w / p.g_max, bins)[0] for w in result.weights]) / p.n_inputs
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
+    fig, axes = plt.subplots(1, 3, figsize=(14, 3.8))
     ax = axes[0]
     im = ax.imshow(hist.T, origin="lower", aspect="auto", cmap="viridis",
                    extent=[result.times_s[0], result.times_s[-1], 0, 1])
@@ -155,6 +172,18 @@ def plot(result: Song2000Result, out_dir: Path | str) -> Path:
     ax.set_title("weight histogram over time", fontsize=9)
     fig.colorbar(im, ax=ax, label="fraction of synapses")
     ax = axes[1]
+    fractions = [result.bimodality(snapshot=k) for k in range(len(result.times_s))]
+    for key, label in (("low", "< 0.1 g_max"), ("high", "> 0.9 g_max"), ("middle", "between")):
+        ax.plot(result.times_s, [f[key] for f in fractions], label=label)
+    ax.set_xlabel("time (s)")
+    ax.set_ylabel("fraction of synapses")
+    ax.set_ylim(0, 1)
+    rate_ax = ax.twinx()
+    rate_ax.stairs(result.post_rate_hz, result.times_s, baseline=None, color="0.5", lw=0.8)   # rate between snapshots
+    rate_ax.set_ylabel("output rate (Hz)", color="0.4")
+    ax.legend(fontsize=8, frameon=False, loc="upper right")
+    ax.set_title("weights near the bounds, and the output rate (grey)", fontsize=9)
+    ax = axes[2]
     ax.hist(result.weights[0] / p.g_max, bins, alpha=0.5, label="start")
     ax.hist(result.weights[-1] / p.g_max, bins, alpha=0.7, label=f"after {p.t_sim_s:g} s")
     ax.set_xlabel(r"$w / g_\mathrm{max}$")

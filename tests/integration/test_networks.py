@@ -48,24 +48,23 @@ def test_tree_runs_sessions_saves_and_reruns_identically(built_module, tmp_path)
         np.testing.assert_array_equal(data.spikes[session]["spikes"][0], again.spikes[session]["spikes"][0])
 
 
-def test_song2000_weights_compete(built_module, tmp_path):
-    """Under additive STDP with A- > A+ the weights leave the middle: competition sets in.
+def test_song2000_weights_become_bimodal(built_module, tmp_path):
+    """Song et al. 2000 at full size and the paper's A+ = 0.005 g_max: the weights end up near 0 or g_max.
 
-    Criterion (200 s, A+ = 0.02 g_max to be fast): the fraction of weights between 10 % and 90 %
-    of g_max falls by more than 0.1 from its uniform start (0.8), the fraction below 10 % grows by
-    more than 0.1, and the output rate settles below the initial one. This is the onset of
-    competition, not yet Song et al.'s bimodal end state: after 800 s at A+ = 0.01, 38 % of the
-    weights were below 10 % and 17 % above 90 % of g_max, 46 % still between (see the README).
+    Criterion, after 1500 s (where three seeds had settled): at least 2/3 of the weights lie within
+    0.1 g_max of 0 or of g_max (uniform start: 0.2), and each of the two modes holds at least 15 %.
+    Why not more: at the bounds the stationary density is exponential with scale about 10 A+ = 0.05
+    g_max (module docstring), so even the settled low mode has about 14 % of its weights above
+    0.1 g_max. Measured with seeds 1-3: 74-77 % (low 50-53 %, high 23-25 %).
+    Also: the competition brings the output rate down from the uniform start's.
     """
-    r = song2000.run(song2000.Song2000Params(t_sim_s=200.0, n_snapshots=4, a_plus_rel=0.02, threads=2),
-                     out_dir=tmp_path)
-    w = r.weights / r.params.g_max
-    middle = np.mean((w > 0.1) & (w < 0.9), axis=1)
-    low = np.mean(w < 0.1, axis=1)
-    assert middle[-1] < middle[0] - 0.1, middle
-    assert low[-1] > low[0] + 0.1, low
-    assert r.post_rate_hz[-1] < r.post_rate_hz[0]
-    assert (tmp_path / "parameter_tree.yml").exists() and len(r.times_s) == 5
+    r = song2000.run(song2000.Song2000Params(t_sim_s=1500.0, n_snapshots=5, threads=2), out_dir=tmp_path)
+    start, end = r.bimodality(snapshot=0), r.bimodality()
+    assert start["middle"] > 0.75, start                        # a uniform start
+    assert end["low"] + end["high"] >= 2 / 3, end
+    assert end["low"] >= 0.15 and end["high"] >= 0.15, end
+    assert r.post_rate_hz[-1] < 0.7 * r.post_rate_hz[0], r.post_rate_hz
+    assert (tmp_path / "parameter_tree.yml").exists() and len(r.times_s) == 6
 
 
 def _small_adex(**kw):
