@@ -38,7 +38,7 @@ song2000: module
 	@$(LAB) song2000 --out $(OUT)/song2000
 
 adex-network: module
-	@$(LAB) adex-network --out $(OUT)/adex_network
+	@$(LAB) adex-network --out $(OUT)/adex_network $(if $(wildcard .venv-brian2/bin/python),--brian2)
 
 networks: pd14 song2000 adex-network
 

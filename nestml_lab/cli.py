@@ -226,6 +226,20 @@ def cmd_adex_network(args: argparse.Namespace) -> int:
         print(f"[adex] {cond:22s} E {e:6.2f} Hz  I {i:6.2f} Hz  CV(E) {r.cv_isi()[cond]:.2f}  "
               f"wall {c['build_s'] + c['simulate_s']:.1f} s  peak RSS {c['peak_rss_mb']:.0f} MB")
     print(f"[adex] figure {fig}", flush=True)
+    if args.brian2:
+        print("[adex] the same network in Brian2 (its own environment) ...", flush=True)
+        theirs = adex_network.brian2_crosscheck(p, f"{args.out}/brian2")
+        print(f"[adex] {'condition':22s} {'rate E (Hz)':>18s} {'rate I (Hz)':>18s} {'CV(E)':>12s} "
+              f"{'wall (s)':>14s} {'peak RSS (MB)':>14s}")
+        print(f"[adex] {'':22s} {'NEST  Brian2':>18s} {'NEST  Brian2':>18s} {'NEST Brian2':>12s} "
+              f"{'NEST Brian2':>14s} {'NEST Brian2':>14s}")
+        for cond, (e, i) in r.rates().items():
+            c, b = r.provenance["conditions"][cond], theirs[cond]
+            print(f"[adex] {cond:22s} {e:8.2f} {b['rate_exc_hz']:8.2f}  {i:8.2f} {b['rate_inh_hz']:8.2f}  "
+                  f"{r.cv_isi()[cond]:5.2f} {b['cv_exc']:5.2f}  {c['build_s'] + c['simulate_s']:6.1f} "
+                  f"{b['wall_s']:6.1f}  {c['peak_rss_mb']:6.0f} {b['peak_rss_mb']:6.0f}")
+        print(f"[adex] Brian2 results: {args.out}/brian2/brian2_result.json "
+              "(its peak RSS is the process's peak so far: the conditions run one after another)", flush=True)
     return 0
 
 
@@ -301,6 +315,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--n-inh", type=int, default=500, help="interneurons (excitatory: 4x)")
     p.add_argument("--t-sim", type=float, default=10000.0, help="simulated time per condition (ms)")
     p.add_argument("--seed", type=int, default=4022)
+    p.add_argument("--brian2", action="store_true",
+                   help="also run the network in Brian2 and compare (needs `make brian2-setup`)")
     p.add_argument("--out", default="results/adex_network")
     p.set_defaults(func=cmd_adex_network)
 
