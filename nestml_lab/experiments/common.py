@@ -187,6 +187,25 @@ def pyplot():
     return plt
 
 
+def save_table(out_dir, stem: str, header: list[str], rows, meta: dict) -> dict[str, Path]:
+    """Write ``out_dir/stem.csv`` (``header``, then ``rows``) and ``out_dir/stem.json`` (``meta``).
+
+    Returns ``{"csv": path, "json": path}``; the folder is created.
+    """
+    import csv
+    import json
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    csv_path, json_path = out / f"{stem}.csv", out / f"{stem}.json"
+    with open(csv_path, "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(header)
+        writer.writerows(rows)
+    json_path.write_text(json.dumps(meta, indent=1))
+    return {"csv": csv_path, "json": json_path}
+
+
 def save_figure(fig, out_dir, name: str, dpi: int = 120) -> Path:
     """Write ``fig`` as ``out_dir/name`` (the folder is created), close it, and return the path."""
     out = Path(out_dir)

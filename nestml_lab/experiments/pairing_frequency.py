@@ -8,9 +8,7 @@ machinery with two dt).
 
 from __future__ import annotations
 
-import csv
-import json
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -72,18 +70,11 @@ def run(p: PairingFrequencyParams, progress=None) -> PairingFrequencyResult:
 
 
 def save(result: PairingFrequencyResult, out_dir: Path | str) -> dict[str, Path]:
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    csv_path, json_path = out / "pairing_frequency.csv", out / "pairing_frequency.json"
-    with open(csv_path, "w", newline="") as f:
-        w = csv.writer(f)
-        w.writerow(["frequency_hz", "dt_ms", "dw", "dw_reference"])
-        for i, fr in enumerate(result.frequency_hz):
-            for j, dt in enumerate(result.dt_ms):
-                w.writerow([fr, dt, result.dw[i, j], result.dw_reference[i, j]])
-    json_path.write_text(json.dumps({"params": asdict(result.params), "provenance": result.provenance,
-                                     "data": SJOSTROM_2001}, indent=1))
-    return {"csv": csv_path, "json": json_path}
+    rows = ([fr, dt, result.dw[i, j], result.dw_reference[i, j]]
+            for i, fr in enumerate(result.frequency_hz) for j, dt in enumerate(result.dt_ms))
+    return common.save_table(out_dir, "pairing_frequency", ["frequency_hz", "dt_ms", "dw", "dw_reference"], rows,
+                             {"params": asdict(result.params), "provenance": result.provenance,
+                              "data": SJOSTROM_2001})
 
 
 def plot(result: PairingFrequencyResult, out_dir: Path | str) -> Path:

@@ -12,8 +12,6 @@ The models are the notebook's texts upgraded by ``nestml-lab upgrade``
 
 from __future__ import annotations
 
-import csv
-import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -93,16 +91,10 @@ def run(p: Seed001Params) -> Seed001Result:
 
 
 def save(result: Seed001Result, out_dir: Path | str) -> dict[str, Path]:
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    csv_path, json_path = out / "seed001.csv", out / "seed001.json"
-    with open(csv_path, "w", newline="") as f:
-        w = csv.writer(f)
-        w.writerow(["dt_ms", "dw_over_lambda", "reference"])
-        w.writerows(zip(result.dt_ms.tolist(), result.dw_over_lambda.tolist(), result.reference.tolist()))
-    json_path.write_text(json.dumps({"params": asdict(result.params), "models": result.models,
-                                     "provenance": result.provenance}, indent=1))
-    return {"csv": csv_path, "json": json_path}
+    rows = zip(result.dt_ms.tolist(), result.dw_over_lambda.tolist(), result.reference.tolist())
+    return common.save_table(out_dir, "seed001", ["dt_ms", "dw_over_lambda", "reference"], rows,
+                             {"params": asdict(result.params), "models": result.models,
+                              "provenance": result.provenance})
 
 
 def plot(result: Seed001Result, out_dir: Path | str) -> Path:

@@ -9,8 +9,6 @@ current at its arrival: J(t) = I(t) - I(t - h) exp(-h / tau_syn).
 
 from __future__ import annotations
 
-import csv
-import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -114,19 +112,12 @@ def run(p: ShortTermParams) -> ShortTermResult:
 
 
 def save(result: ShortTermResult, out_dir: Path | str) -> dict[str, Path]:
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    csv_path, json_path = out / "short_term.csv", out / "short_term.json"
-    with open(csv_path, "w", newline="") as f:
-        w = csv.writer(f)
-        w.writerow(["set", "rate_hz", "n", "amplitude_pA", "ratio", "ratio_reference"])
-        ratios, ref = result.ratios(), result.ratios("reference")
-        for key, amps in result.amplitudes.items():
-            for n, a in enumerate(amps, 1):
-                w.writerow([key[0], key[1], n, a, ratios[key][n - 1], ref[key][n - 1]])
-    json_path.write_text(json.dumps({"params": asdict(result.params), "model": result.model,
-                                     "provenance": result.provenance}, indent=1))
-    return {"csv": csv_path, "json": json_path}
+    ratios, ref = result.ratios(), result.ratios("reference")
+    rows = ([key[0], key[1], n, a, ratios[key][n - 1], ref[key][n - 1]]
+            for key, amps in result.amplitudes.items() for n, a in enumerate(amps, 1))
+    return common.save_table(out_dir, "short_term", ["set", "rate_hz", "n", "amplitude_pA", "ratio", "ratio_reference"],
+                             rows, {"params": asdict(result.params), "model": result.model,
+                                    "provenance": result.provenance})
 
 
 def plot(result: ShortTermResult, out_dir: Path | str) -> Path:

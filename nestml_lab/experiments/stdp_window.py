@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -203,17 +201,11 @@ def run(p: StdpWindowParams, progress=None) -> StdpWindowResult:
 
 def save(result: StdpWindowResult, out_dir: Path | str) -> dict[str, Path]:
     """Write ``window.csv`` (dt_ms, dw, dw_reference) and ``window.json`` (parameters + provenance) into ``out_dir``."""
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    csv_path, json_path = out / "window.csv", out / "window.json"
-    with open(csv_path, "w", newline="") as f:
-        writer = csv.writer(f)
-        ref = result.dw_reference if result.dw_reference is not None else [float("nan")] * len(result.dw)
-        writer.writerow(["dt_ms", "dw", "dw_reference"])
-        writer.writerows(zip(result.dt_ms.tolist(), result.dw.tolist(), list(ref)))
-    json_path.write_text(json.dumps({"params": asdict(result.params), "models": result.models,
-                                     "w0": result.w0, "provenance": result.provenance}, indent=1))
-    return {"csv": csv_path, "json": json_path}
+    ref = result.dw_reference if result.dw_reference is not None else [float("nan")] * len(result.dw)
+    rows = zip(result.dt_ms.tolist(), result.dw.tolist(), list(ref))
+    return common.save_table(out_dir, "window", ["dt_ms", "dw", "dw_reference"], rows,
+                             {"params": asdict(result.params), "models": result.models,
+                              "w0": result.w0, "provenance": result.provenance})
 
 
 def plot(result: StdpWindowResult, out_dir: Path | str) -> Path:
