@@ -301,8 +301,8 @@ def upgrade_text(text: str, path: str = "<model>") -> UpgradeResult:
             current = _ANNOTATION.sub("", current)
             if what == "delay" and name:
                 annotated_delay[name] = i
-                notes.setdefault(i, []).append(f"@nest::delay removed: the delay is set through NEST's "
-                                               f"`delay` in syn_spec")
+                notes.setdefault(i, []).append("@nest::delay removed: the delay is set through NEST's "
+                                               "`delay` in syn_spec")
             else:
                 if name:
                     result.weight_variables.append(name)

@@ -1,6 +1,5 @@
 """Network experiments run as experiment trees: sessions, saved data, re-running, and what each must show."""
 
-import copy
 
 import numpy as np
 import pytest
