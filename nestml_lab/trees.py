@@ -121,9 +121,9 @@ def parse(data: dict, source: str = "<tree>") -> Tree:
     net = data["network"]
     _check(net, {"neuron_models", "synapse_models", "populations", "connections", "recorders"},
            f"{source}: network", {"populations"})
-    neuron_models = _leaves(net.get("neuron_models") or {}, f"{source}: network.neuron_models") \
+    neuron_models = _leaves(net["neuron_models"], f"{source}: network.neuron_models") \
         if net.get("neuron_models") else {}
-    synapse_models = _leaves(net.get("synapse_models") or {}, f"{source}: network.synapse_models") \
+    synapse_models = _leaves(net["synapse_models"], f"{source}: network.synapse_models") \
         if net.get("synapse_models") else {}
     for kind, models in (("neuron_models", neuron_models), ("synapse_models", synapse_models)):
         for name, leaf in models.items():
@@ -215,24 +215,30 @@ def _value(nest, v):
     return v
 
 
-def _nest_name(leaf: dict) -> str:
+def _synapse_name(leaf: dict) -> str:
+    """NEST name of a synapse-model leaf (``partner``: the neuron it was co-generated with)."""
     p = leaf["params"]
     if "nest_model" in p:
         return p["nest_model"]
     if "partner" in p:
-        neuron, synapse = catalog.pair_models(p["partner"], p["catalog"])
-        return synapse
-    return catalog.neuron_model(p["catalog"]) if p["catalog"] in catalog.manifest().neurons \
-        else catalog.synapse_model(p["catalog"])
+        return catalog.pair_models(p["partner"], p["catalog"])[1]
+    return catalog.synapse_model(p["catalog"])
 
 
-def _neuron_name(leaf: dict, tree: Tree) -> str:
+def _neuron_name(leaf: dict) -> str:
+    """NEST name of a neuron-model leaf (``partner``: the synapse it was co-generated with)."""
     p = leaf["params"]
     if "nest_model" in p:
         return p["nest_model"]
-    if "partner" in p:   # a neuron co-generated with a synapse: catalog: neuron, partner: synapse
+    if "partner" in p:
         return catalog.pair_models(p["catalog"], p["partner"])[0]
     return catalog.neuron_model(p["catalog"])
+
+
+def _nodes(pops: dict, names):
+    """The populations named by ``names`` (one name or a list), joined in that order."""
+    names = names if isinstance(names, list) else [names]
+    return sum((pops[n] for n in names[1:]), pops[names[0]])
 
 
 def peak_rss_mb() -> float:
@@ -268,7 +274,7 @@ def run(tree: Tree, out_dir: str | Path, progress=None) -> Path:
             model, params = pop["model"][5:], {}
         else:
             leaf = tree.neuron_models[pop["model"]]
-            model, params = _neuron_name(leaf, tree), leaf["nest_params"]
+            model, params = _neuron_name(leaf), leaf["nest_params"]
         nodes = nest.Create(model, pop["n"])
         params = {**params, **pop["nest_params"]}
         if params:
@@ -276,17 +282,14 @@ def run(tree: Tree, out_dir: str | Path, progress=None) -> Path:
         pops[name] = nodes
     say(f"[tree] {sum(len(p) for p in pops.values())} nodes in {len(pops)} populations")
     for conn in tree.connections:
-        src = sum((pops[n] for n in (conn["source"] if isinstance(conn["source"], list) else [conn["source"]])[1:]),
-                  pops[(conn["source"] if isinstance(conn["source"], list) else [conn["source"]])[0]])
-        tgt_names = conn["target"] if isinstance(conn["target"], list) else [conn["target"]]
-        tgt = sum((pops[n] for n in tgt_names[1:]), pops[tgt_names[0]])
+        src, tgt = _nodes(pops, conn["source"]), _nodes(pops, conn["target"])
         if "target_range" in conn:
             first, stop = conn["target_range"]
             tgt = tgt[int(first):int(stop)]
         syn = {}
         if "synapse" in conn:
             leaf = tree.synapse_models[conn["synapse"]]
-            syn = {"synapse_model": _nest_name(leaf), **leaf["nest_params"]}
+            syn = {"synapse_model": _synapse_name(leaf), **leaf["nest_params"]}
         syn.update(conn["nest_params"])
         nest.Connect(src, tgt, dict(conn["rule"]), {k: _value(nest, v) for k, v in syn.items()})
     recorders, weight_samples = {}, {}
@@ -299,7 +302,7 @@ def run(tree: Tree, out_dir: str | Path, progress=None) -> Path:
         else:   # read per session from a bounded sample of sources: never every connection at once
             w = rec["weights"]
             sources = pops[w["source"]][:int(w.get("max_sources", 100))]
-            weight_samples[rec["name"]] = (sources, _nest_name(tree.synapse_models[w["synapse"]]))
+            weight_samples[rec["name"]] = (sources, _synapse_name(tree.synapse_models[w["synapse"]]))
     recorder_ids = np.array([sr.global_id for sr in recorders.values()], dtype=int)
     build_s = time.perf_counter() - t_build
     times = {}
