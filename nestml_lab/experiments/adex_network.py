@@ -101,15 +101,8 @@ class AdexNetworkResult:
 
     def cv_isi(self) -> dict:
         """condition -> mean ISI CV of the excitatory cells with >= 3 spikes."""
-        out = {}
-        for cond, (ids, t) in self.spikes.items():
-            cvs = []
-            for nid in np.unique(ids[ids < self.params.n_exc]):
-                isi = np.diff(np.sort(t[ids == nid]))
-                if len(isi) >= 2 and isi.mean() > 0:
-                    cvs.append(isi.std() / isi.mean())
-            out[cond] = float(np.mean(cvs)) if cvs else float("nan")
-        return out
+        return {cond: common.mean_cv_isi(ids[ids < self.params.n_exc], t[ids < self.params.n_exc])
+                for cond, (ids, t) in self.spikes.items()}
 
 
 def _spread(value: float, sigma: float):

@@ -177,6 +177,19 @@ def spikes_by_sender(recorder, nodes) -> list[np.ndarray]:
     return [np.sort(ev["times"][ev["senders"] == gid]) for gid in nodes.tolist()]
 
 
+def mean_cv_isi(senders, times) -> float:
+    """Mean coefficient of variation of the inter-spike intervals over the senders with >= 3 spikes (nan if none)."""
+    senders, times = np.asarray(senders), np.asarray(times)
+    order = np.lexsort((times, senders))
+    s, t = senders[order], times[order]
+    cvs = []
+    for train in np.split(t, np.flatnonzero(s[1:] != s[:-1]) + 1):
+        isi = np.diff(train)
+        if len(isi) >= 2 and isi.mean() > 0:
+            cvs.append(isi.std() / isi.mean())
+    return float(np.mean(cvs)) if cvs else float("nan")
+
+
 def pyplot():
     """matplotlib.pyplot on the file-only Agg backend (experiments write figures; they never open windows)."""
     import matplotlib

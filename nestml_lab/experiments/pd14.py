@@ -68,18 +68,7 @@ class Pd14Result:
 
     def cv_isi(self) -> np.ndarray:
         """Mean coefficient of variation of the inter-spike intervals (neurons with >= 3 spikes)."""
-        out = []
-        for pop in P.POPULATIONS:
-            senders, times = self.spikes[pop]
-            order = np.lexsort((times, senders))
-            s, t = senders[order], times[order]
-            cvs = []
-            for nid in np.unique(s):
-                isi = np.diff(t[s == nid])
-                if len(isi) >= 2:
-                    cvs.append(isi.std() / isi.mean())
-            out.append(float(np.mean(cvs)) if cvs else np.nan)
-        return np.array(out)
+        return np.array([common.mean_cv_isi(*self.spikes[pop]) for pop in P.POPULATIONS])
 
     def correlation(self) -> np.ndarray:
         """Mean pairwise correlation of spike counts in bins of ``bin_ms`` (sample of neurons)."""

@@ -1,7 +1,9 @@
-"""common.save_table: the CSV + JSON pair every protocol experiment writes."""
+"""Helpers the experiments share: the CSV + JSON pair they write, the ISI CV of the network experiments."""
 
 import csv
 import json
+
+import numpy as np
 
 from nestml_lab.experiments import common
 
@@ -14,3 +16,17 @@ def test_save_table_writes_header_rows_and_metadata(tmp_path):
     with open(paths["csv"], newline="") as f:
         assert list(csv.reader(f)) == [["dt_ms", "dw"], ["-1.0", "-0.5"], ["2.0", "1.0"]]
     assert json.loads(paths["json"].read_text()) == {"params": {"n": 3}}
+
+
+def test_mean_cv_isi_per_sender_then_averaged():
+    rng = np.random.default_rng(3)
+    regular = np.arange(1, 201) * 10.0                        # CV 0
+    poisson = np.cumsum(rng.exponential(10.0, 20000))          # CV close to 1
+    senders = np.r_[np.full(200, 7), np.full(20000, 3), [9, 9]]  # sender 9: 2 spikes, left out
+    times = np.r_[regular, poisson, [5.0, 50.0]]
+    order = rng.permutation(len(times))                        # any order of events
+    cv = common.mean_cv_isi(senders[order], times[order])
+    isi = np.diff(poisson)
+    assert cv == (0.0 + isi.std() / isi.mean()) / 2
+    assert abs(cv - 0.5) < 0.01
+    assert np.isnan(common.mean_cv_isi([1, 1, 2], [1.0, 2.0, 3.0]))
