@@ -32,19 +32,21 @@ def timed_run(cmd: list[str], env: dict | None = None, cwd: Path | None = None, 
         log_file.parent.mkdir(parents=True, exist_ok=True)
         with open(log_file, "a") as f:
             f.write(f"$ {' '.join(cmd)}\n{proc.stdout}\n{proc.stderr}\n")
-    if proc.returncode != 0:
-        raise RuntimeError(f"{' '.join(cmd)} failed (exit {proc.returncode}):\n{proc.stdout[-3000:]}\n"
-                           f"{proc.stderr[-3000:]}")
+    _raise_if_failed(proc, cmd)
     return dt
 
 
 def child_json(cmd: list[str], env: dict | None = None) -> dict:
     """Run a child that prints one JSON object on its last stdout line; return it."""
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    _raise_if_failed(proc, cmd)
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def _raise_if_failed(proc: subprocess.CompletedProcess, cmd: list[str]) -> None:
     if proc.returncode != 0:
         raise RuntimeError(f"{' '.join(cmd)} failed (exit {proc.returncode}):\n{proc.stdout[-3000:]}\n"
                            f"{proc.stderr[-3000:]}")
-    return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
 def scratch_checkout(dest: Path) -> Path:
