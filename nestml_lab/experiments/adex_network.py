@@ -209,14 +209,11 @@ def run(p: AdexNetworkParams, out_dir: str | Path | None = None, progress=None) 
 
 
 def save(result: AdexNetworkResult, out_dir: Path | str) -> dict[str, Path]:
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    js = out / "adex_network.json"
-    js.write_text(json.dumps({"params": asdict(result.params), "rates_hz": result.rates(),
-                              "cv_isi_exc": result.cv_isi(), "provenance": result.provenance}, indent=1))
-    npz = out / "adex_network_spikes.npz"
-    np.savez_compressed(npz, **{f"{c}_ids": s[0] for c, s in result.spikes.items()},
-                        **{f"{c}_times": s[1] for c, s in result.spikes.items()})
+    js, npz = common.save_arrays(
+        out_dir, "adex_network.json", {"params": asdict(result.params), "rates_hz": result.rates(),
+                                       "cv_isi_exc": result.cv_isi(), "provenance": result.provenance},
+        "adex_network_spikes.npz", {**{f"{c}_ids": s[0] for c, s in result.spikes.items()},
+                                    **{f"{c}_times": s[1] for c, s in result.spikes.items()}})
     return {"json": js, "spikes": npz}
 
 

@@ -219,6 +219,18 @@ def save_table(out_dir, stem: str, header: list[str], rows, meta: dict) -> dict[
     return {"csv": csv_path, "json": json_path}
 
 
+def save_arrays(out_dir, json_name: str, meta: dict, npz_name: str, arrays: dict) -> tuple[Path, Path]:
+    """Write ``meta`` as ``out_dir/json_name`` and ``arrays`` compressed as ``out_dir/npz_name``; return both paths."""
+    import json
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    json_path, npz_path = out / json_name, out / npz_name
+    json_path.write_text(json.dumps(meta, indent=1))
+    np.savez_compressed(npz_path, **arrays)
+    return json_path, npz_path
+
+
 def save_figure(fig, out_dir, name: str, dpi: int = 120) -> Path:
     """Write ``fig`` as ``out_dir/name`` (the folder is created), close it, and return the path."""
     out = Path(out_dir)

@@ -11,7 +11,6 @@ Validation: per-population rate, ISI CV and spike-count correlation.
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -157,17 +156,13 @@ def ks_distance(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def save(result: Pd14Result, out_dir: Path | str) -> dict[str, Path]:
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
     stats = {"populations": list(P.POPULATIONS), "rate_hz": result.rates().tolist(),
              "cv_isi": result.cv_isi().tolist(), "correlation": result.correlation().tolist(),
              "published_full_scale_rate_hz": P.FULL_MEAN_RATES_HZ.tolist(), **result.timing()}
-    json_path = out / "pd14.json"
-    json_path.write_text(json.dumps({"params": asdict(result.params), "statistics": stats,
-                                     "provenance": result.provenance}, indent=1))
-    npz = out / "pd14_spikes.npz"
-    np.savez_compressed(npz, **{f"{k}_senders": v[0] for k, v in result.spikes.items()},
-                        **{f"{k}_times": v[1] for k, v in result.spikes.items()})
+    json_path, npz = common.save_arrays(
+        out_dir, "pd14.json", {"params": asdict(result.params), "statistics": stats, "provenance": result.provenance},
+        "pd14_spikes.npz", {**{f"{k}_senders": v[0] for k, v in result.spikes.items()},
+                            **{f"{k}_times": v[1] for k, v in result.spikes.items()}})
     return {"json": json_path, "spikes": npz}
 
 

@@ -30,7 +30,6 @@ every time step, which made the run 4.6x slower with the same statistics.
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -147,13 +146,10 @@ def run(p: Song2000Params, out_dir: str | Path | None = None, progress=None) -> 
 
 
 def save(result: Song2000Result, out_dir: Path | str) -> dict[str, Path]:
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    npz = out / "song2000.npz"
-    np.savez_compressed(npz, times_s=result.times_s, weights=result.weights, post_rate_hz=result.post_rate_hz)
-    js = out / "song2000.json"
-    js.write_text(json.dumps({"params": asdict(result.params), "bimodality": result.bimodality(),
-                              "provenance": result.provenance}, indent=1))
+    js, npz = common.save_arrays(
+        out_dir, "song2000.json", {"params": asdict(result.params), "bimodality": result.bimodality(),
+                                   "provenance": result.provenance},
+        "song2000.npz", {"times_s": result.times_s, "weights": result.weights, "post_rate_hz": result.post_rate_hz})
     return {"npz": npz, "json": js}
 
 
