@@ -11,8 +11,9 @@ all: stdp-window
 setup:
 	@bash scripts/setup.sh
 
+# `make module NO_REWRITES=1` builds NESTML's generated code without the speed rewrites.
 module: setup
-	@$(LAB) module
+	@$(LAB) module $(if $(NO_REWRITES),--no-rewrites)
 
 # The main job: the module, then the STDP window experiment and its figure.
 stdp-window: module

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import jinja2
 
-from codegen import TOOLKIT_VERSION, names, patches
+from codegen import TOOLKIT_VERSION, names, patches, rewrites
 from codegen.errors import CodegenError, ModelError, ModelMessage
 from codegen.manifest import Manifest
 
@@ -81,14 +81,24 @@ class Unit:
     neurons: list[str] = field(default_factory=list)   # NEST names registered from this unit
     synapses: list[str] = field(default_factory=list)
 
-    def key(self, manifest: Manifest, versions: dict) -> str:
+    def nestml_key(self, manifest: Manifest, versions: dict) -> str:
+        """Key of NESTML's own output for this unit: sources, options, versions, the worker's code."""
         payload = {
             "versions": versions,
-            "code": [_sha256(_WORKER.read_bytes()), _sha256((_HERE / "patches.py").read_bytes())],
+            "code": _sha256(_WORKER.read_bytes()),
             "module": manifest.module,
             "suffix": manifest.suffix,
             "opts": self.codegen_opts,
             "sources": {m: _sha256(manifest.source(m).read_bytes()) for m in self.models},
+        }
+        return _sha256(json.dumps(payload, sort_keys=True).encode())
+
+    def key(self, manifest: Manifest, versions: dict) -> str:
+        """Key of the unit's final code: NESTML's output, the patches and the rewrites applied to it."""
+        payload = {
+            "nestml": self.nestml_key(manifest, versions),
+            "code": [_sha256((_HERE / "patches.py").read_bytes()), _sha256((_HERE / "rewrites.py").read_bytes())],
+            "rewrites": list(manifest.rewrites),
         }
         return _sha256(json.dumps(payload, sort_keys=True).encode())
 
@@ -134,6 +144,7 @@ class GenerateReport:
     source_hash: str
     seconds: float
     versions: dict  # toolkit, NESTML and NEST versions the code was generated with
+    rewrites: list = field(default_factory=list)  # rewrites.Outcome of every model, cached units included
 
 
 def _run_worker(unit: Unit, manifest: Manifest, staging: Path, log: Path) -> list[ModelMessage]:
@@ -205,13 +216,22 @@ def generate(manifest: Manifest, out_dir: Path, jobs: int | None = None, log=pri
     units_dir.mkdir(parents=True, exist_ok=True)
 
     keys = {u.uid: u.key(manifest, versions) for u in units}
+    nestml_keys = {u.uid: u.nestml_key(manifest, versions) for u in units}
     stale = [u for u in units if not _unit_is_current(units_dir / u.uid, u, keys[u.uid])]
     fresh = [u.uid for u in units if u not in stale]
+    reuse = [u for u in stale if _raw_is_current(units_dir / u.uid / _RAW, nestml_keys[u.uid])]
+    run = [u for u in stale if u not in reuse]
+
+    for unit in reuse:   # NESTML's output is cached; only the patches or rewrites changed
+        raw = units_dir / unit.uid / _RAW
+        _install_unit(unit, manifest, raw, units_dir / unit.uid, keys[unit.uid], nestml_keys[unit.uid])
+    if reuse:
+        log(f"[rewrite] patches and rewrites applied anew to {len(reuse)} unit(s); NESTML's output was cached")
 
     failures: dict[str, tuple[list[ModelMessage], Path]] = {}
-    if stale:
-        log(f"[codegen] NESTML {versions['nestml']} -> C++ for {len(stale)} of {len(units)} units "
-            f"({len(fresh)} cached), {jobs or os.cpu_count()} in parallel")
+    if run:
+        log(f"[codegen] NESTML {versions['nestml']} -> C++ for {len(run)} of {len(units)} units "
+            f"({len(units) - len(run)} cached), {jobs or os.cpu_count()} in parallel")
         logs_dir = out_dir / "logs"
         logs_dir.mkdir(exist_ok=True)
 
@@ -225,13 +245,14 @@ def generate(manifest: Manifest, out_dir: Path, jobs: int | None = None, log=pri
                     failures[unit.uid] = (errors, log_path)
                     log(f"[codegen]   FAILED {unit.description}")
                     return
-                _install_unit(unit, manifest, staging / "src", units_dir / unit.uid, keys[unit.uid])
+                _install_unit(unit, manifest, staging / "src", units_dir / unit.uid, keys[unit.uid],
+                              nestml_keys[unit.uid])
                 log(f"[codegen]   {unit.description}: {time.perf_counter() - t:.1f} s")
             finally:
                 shutil.rmtree(staging, ignore_errors=True)
 
         with ThreadPoolExecutor(max_workers=jobs or os.cpu_count()) as pool:
-            list(pool.map(work, stale))
+            list(pool.map(work, run))
 
     if failures:
         uid = next(u.uid for u in units if u.uid in failures)  # report in manifest order
@@ -251,19 +272,36 @@ def generate(manifest: Manifest, out_dir: Path, jobs: int | None = None, log=pri
 
     shash = source_hash(manifest)
     sources_cmake = _write_registration(manifest, units, units_dir, out_dir, versions, shash)
-    return GenerateReport([u.uid for u in stale], fresh, sources_cmake, shash, time.perf_counter() - t0, versions)
+    outcomes = [rewrites.Outcome(**o) for u in units
+                for o in json.loads((units_dir / u.uid / _REWRITES_FILE).read_text())]
+    if "no_math_errno" in manifest.rewrites:
+        outcomes.append(rewrites.Outcome("no_math_errno", manifest.module, True, "-fno-math-errno for every file"))
+    return GenerateReport([u.uid for u in run], fresh, sources_cmake, shash, time.perf_counter() - t0, versions,
+                          outcomes)
+
+
+_RAW = "nestml"              # NESTML's own output of a unit, kept so that rewrites can be re-applied alone
+_REWRITES_FILE = "REWRITES.json"
 
 
 def _unit_is_current(folder: Path, unit: Unit, key: str) -> bool:
     """The unit's folder holds code for this key and every file the unit registers."""
     key_file = folder / "KEY"
-    if not key_file.exists() or key_file.read_text() != key:
+    if not key_file.exists() or key_file.read_text() != key or not (folder / _REWRITES_FILE).exists():
         return False
     return all((folder / f"{name}.h").exists() for name in unit.neurons + unit.synapses)
 
 
-def _install_unit(unit: Unit, manifest: Manifest, src: Path, dest: Path, key: str) -> None:
-    """Keep what the unit registers (a pair also emits the plain neuron, which has its own unit)."""
+def _raw_is_current(raw: Path, nestml_key: str) -> bool:
+    key_file = raw / "KEY"
+    return key_file.exists() and key_file.read_text() == nestml_key
+
+
+def _install_unit(unit: Unit, manifest: Manifest, src: Path, dest: Path, key: str, nestml_key: str) -> None:
+    """Keep what the unit registers (a pair also emits the plain neuron, which has its own unit), patch and rewrite it.
+
+    NESTML's output is kept unchanged in ``dest/nestml``; the patched and rewritten files sit in ``dest``.
+    """
     wanted = set(unit.neurons) | set(unit.synapses)
     files = [f for f in src.iterdir() if f.suffix in (".h", ".cpp") and f.stem in wanted]
     missing = wanted - {f.stem for f in files}
@@ -273,28 +311,43 @@ def _install_unit(unit: Unit, manifest: Manifest, src: Path, dest: Path, key: st
                            f"codegen/names.py still NESTML's?")
     tmp = dest.with_name(dest.name + ".new")
     shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir()
+    (tmp / _RAW).mkdir(parents=True)
     for f in files:
-        shutil.copy2(f, tmp / f.name)
-    if unit.uid.startswith("pair-"):
-        neuron_cpp = tmp / f"{unit.neurons[0]}.cpp"
-        text, found = patches.keep_preceding_history_entry(neuron_cpp.read_text())
+        shutil.copy2(f, tmp / _RAW / f.name)
+    (tmp / _RAW / "KEY").write_text(nestml_key)
+    texts = {f.name: f.read_text() for f in files}
+    outcomes: dict[str, list[rewrites.Outcome]] = {name: [] for name in texts}
+    paired = unit.neurons[0] if unit.uid.startswith("pair-") else None
+    if paired:
+        text, found = patches.keep_preceding_history_entry(texts[f"{paired}.cpp"])
         if not found:
-            raise CodegenError(f"[codegen] the history pruning of {unit.neurons[0]} is not what codegen/patches.py "
+            raise CodegenError(f"[codegen] the history pruning of {paired} is not what codegen/patches.py "
                                "expects: this NESTML version needs the patch reviewed")
-        neuron_cpp.write_text(text)
-        neuron_header = (tmp / f"{unit.neurons[0]}.h").read_text()
-        for model, nest_name in zip(unit.models[1:], unit.synapses):
+        texts[f"{paired}.cpp"] = text
+    for neuron in unit.neurons:
+        cpp, header, outs = rewrites.rewrite_neuron(texts[f"{neuron}.cpp"], texts[f"{neuron}.h"], neuron,
+                                                    manifest.rewrites, paired=neuron == paired)
+        texts[f"{neuron}.cpp"], texts[f"{neuron}.h"] = cpp, header
+        outcomes[f"{neuron}.cpp"] = outcomes[f"{neuron}.h"] = outs
+    for model, nest_name in zip(unit.models[1:] if paired else unit.models, unit.synapses):
+        moved = []
+        header = texts[f"{nest_name}.h"]
+        if paired:
             plain = names.plain(model, manifest.suffix)
-            header = tmp / f"{nest_name}.h"
-            text, _ = patches.refuse_moved_variables(header.read_text(), nest_name, plain, unit.neurons[0],
-                                                     patches.moved_variables(neuron_header, plain))
-            header.write_text(text)
+            moved = patches.moved_variables(texts[f"{paired}.h"], plain)
+            header, _ = patches.refuse_moved_variables(header, nest_name, plain, paired, moved)
+        header, outs = rewrites.rewrite_synapse(header, nest_name, manifest.rewrites, moved)
+        texts[f"{nest_name}.h"] = header
+        outcomes[f"{nest_name}.h"] = outs
+    for name, text in texts.items():
+        (tmp / name).write_text(rewrites.banner(outcomes[name], manifest.rewrites) + text)
+    report = {(o.model, o.rewrite): o.to_json() for outs in outcomes.values() for o in outs}  # .cpp and .h share
+    (tmp / _REWRITES_FILE).write_text(json.dumps(list(report.values()), indent=1))
     (tmp / "KEY").write_text(key)
     # a file whose content did not change keeps its old modification time: make skips it
     for f in tmp.iterdir():
         old = dest / f.name
-        if f.name != "KEY" and old.is_file() and old.read_bytes() == f.read_bytes():
+        if f.is_file() and f.name != "KEY" and old.is_file() and old.read_bytes() == f.read_bytes():
             shutil.copy2(old, f)
     shutil.rmtree(dest, ignore_errors=True)
     tmp.rename(dest)
@@ -325,7 +378,9 @@ def _write_registration(manifest: Manifest, units: list[Unit], units_dir: Path, 
         if f.suffix == ".cpp" and str(f) not in sources:
             f.unlink()
     include_dirs = [str(units_dir / u.uid) for u in units]
-    text = env.get_template("sources.cmake.jinja2").render(sources=sources, include_dirs=include_dirs, **common)
+    options = ["-fno-math-errno"] if "no_math_errno" in manifest.rewrites else []
+    text = env.get_template("sources.cmake.jinja2").render(sources=sources, include_dirs=include_dirs,
+                                                           compile_options=options, **common)
     path = out_dir / "sources.cmake"
     _write_if_changed(path, text)
     return path

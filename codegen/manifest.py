@@ -8,7 +8,7 @@ from pathlib import Path
 
 import yaml
 
-from codegen import names
+from codegen import names, rewrites
 from codegen.errors import ManifestError
 
 MANIFEST_NAME = "module.yaml"
@@ -57,6 +57,8 @@ class Manifest:
     neurons: tuple[str, ...]
     synapses: dict[str, SynapseSpec] = field(default_factory=dict)
     pairs: tuple[PairSpec, ...] = ()
+    #: Rewrites of NESTML's C++ to apply (codegen/rewrites.py); () builds NESTML's code as it is.
+    rewrites: tuple[str, ...] = rewrites.ALL
 
     @property
     def models_dir(self) -> Path:
@@ -97,6 +99,19 @@ def _check_keys(d: dict, allowed: set[str], where: str, path: Path) -> None:
     _expect(not unknown, path, f"unknown key(s) {unknown} in {where}; allowed: {sorted(allowed)}")
 
 
+def parse_rewrites(value, path: Path) -> tuple[str, ...]:
+    """``all`` (default), ``none``, or a list of rewrite names -> the rewrites to apply, in their fixed order."""
+    if value in ("all", None):
+        return rewrites.ALL
+    if value in ("none", False, []):
+        return ()
+    _expect(isinstance(value, list) and all(isinstance(v, str) for v in value), path,
+            f"'rewrites' must be 'all', 'none' or a list of {list(rewrites.ALL)}, got {value!r}")
+    unknown = sorted(set(value) - set(rewrites.ALL))
+    _expect(not unknown, path, f"unknown rewrite(s) {unknown}; known: {list(rewrites.ALL)}")
+    return tuple(r for r in rewrites.ALL if r in value)
+
+
 def load_manifest(path: Path | str) -> Manifest:
     """Read and validate a manifest.
 
@@ -124,7 +139,7 @@ def load_manifest(path: Path | str) -> Manifest:
     except yaml.YAMLError as exc:
         raise ManifestError(path, f"not valid YAML: {exc}") from None
     _expect(isinstance(data, dict), path, "expected a mapping at the top level")
-    _check_keys(data, {"module", "suffix", "neurons", "synapses", "pairs"}, "the top level", path)
+    _check_keys(data, {"module", "suffix", "neurons", "synapses", "pairs", "rewrites"}, "the top level", path)
 
     module = data.get("module")
     _expect(isinstance(module, str) and _IDENT.match(module) and module.endswith("module"), path,
@@ -170,7 +185,8 @@ def load_manifest(path: Path | str) -> Manifest:
         _expect((path.parent / f"{model}.nestml").is_file(), path,
                 f"model {model!r} has no source file {path.parent / (model + '.nestml')}")
 
-    manifest = Manifest(path, module, suffix, tuple(neurons), synapses, tuple(pairs))
+    manifest = Manifest(path, module, suffix, tuple(neurons), synapses, tuple(pairs),
+                        parse_rewrites(data.get("rewrites", "all"), path))
     paired = [names.paired_neuron(p.neuron, p.synapses, suffix) for p in pairs]
     _expect(len(set(paired)) == len(paired), path, "two pairs give the same co-generated neuron")
     return manifest

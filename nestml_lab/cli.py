@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 import time
 
@@ -23,20 +24,38 @@ def cmd_module(args: argparse.Namespace) -> int:
 
     t0 = time.perf_counter()
     manifest = load_manifest(args.models)
+    if args.no_rewrites:
+        manifest = dataclasses.replace(manifest, rewrites=())
     report = generate(manifest, paths.GENERATED_DIR, jobs=args.jobs, log=_progress)
     print(f"[codegen] done in {report.seconds:.1f} s", flush=True)
+    _report_rewrites(manifest.rewrites, report.rewrites)
     so = build.compile_module(manifest.module, jobs=args.jobs, nest_config=args.nest_config, log=_progress)
     stamp = {
         "module": manifest.module,
         "source_hash": report.source_hash,
         **report.versions,
         "models": manifest.nest_names(),
+        "rewrites": list(manifest.rewrites),
     }
     dest = build.install(so, stamp)
     n_models = len(stamp["models"])
     print(f"[module] {manifest.module}: {n_models} models, {len(report.generated)} units generated, "
           f"{len(report.cached)} cached; installed {dest} in {time.perf_counter() - t0:.1f} s", flush=True)
     return 0
+
+
+def _report_rewrites(enabled: tuple, outcomes: list) -> None:
+    """One line for what was rewritten, one per rewrite that was skipped or applied only in part."""
+    if not enabled:
+        print("[rewrite] none: NESTML's generated code is built as it is (--no-rewrites or `rewrites: none`)",
+              flush=True)
+        return
+    applied = [o for o in outcomes if o.applied]
+    print(f"[rewrite] {len(applied)} of {len(outcomes)} rewrites applied ({', '.join(enabled)}); "
+          "details in each generated file's header", flush=True)
+    for o in outcomes:
+        if not o.applied or "propagators only" in o.detail or "flags kept" in o.detail:
+            print(f"[rewrite]   {o.line()}", flush=True)
 
 
 def _assignments(items: list[str], flag: str) -> dict:
@@ -251,6 +270,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--models", default=str(paths.MODELS_DIR), help="catalog folder or manifest (default: models/)")
     p.add_argument("--jobs", "-j", type=int, default=None, help="parallel NESTML runs and compile jobs")
     p.add_argument("--nest-config", default=None, help="nest-config of a NEST built from source")
+    p.add_argument("--no-rewrites", action="store_true",
+                   help="build NESTML's generated code as it is, without the speed rewrites (codegen/rewrites.py); "
+                        "for comparison, or as an escape hatch")
     p.set_defaults(func=cmd_module)
 
     p = sub.add_parser("stdp-window", help="weight change versus t_post - t_pre, all dt in one simulation")

@@ -1,0 +1,578 @@
+"""Checked rewrites of NESTML 9.0.0's generated C++ that make it run as fast as NEST's own models.
+
+The measured causes (``shared/notes/generated-code-speed.md``) and what each
+rewrite does about them:
+
+R1 ``input_buffer`` (every neuron)
+    NESTML keeps a ``std::vector<nest::RingBuffer>`` per input kind plus a
+    second ring buffer per spike port that only records that a spike came in:
+    two random writes per delivered spike through an extra pointer, and heap
+    arrays that cost cache and TLB misses even when unused. The rewrite gives
+    the neuron one ``nest::MultiChannelInputBuffer`` (spike values, then
+    "received" flags where they are needed, then continuous inputs), read and
+    reset once per step, and fixed-size grid sums inside the object. The old
+    buffers are not allocated at all.
+    Preconditions: the buffer code is NESTML 9.0.0's (every anchor found).
+    The flags are dropped only when every use of them guards an onReceive
+    block that only accumulates the port's value (``x += c * port``): such a
+    block does nothing when the summed value is zero, so "received" can be
+    read off the value. Otherwise the flags keep their own channels.
+
+R2 ``trace_lookup`` (co-generated neurons)
+    For every presynaptic spike a plastic synapse asks the neuron for a
+    postsynaptic trace; NESTML's getter recomputes *all* propagators of the
+    neuron twice (18 ``exp`` each for the catalog's 3-synapse pair) and writes
+    every trace into the neuron's state. Two levels:
+
+    - pure lookup: the getter scans the history and returns
+      ``P(t - t_i) * entry.trace`` with the trace's own propagator expression
+      (NESTML's text with ``V_.__h`` replaced by the interval), writing
+      nothing. Preconditions: the trace is self-coupled and linear
+      (``X__tmp = V_.__P__X__X * S_.X``), its propagator depends only on the
+      interval and parameters, the getter integrates analytically only (no
+      GSL call), and nothing in the neuron's dynamics (update, onReceive,
+      ODE right-hand sides) reads the trace's state variable.
+    - propagators only: where the pure lookup is not allowed (a GSL neuron
+      integrates the moved traces in its own ODE system, and NESTML's getter
+      also drives that integrator, so its writes are part of the dynamics),
+      each ``recompute_internal_variables(true)`` inside a getter or
+      ``set_spiketime`` is replaced by the assignments of just the trace
+      propagators the code between the two calls reads. Everything else the
+      getter does is kept, so the results are bit-identical.
+
+R3 ``synapse_layout`` (every synapse)
+    Per-synapse scratch values (``V_.__h``, ``V_.__P__*``) become locals of
+    ``update_internal_state_``, and parameters NESTML moved into the neuron
+    lose their unused copy in the synapse: 120 B -> 96 B per ``stdp_synapse``.
+    Preconditions: every internal is timestep scratch whose propagator
+    depends only on the interval and parameters; after the edit no
+    reference to a removed member is left.
+
+R4 ``no_math_errno`` (the module's compile flags, see ``sources.cmake``)
+    ``-fno-math-errno``: lets GCC merge NESTML's repeated ``exp(h/tau)``
+    calls. Changes no result (libm's values are the same; only ``errno`` is
+    no longer set).
+
+Every rewrite either applies completely or leaves NESTML's text untouched for
+that part and says why (:class:`Outcome`). Nothing here is copied from NEST or
+NESTML: the inserted C++ is written against NEST's public API.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass
+
+#: Names of the rewrites, in the order they are applied; ``rewrites:`` in the manifest selects among them.
+ALL = ("input_buffer", "trace_lookup", "synapse_layout", "no_math_errno")
+
+DESCRIPTIONS = {
+    "input_buffer": "one MultiChannelInputBuffer for all neuron inputs (R1)",
+    "trace_lookup": "postsynaptic trace lookup without recomputing every propagator (R2)",
+    "synapse_layout": "synapse scratch as locals, no copies of moved parameters (R3)",
+    "no_math_errno": "-fno-math-errno (R4)",
+}
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one rewrite did to one generated model."""
+
+    rewrite: str
+    model: str
+    applied: bool
+    detail: str
+
+    def line(self) -> str:
+        verb = "applied" if self.applied else "SKIPPED"
+        return f"{self.rewrite} {verb} for {self.model}: {self.detail}"
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+
+class _NoMatch(Exception):
+    """An anchor of NESTML's code was not found: the rewrite is skipped with this reason."""
+
+
+# --------------------------------------------------------------------------- text helpers
+
+def _replace_once(text: str, old: str, new: str, what: str) -> str:
+    n = text.count(old)
+    if n != 1:
+        raise _NoMatch(f"{what}: expected 1 occurrence of NESTML's code, found {n}")
+    return text.replace(old, new)
+
+
+def _sub_all(pattern: str, repl, text: str, what: str, flags=re.M, minimum: int = 1) -> str:
+    new, n = re.subn(pattern, repl, text, flags=flags)
+    if n < minimum:
+        raise _NoMatch(f"{what}: NESTML's code not found")
+    return new
+
+
+def _block_end(text: str, open_brace: int) -> int:
+    """Index just past the ``}`` matching the ``{`` at ``open_brace``."""
+    depth = 0
+    for i in range(open_brace, len(text)):
+        c = text[i]
+        if c == "{":
+            depth += 1
+        elif c == "}":
+            depth -= 1
+            if depth == 0:
+                return i + 1
+    raise _NoMatch("unbalanced braces")
+
+
+def _function(text: str, signature: str) -> tuple[int, int]:
+    """(start, end) of the one definition whose text starts with the regex ``signature`` (start of that line)."""
+    matches = list(re.finditer(signature, text, re.M))
+    if len(matches) != 1:
+        raise _NoMatch(f"expected one definition matching {signature!r}, found {len(matches)}")
+    start = matches[0].start()
+    brace = text.index("{", matches[0].end())
+    return start, _block_end(text, brace)
+
+
+def _definitions(text: str, cls: str, name_pattern: str) -> list[tuple[str, int, int]]:
+    """(name, start, end) of every out-of-line member definition ``cls::<name>(...) {...}``; start is at ``cls::``."""
+    out = []
+    for m in re.finditer(rf"(?<![\w&:]){re.escape(cls)}::({name_pattern})\(", text):
+        brace = text.find("{", m.end())
+        semi = text.find(";", m.end())
+        if brace < 0 or (0 <= semi < brace):
+            continue   # a declaration or a call, not a definition
+        out.append((m.group(1), m.start(), _block_end(text, brace)))
+    return out
+
+
+def _one_definition(text: str, cls: str, name: str) -> tuple[int, int]:
+    found = _definitions(text, cls, re.escape(name))
+    if len(found) != 1:
+        raise _NoMatch(f"expected one definition of {cls}::{name}, found {len(found)}")
+    return found[0][1], found[0][2]
+
+
+def _propagators(cpp: str) -> dict[str, str]:
+    """``V_.__P__...`` propagator expressions of the neuron, from recompute_internal_variables(true)."""
+    m = re.search(r"if \(exclude_timestep\)\s*\{(.*?)\n  \}\s*else", cpp, re.S)
+    if not m:
+        raise _NoMatch("recompute_internal_variables has no exclude_timestep branch")
+    return dict(re.findall(r"^\s*V_\.(__P__\w+) = (.*?); // as ", m.group(1), re.M))
+
+
+def _depends_on_interval_and_parameters(expr: str) -> bool:
+    """True when ``expr`` reads only V_.__h, parameters, numbers and exp/pow/log."""
+    rest = re.sub(r"V_\.__h\b|P_\.\w+|std::(?:exp|expm1|pow|log)\b", " ", expr)
+    return re.fullmatch(r"[0-9.eE+\-*/(), ]*", rest) is not None
+
+
+# --------------------------------------------------------------------------- R1: neuron input buffer
+
+_BUFFER_INIT_LINES = [
+    "  , spike_inputs_( std::vector< nest::RingBuffer >( NUM_SPIKE_RECEPTORS ) )\n",
+    "  , spike_inputs_grid_sum_( std::vector< double >( NUM_SPIKE_RECEPTORS ) )\n",
+    "  , spike_input_received_( std::vector< nest::RingBuffer >( NUM_SPIKE_RECEPTORS ) )\n",
+    "  , spike_input_received_grid_sum_( std::vector< double >( NUM_SPIKE_RECEPTORS ) )\n",
+    "  , continuous_inputs_( std::vector< nest::RingBuffer >( NUM_CONTINUOUS_INPUT_PORTS ) )\n",
+    "  , continuous_inputs_grid_sum_( std::vector< double >( NUM_CONTINUOUS_INPUT_PORTS ) )\n",
+]
+_BUFFER_CLEAR_LINES = ("  get_spike_inputs_().clear();\n  get_spike_inputs_grid_sum_().clear();\n"
+                       "  get_spike_input_received_().clear();\n  get_spike_input_received_grid_sum_().clear();\n"
+                       "  get_continuous_inputs_().clear();\n  get_continuous_inputs_grid_sum_().clear();\n")
+_BUFFER_RESIZE_LINES = ("  B_.spike_inputs_.resize(NUM_SPIKE_RECEPTORS);\n"
+                        "  B_.spike_inputs_grid_sum_.resize(NUM_SPIKE_RECEPTORS);\n"
+                        "  B_.spike_input_received_.resize(NUM_SPIKE_RECEPTORS);\n"
+                        "  B_.spike_input_received_grid_sum_.resize(NUM_SPIKE_RECEPTORS);\n"
+                        "  B_.continuous_inputs_.resize(NUM_CONTINUOUS_INPUT_PORTS);\n"
+                        "  B_.continuous_inputs_grid_sum_.resize(NUM_CONTINUOUS_INPUT_PORTS);\n")
+_READ_SPIKES = ("    for (long i = 0; i < NUM_SPIKE_RECEPTORS; ++i)\n    {\n"
+                "      get_spike_inputs_grid_sum_()[i] = get_spike_inputs_()[i].get_value(lag);\n"
+                "      get_spike_input_received_grid_sum_()[i] = get_spike_input_received_()[i].get_value(lag);\n"
+                "    }\n")
+_READ_CONTINUOUS = ("    for (long i = 0; i < NUM_CONTINUOUS_INPUT_PORTS; ++i)\n    {\n"
+                    "      get_continuous_inputs_grid_sum_()[i] = get_continuous_inputs_()[i].get_value(lag);\n"
+                    "    }\n")
+_ADD_SPIKE = ("  B_.spike_inputs_[ nestml_buffer_idx - MIN_SPIKE_RECEPTOR ].add_value(\n"
+              "    e.get_rel_delivery_steps( nest::kernel().simulation_manager.get_slice_origin() ),\n"
+              "    weight * e.get_multiplicity() );\n"
+              "  B_.spike_input_received_[ nestml_buffer_idx - MIN_SPIKE_RECEPTOR ].add_value(\n"
+              "    e.get_rel_delivery_steps( nest::kernel().simulation_manager.get_slice_origin() ),\n"
+              "    1. );\n")
+_ADD_CURRENT = ("  B_.continuous_inputs_[e.get_rport()].add_value(\n"
+                "               e.get_rel_delivery_steps( nest::kernel().simulation_manager.get_slice_origin()),\n"
+                "               weight * current );\n")
+_GUARD = re.compile(r"^    if \(B_\.spike_input_received_grid_sum_\[(\w+) - MIN_SPIKE_RECEPTOR\]\)\n"
+                    r"    \{\n(\s*//[^\n]*\n)?\s*on_receive_block_(\w+)\(origin, lag\);\n    \}\n", re.M)
+
+
+def _accumulate_only(cpp: str, cls: str, port_enum: str, block: str) -> str | None:
+    """None when on_receive_block_<block> only adds a multiple of the port's value; else the reason."""
+    try:
+        start, end = _one_definition(cpp, cls, f"on_receive_block_{block}")
+    except _NoMatch as exc:
+        return str(exc)
+    body = cpp[start:end]
+    marker = "Begin NESTML generated code for the onReceive() block statements\n    **/"
+    if marker not in body:
+        return f"on_receive_block_{block}: statements not found"
+    statements = [s.strip() for s in body.split(marker, 1)[1].rsplit("}", 1)[0].split(";") if s.strip()]
+    port = rf"B_\.spike_inputs_grid_sum_\[{re.escape(port_enum)} - MIN_SPIKE_RECEPTOR\]"
+    factor = r"(?:[0-9.eE+\-]+|[PV]_\.\w+)"
+    # x += (c * port) * c * ...  or  x += c * ... * (c * port) * ...
+    product = rf"^(?:{factor} \* )*\((?:{factor} \* )*{port}(?: \* {factor})*\)(?: \* {factor})*$"
+    for s in statements:
+        m = re.match(r"^S_\.(?:\w+|ode_state\[State_::\w+\]) \+= (.*)$", s, re.S)
+        if not m or not re.match(product, m.group(1)):
+            return f"onReceive block of port {port_enum.lower()} does more than accumulate the port's value ({s!r})"
+    return None
+
+
+def _input_buffer(cpp: str, header: str, cls: str) -> tuple[str, str, str]:
+    for line in _BUFFER_INIT_LINES:
+        if cpp.count(line) != 2:
+            raise _NoMatch(f"Buffers_ constructors: {line.strip()!r} not found twice")
+    # which ports need their "received" flag?
+    guards = list(_GUARD.finditer(cpp))
+    n_uses = cpp.count("B_.spike_input_received_grid_sum_[")
+    reasons = []
+    if n_uses != len(guards):
+        reasons.append("a 'received' flag is read outside the onReceive guards")
+    for g in guards:
+        why = _accumulate_only(cpp, cls, g.group(1), g.group(3))
+        if why:
+            reasons.append(why)
+    keep_flags = bool(reasons)
+
+    enums = re.search(r"enum SynapseTypes\s*\{(.*?)\};", header, re.S)
+    if not enums or "static const nest_port_t MIN_SPIKE_RECEPTOR = 0;" not in header:
+        raise _NoMatch("spike receptor enum not found")
+    if "NUM_CONTINUOUS_INPUT_PORTS" not in header:
+        raise _NoMatch("continuous input enum not found")
+
+    channels = ("NUM_SPIKE_RECEPTORS + NUM_SPIKE_RECEPTORS + NUM_CONTINUOUS_INPUT_PORTS" if keep_flags
+                else "NUM_SPIKE_RECEPTORS + NUM_CONTINUOUS_INPUT_PORTS")
+    # --- header: channel layout, members, no getters for the old buffers
+    header = _replace_once(
+        header, "  static const size_t NUM_SPIKE_RECEPTORS = MAX_SPIKE_RECEPTOR - MIN_SPIKE_RECEPTOR;\n",
+        "  static const size_t NUM_SPIKE_RECEPTORS = MAX_SPIKE_RECEPTOR - MIN_SPIKE_RECEPTOR;\n"
+        "  // nestml-lab R1: channels of the one input buffer: spike values (one per spike port),\n"
+        + ("  // then a 'received' flag per spike port, " if keep_flags else "  // ")
+        + "then continuous inputs (one per continuous port)\n"
+        + f"  static constexpr size_t INPUT_FLAG_CHANNEL_0 = NUM_SPIKE_RECEPTORS;\n"
+        f"  static constexpr size_t INPUT_CONTINUOUS_CHANNEL_0 = "
+        f"{'2 * NUM_SPIKE_RECEPTORS' if keep_flags else 'NUM_SPIKE_RECEPTORS'};\n"
+        f"  static constexpr unsigned int INPUT_CHANNELS = {channels};\n",
+        "the NUM_SPIKE_RECEPTORS declaration")
+    getter = (r"^\s*/\*\*\n\s*\* Buffer containing [^\n]*\n\s*\*\*/\n"
+              r"\s*inline std::vector< (?:nest::RingBuffer|double) >& get_\w+_\(\)\n\s*\{\n\s*return [\w.]+\(?\)?;\n\s*\}\n")
+    header = _sub_all(getter, "", header, "buffer getters", minimum=12)
+    members = {
+        "    std::vector< nest::RingBuffer > spike_inputs_;\n":
+            "    nest::MultiChannelInputBuffer< INPUT_CHANNELS > input_buffer_;  // nestml-lab R1\n",
+        "    std::vector< double > spike_inputs_grid_sum_;\n":
+            "    std::array< double, NUM_SPIKE_RECEPTORS > spike_inputs_grid_sum_;\n",
+        "    std::vector< nest::RingBuffer > spike_input_received_;\n": "",
+        "    std::vector< double > spike_input_received_grid_sum_;\n":
+            "    std::array< double, NUM_SPIKE_RECEPTORS > spike_input_received_grid_sum_;\n" if keep_flags else "",
+        "    std::vector< nest::RingBuffer > continuous_inputs_;\n": "",
+        "    std::vector< double > continuous_inputs_grid_sum_;\n":
+            "    std::array< double, NUM_CONTINUOUS_INPUT_PORTS > continuous_inputs_grid_sum_;\n",
+    }
+    for old, new in members.items():
+        header = _replace_once(header, old, new, f"Buffers_ member {old.strip()!r}")
+    header = _replace_once(header, '#include "ring_buffer.h"\n',
+                           '#include "ring_buffer.h"\n#include "ring_buffer_impl.h"\n#include <array>\n',
+                           "the ring_buffer.h include")
+
+    # --- source
+    init = ("  , input_buffer_()\n  , spike_inputs_grid_sum_()\n"
+            + ("  , spike_input_received_grid_sum_()\n" if keep_flags else "")
+            + "  , continuous_inputs_grid_sum_()\n")
+    cpp = cpp.replace("".join(_BUFFER_INIT_LINES), init)
+    if "".join(_BUFFER_INIT_LINES) in cpp or cpp.count(init) != 2:
+        raise _NoMatch("Buffers_ constructors: initializer lists not in NESTML's order")
+    cpp = _replace_once(cpp, _BUFFER_CLEAR_LINES,
+                        "  B_.input_buffer_.clear();  // nestml-lab R1: sized to the delays, zeroed\n"
+                        "  B_.spike_inputs_grid_sum_.fill( 0. );\n"
+                        + ("  B_.spike_input_received_grid_sum_.fill( 0. );\n" if keep_flags else "")
+                        + "  B_.continuous_inputs_grid_sum_.fill( 0. );\n", "init_buffers_")
+    cpp = _replace_once(cpp, _BUFFER_RESIZE_LINES, "", "pre_run_hook's buffer resizing")
+    update_start, update_end = _one_definition(cpp, cls, "update")
+    update = cpp[update_start:update_end]
+    loop = update[update.index("for ( long lag = from ; lag < to ; ++lag )"):]
+    if re.search(r"\b(continue|break|goto)\b", loop.replace(_READ_SPIKES, "")):
+        raise _NoMatch("update() leaves its step loop early: the continuous inputs would not be read")
+    update = _replace_once(
+        update, _READ_SPIKES,
+        "    // nestml-lab R1: read this step's slot of the input buffer once, then clear it\n"
+        "    const size_t __input_slot = nest::kernel().event_delivery_manager.get_modulo( lag );\n"
+        "    const std::array< double, INPUT_CHANNELS > __input = B_.input_buffer_.get_values_all_channels( __input_slot );\n"
+        "    B_.input_buffer_.reset_values_all_channels( __input_slot );\n"
+        "    for (long i = 0; i < NUM_SPIKE_RECEPTORS; ++i)\n    {\n"
+        "      B_.spike_inputs_grid_sum_[i] = __input[i];\n"
+        + ("      B_.spike_input_received_grid_sum_[i] = __input[INPUT_FLAG_CHANNEL_0 + i];\n" if keep_flags else "")
+        + "    }\n", "update(): reading the spike buffers")
+    update = _replace_once(
+        update, _READ_CONTINUOUS,
+        "    // nestml-lab R1: the continuous inputs of this step take effect in the next one, as in NESTML\n"
+        "    for (long i = 0; i < NUM_CONTINUOUS_INPUT_PORTS; ++i)\n    {\n"
+        "      B_.continuous_inputs_grid_sum_[i] = __input[INPUT_CONTINUOUS_CHANNEL_0 + i];\n    }\n",
+        "update(): reading the continuous buffers")
+    if not keep_flags:
+        update = _GUARD.sub(lambda g: (f"    if (B_.spike_inputs_grid_sum_[{g.group(1)} - MIN_SPIKE_RECEPTOR] != 0.)"
+                                       f"  // nestml-lab R1: accumulate-only block\n"
+                                       f"    {{\n      on_receive_block_{g.group(3)}(origin, lag);\n    }}\n"), update)
+    cpp = cpp[:update_start] + update + cpp[update_end:]
+    cpp = _replace_once(
+        cpp, _ADD_SPIKE,
+        "  // nestml-lab R1: one write into the input buffer's slot\n"
+        "  const size_t __slot = nest::kernel().event_delivery_manager.get_modulo(\n"
+        "    e.get_rel_delivery_steps( nest::kernel().simulation_manager.get_slice_origin() ) );\n"
+        "  B_.input_buffer_.add_value( __slot, nestml_buffer_idx - MIN_SPIKE_RECEPTOR, weight * e.get_multiplicity() );\n"
+        + ("  B_.input_buffer_.add_value( __slot, INPUT_FLAG_CHANNEL_0 + nestml_buffer_idx - MIN_SPIKE_RECEPTOR, 1. );\n"
+           if keep_flags else ""), "handle(SpikeEvent)")
+    cpp = _replace_once(cpp, "  assert(e.get_rport() < B_.spike_inputs_.size());\n",
+                        "  assert(e.get_rport() < NUM_SPIKE_RECEPTORS);\n", "handle(SpikeEvent)'s assertion")
+    cpp = _replace_once(
+        cpp, _ADD_CURRENT,
+        "  B_.input_buffer_.add_value( nest::kernel().event_delivery_manager.get_modulo(\n"
+        "      e.get_rel_delivery_steps( nest::kernel().simulation_manager.get_slice_origin() ) ),\n"
+        "    INPUT_CONTINUOUS_CHANNEL_0 + e.get_rport(), weight * current );  // nestml-lab R1\n",
+        "handle(CurrentEvent)")
+    cpp = _replace_once(cpp, "  assert( e.get_rport() < B_.continuous_inputs_.size() );\n",
+                        "  assert( e.get_rport() < NUM_CONTINUOUS_INPUT_PORTS );\n", "handle(CurrentEvent)'s assertion")
+    for text, where in ((cpp, "source"), (header, "header")):
+        left = set(re.findall(r"\b(spike_inputs_|spike_input_received_|continuous_inputs_)\b|"
+                              r"(get_(?:spike_inputs|spike_input_received|continuous_inputs)_\w*)", text))
+        left = {a or b for a, b in left}
+        if not keep_flags and "spike_input_received_grid_sum_" in text:
+            left.add("spike_input_received_grid_sum_")
+        if left:
+            raise _NoMatch(f"the {where} still uses NESTML's buffers: {', '.join(sorted(left))}")
+    if keep_flags:
+        detail = "one input buffer; 'received' flags kept in their own channels: " + "; ".join(reasons)
+    else:
+        detail = f"one input buffer, no 'received' flags ({len(guards)} accumulate-only onReceive block(s))"
+    return cpp, header, detail
+
+
+# --------------------------------------------------------------------------- R2: trace lookup
+
+def _trace_getters(cpp: str, cls: str) -> list[str]:
+    """Names of the neuron's ``get_<trace>__for_<synapse>(double t, bool before_increment)`` lookups."""
+    return [name for name, s, _ in _definitions(cpp, cls, r"get_\w+__for_\w+")
+            if cpp.startswith(f"{cls}::{name}( double t, const bool before_increment )", s)]
+
+
+def _state_ref(var: str, cpp: str) -> str:
+    return f"S_.ode_state[State_::{var}]" if f"S_.ode_state[State_::{var}]" in cpp else f"S_.{var}"
+
+
+def _dynamics_text(cpp: str, cls: str) -> str:
+    """update(), the onReceive blocks and the ODE right-hand sides: the code that *is* the neuron's dynamics."""
+    parts = [cpp[s:e] for _, s, e in _definitions(cpp, cls, r"update|on_receive_block_\w+")]
+    for m in re.finditer(r'^extern "C" inline int \w+\(', cpp, re.M):
+        parts.append(cpp[m.start():_block_end(cpp, cpp.index("{", m.end()))])
+    return "\n".join(parts)
+
+
+def _pure_lookup(cpp: str, cls: str, getter: str, var: str, props: dict[str, str]) -> tuple[str, str | None]:
+    """Replace ``getter`` by a lookup that computes only ``var``; return (cpp, why it was not allowed)."""
+    start, end = _one_definition(cpp, cls, getter)
+    body = cpp[start:end]
+    prop = f"__P__{var}__{var}"
+    sref = _state_ref(var, cpp)
+    if "gsl_odeiv_evolve_apply" in body:
+        return cpp, "the lookup also runs the neuron's GSL integrator, whose step size is part of the dynamics"
+    if f"const double {var}__tmp = V_.{prop} * {sref};" not in body:
+        return cpp, f"{var} is not a self-decaying linear trace in NESTML's lookup"
+    if prop not in props or not _depends_on_interval_and_parameters(props[prop]):
+        return cpp, f"the propagator of {var} depends on more than the interval and parameters"
+    if sref in _dynamics_text(cpp, cls):
+        return cpp, f"the neuron's dynamics read {var}, which NESTML's lookup writes"
+    if f"return {var}__iv;" not in body or f"history_[ i ].{var}_" not in body:
+        return cpp, "NESTML's lookup branches not found"
+    expr = props[prop].replace("V_.__h", "__dt")
+    expr0 = props[prop].replace("V_.__h", "t")
+    new = (f"{cls}::{getter}( double t, const bool before_increment )\n{{\n"
+           f"  // nestml-lab R2: the value of {var} at t, from the last post spike before t and the trace's\n"
+           f"  // own propagator (NESTML's expression). No other propagator is recomputed and the neuron's state\n"
+           f"  // is not written. Branches and comparisons are NESTML's.\n"
+           f"  if ( history_.empty() )\n  {{\n    return {var}__iv;\n  }}\n"
+           f"  const double eps = before_increment ? nest::kernel().connection_manager.get_stdp_eps() : 0.;\n"
+           f"  for ( long i = static_cast< long >( history_.size() ) - 1; i >= 0; --i )\n  {{\n"
+           f"    if ( t - history_[ i ].t_ >= eps )\n    {{\n"
+           f"      if ( t - history_[ i ].t_ >= nest::kernel().connection_manager.get_stdp_eps() )\n      {{\n"
+           f"        const double __dt = t - history_[ i ].t_;\n"
+           f"        const double {prop} = {expr};\n"
+           f"        return {prop} * history_[ i ].{var}_;\n      }}\n"
+           f"      return history_[ i ].{var}_;\n    }}\n  }}\n"
+           f"  if ( ( !before_increment ) and t == history_[ 0 ].t_ )\n  {{\n    return history_[ 0 ].{var}_;\n  }}\n"
+           f"  if ( t == 0. )\n  {{\n    return 0.;\n  }}\n"
+           f"  if ( t > 1E-12 )\n  {{\n    const double {prop} = {expr0};\n    return {prop} * 0.;\n  }}\n"
+           f"  return 0.;\n}}")
+    return cpp[:start] + new + cpp[end:], None
+
+
+def _propagators_only(cpp: str, fn_start: int, fn_end: int, props: dict[str, str]) -> tuple[str, int]:
+    """In one function, replace each pair of recompute_internal_variables(true) by the propagators read between."""
+    body = cpp[fn_start:fn_end]
+    call = "recompute_internal_variables(true);"
+    parts = body.split(call)
+    if len(parts) == 1:
+        return cpp, 0
+    if (len(parts) - 1) % 2:
+        raise _NoMatch("recompute_internal_variables(true) is not called in pairs")
+    out = [parts[0]]
+    for k in range(1, len(parts), 2):
+        block = parts[k]
+        used = sorted(set(re.findall(r"V_\.(\w+)", block)) - {"__h"})
+        if any(u not in props or not _depends_on_interval_and_parameters(props[u]) for u in used):
+            raise _NoMatch("a lookup's integration reads internals other than trace propagators")
+        for fn in re.findall(r"B_\.__sys\.function = (\w+);", block):
+            m = re.search(rf'^extern "C" inline int {re.escape(fn)}\(', cpp, re.M)
+            if not m or "node.V_." in cpp[m.start():_block_end(cpp, cpp.index("{", m.end()))]:
+                raise _NoMatch(f"{fn} reads internals")
+        assign = " ".join(f"V_.{u} = {props[u]};" for u in used) + "  // nestml-lab R2: only these propagators"
+        out += [assign, block, assign, parts[k + 1]]
+    return cpp[:fn_start] + "".join(out) + cpp[fn_end:], (len(parts) - 1) // 2
+
+
+def _trace_lookup(cpp: str, cls: str) -> tuple[str, str]:
+    getters = _trace_getters(cpp, cls)
+    if not getters:
+        raise _NoMatch("no postsynaptic trace lookups")
+    props = _propagators(cpp)
+    pure, kept = [], []
+    for getter in getters:
+        var = getter[len("get_"):]
+        cpp, why = _pure_lookup(cpp, cls, getter, var, props)
+        (kept.append(f"{var} ({why})") if why else pure.append(var))
+    n_pairs = 0
+    for name in [g for g in getters if g[len("get_"):] not in pure] + ["set_spiketime"]:
+        s, e = _one_definition(cpp, cls, name)
+        cpp, n = _propagators_only(cpp, s, e, props)
+        n_pairs += n
+    detail = []
+    if pure:
+        detail.append(f"pure lookup for {', '.join(pure)}")
+    if kept:
+        detail.append(f"propagators only for {'; '.join(kept)}")
+    detail.append(f"{n_pairs} recompute-all pair(s) replaced")
+    return cpp, "; ".join(detail)
+
+
+# --------------------------------------------------------------------------- R3: synapse layout
+
+def _synapse_layout(header: str, moved: list[str]) -> tuple[str, str]:
+    m = re.search(r"struct Variables_\n  \{(.*?)\n  \};\n", header, re.S)
+    if not m:
+        raise _NoMatch("struct Variables_ not found")
+    members = re.findall(r"^\s*(?:double|long|int|bool) (\w+);", m.group(1), re.M)
+    if not members or any(v != "__h" and not v.startswith("__P__") for v in members):
+        raise _NoMatch(f"internals other than timestep scratch: {[v for v in members if v != '__h']}")
+    rec = re.search(r"::recompute_internal_variables\(\)\n\{\n(.*?)\n\}\n", header, re.S)
+    if not rec:
+        raise _NoMatch("recompute_internal_variables() not found")
+    assigns = re.findall(r"^\s*V_\.(\w+) = (.*?); // as \w+$", rec.group(1), re.M)
+    rest = re.sub(r"^\s*V_\.\w+ = .*?; // as \w+$|^\s*const double __timestep = .*$|^\s*$", "", rec.group(1), flags=re.M)
+    if rest.strip() or any(not _depends_on_interval_and_parameters(e) for _, e in assigns):
+        raise _NoMatch("recompute_internal_variables() computes more than propagators of the interval")
+    if "__timestep" in "".join(e for _, e in assigns):
+        raise _NoMatch("a propagator reads the timestep() function")
+    # update_internal_state_: locals instead of members
+    step = "    V_.__h = timestep;\n    assert(V_.__h > 0);\n    recompute_internal_variables();\n"
+    locals_ = ("    // nestml-lab R3: the interval and its propagators are locals, not per-synapse members\n"
+               "    const double __h = timestep;\n    assert(__h > 0);\n"
+               + "".join(f"    const double {v} = {e.replace('V_.__h', '__h')};\n" for v, e in assigns))
+    n_steps = header.count(step)
+    if n_steps > 1:
+        raise _NoMatch("update_internal_state_'s recompute found more than once")
+    if n_steps == 1:
+        s = header.index(step)
+        e = header.index("\n}\n", s)
+        body = re.sub(r"V_\.(\w+)", r"\1", header[s:e].replace(step, locals_))
+        header = header[:s] + body + header[e:]
+    # everything else that touched V_: constructor, copy constructor, set_status, the recompute function
+    header = header.replace(m.group(0), "")
+    header = _replace_once(header, "  Variables_  V_;  //!< Internal Variables\n", "", "the V_ member")
+    header = re.sub(r"^[ \t]*V_\.\w+ = [^\n]*\n", "", header, flags=re.M)
+    header = re.sub(r"^[ \t]*recompute_internal_variables\(\);\n", "", header, flags=re.M)
+    header = re.sub(r"^\s*// initial values for internal variables\s*\n", "", header, flags=re.M)
+    header = _replace_once(header, "  void recompute_internal_variables();\n", "", "recompute's declaration")
+    start, end = _function(header, r"^void \w+< targetidentifierT >::recompute_internal_variables\(\)")
+    header = header[:start - len("template < typename targetidentifierT >\n")] + header[end:] \
+        if header[:start].endswith("template < typename targetidentifierT >\n") else header[:start] + header[end:]
+    header = header.replace("   * These variables must be initialized by recompute_internal_variables().\n",
+                            "   * nestml-lab R3: none are kept per synapse; update_internal_state_ computes them.\n")
+    if re.search(r"\bV_\.|recompute_internal_variables", header):
+        raise _NoMatch("internals are still read outside update_internal_state_")
+    # copies of moved parameters
+    dropped = []
+    for var in moved:
+        trial = header
+        for p in (rf"^(?:[ \t]*//![^\n]*\n)?[ \t]*double {var};\n",
+                  rf"^[ \t]*inline double get_{var}\(\) const\n\s*\{{\n\s*return P_\.{var};\n\s*\}}",
+                  rf"^[ \t]*inline void set_{var}\(const double __v\)\n\s*\{{\n\s*P_\.{var} = __v;\n\s*\}}\n",
+                  rf"^[ \t]*P_\.{var} = [^\n]*\n",
+                  rf"^[ \t]*double tmp_{var} = get_{var}\(\);\n",
+                  rf"^[ \t]*set_{var}\(tmp_{var}\);\n"):
+            trial = re.sub(p, "", trial, flags=re.M)
+        if trial == header or re.search(rf"P_\.{var}\b|get_{var}\(|set_{var}\(|tmp_{var}\b|double {var};", trial):
+            continue   # not a parameter copy, or the synapse still uses it: keep it
+        header = trial
+        dropped.append(var)
+    detail = f"{len(members)} scratch internal(s) as locals"
+    detail += f"; moved parameter copies removed: {', '.join(dropped)}" if dropped else ""
+    return header, detail
+
+
+# --------------------------------------------------------------------------- entry points
+
+def _apply(name: str, model: str, fn, *args) -> tuple[tuple | None, Outcome]:
+    try:
+        *texts, detail = fn(*args)
+    except _NoMatch as exc:
+        return None, Outcome(name, model, False, f"{exc}; NESTML's code kept")
+    return tuple(texts), Outcome(name, model, True, detail)
+
+
+def rewrite_neuron(cpp: str, header: str, cls: str, enabled: tuple[str, ...], paired: bool
+                   ) -> tuple[str, str, list[Outcome]]:
+    """Apply the enabled neuron rewrites (R1, and R2 for a co-generated neuron) to one generated neuron."""
+    outcomes = []
+    if "input_buffer" in enabled:
+        res, out = _apply("input_buffer", cls, _input_buffer, cpp, header, cls)
+        if res:
+            cpp, header = res
+        outcomes.append(out)
+    if "trace_lookup" in enabled and paired:
+        res, out = _apply("trace_lookup", cls, _trace_lookup, cpp, cls)
+        if res:
+            (cpp,) = res
+        outcomes.append(out)
+    return cpp, header, outcomes
+
+
+def rewrite_synapse(header: str, cls: str, enabled: tuple[str, ...], moved: list[str]
+                    ) -> tuple[str, list[Outcome]]:
+    """Apply R3 to one generated synapse header (after :func:`codegen.patches.refuse_moved_variables`)."""
+    if "synapse_layout" not in enabled:
+        return header, []
+    res, out = _apply("synapse_layout", cls, _synapse_layout, header, moved)
+    return (res[0] if res else header), [out]
+
+
+def banner(outcomes: list[Outcome], enabled: tuple[str, ...]) -> str:
+    """The comment placed at the top of a generated file: which rewrites it carries."""
+    lines = ["/*", " *  nestml-lab: rewrites of NESTML's generated code in this file (codegen/rewrites.py)"]
+    if not enabled:
+        lines.append(" *    none: built unrewritten (manifest `rewrites: none` or `nestml-lab module --no-rewrites`)")
+    for o in outcomes:
+        lines.append(f" *    {o.line()}")
+    if enabled and not outcomes:
+        lines.append(" *    none apply to this file")
+    lines.append(" */")
+    return "\n".join(lines) + "\n"
