@@ -14,7 +14,8 @@ import sys
 import time
 
 DEFAULTS = {
-    "neuron": "nest",        # "nest": built-in iaf_psc_exp; "nestml": the catalog's iaf_psc_exp_neuron
+    "neuron": "nest",        # "nest": built-in iaf_psc_exp; "nestml": the catalog's iaf_psc_exp_neuron;
+                             # "nestml_raw": the same, NESTML's code without the rewrites (nestml_lab.unrewritten)
     "plastic": False,        # E->E through stdp_synapse (built-in, or the catalog's co-generated one)
     "scale": 1.0,            # multiplies NE, NI (CE, CI stay: the dynamics keep their regime)
     "threads": 2,
@@ -48,11 +49,16 @@ def run(p: dict) -> dict:
     nest.local_num_threads = p["threads"]
     nest.rng_seed = p["seed"]
     nest.resolution = 0.1
-    if p["neuron"] == "nestml":
+    if p["neuron"] in ("nestml", "nestml_raw"):
+        names = catalog
+        if p["neuron"] == "nestml_raw":
+            from nestml_lab import unrewritten as names
+
+            names.install()
         if p["plastic"]:
-            neuron, stdp = catalog.pair_models("iaf_psc_exp_neuron", "stdp_synapse")
+            neuron, stdp = names.pair_models("iaf_psc_exp_neuron", "stdp_synapse")
         else:
-            neuron, stdp = catalog.neuron_model("iaf_psc_exp_neuron"), None
+            neuron, stdp = names.neuron_model("iaf_psc_exp_neuron"), None
     else:
         neuron, stdp = "iaf_psc_exp", "stdp_synapse"
     ne, ni = int(p["NE"] * p["scale"]), int(p["NI"] * p["scale"])
@@ -96,12 +102,14 @@ def run(p: dict) -> dict:
         "rate_inh_hz": (len(senders) - n_exc) / ni / (p["t_sim_ms"] / 1000.0),
         "n_spikes": int(len(senders)),
         "n_connections": int(nest.num_connections),
+        "neuron_model": neuron,
     }
     if p["plastic"]:
         conns = nest.GetConnections(source=exc[:p["weight_sample_sources"]], target=exc, synapse_model=stdp)
         w = np.asarray(conns.get("weight"), dtype=float)
         out.update(weight_mean=float(w.mean()), weight_std=float(w.std()), weight_n=int(len(w)),
-                   weight_initial=j_ex)
+                   weight_initial=j_ex, synapse_sizeof=int(nest.GetDefaults(stdp)["sizeof"]),
+                   weight_sample=w.tolist())
     return out
 
 

@@ -80,27 +80,36 @@ def markdown(r: dict) -> str:
     if br:
         out += [f"## Simulation: Brunel network, scale {br['scale']:g} (NE {int(8000 * br['scale'])}, "
                 f"NI {int(2000 * br['scale'])}, CE 800, CI 200), Poisson drive, {br['t_sim_ms']:g} ms, 2 threads", "",
-                "`benchmarks/brunel.py`; one process per run (peak RSS is per run); same seed for both.", "",
-                "| case | model | Simulate() median (min) | build | peak RSS | rate E / I | agreement |",
-                "|---|---|---|---|---|---|---|"]
+                "`benchmarks/brunel.py`; one process per run (peak RSS is per run); same seed for all; the three",
+                "contenders interleaved. *Rewritten* is the catalog as `make module` builds it (codegen/rewrites.py);",
+                "*NESTML as generated* is the same catalog built with `--no-rewrites` (nestml_lab/unrewritten.py).", "",
+                "| case | model | Simulate() median (min) | / NEST | build | peak RSS | bytes per E->E synapse "
+                "| rate E / I | agreement with NEST |",
+                "|---|---|---|---|---|---|---|---|---|"]
         for case, label in (("static", "(a) static synapses"), ("stdp", "(b) E->E stdp")):
             c = br.get(case)
             if not c:
                 continue
-            for impl, name in (("nest", "NEST built-ins"), ("nestml", "NESTML catalog")):
-                x = c[impl]
-                agree = ""
-                if impl == "nestml":
-                    agree = f"spike count {'identical' if c['same_spike_count'] else 'differs'}"
+            names = (("nest", "NEST built-ins"), ("nestml", "catalog, rewritten"),
+                     ("nestml_raw", "catalog, NESTML as generated"))
+            for impl, name in names:
+                x = c.get(impl)
+                if x is None:
+                    continue
+                agree, ratio = "", ""
+                if impl != "nest":
+                    ratio = f"**{c[f'ratio_simulate_{impl}']:.2f}x**"
+                    agree = f"spike count {'identical' if c[f'same_spike_count_{impl}'] else 'differs'}"
                     if case == "stdp":
-                        agree += f"; mean E->E weight differs by {c['weight_mean_diff']:.1e}"
+                        agree += f"; sampled weights differ by at most {c[f'max_weight_diff_{impl}']:.1e}"
+                size = f"{x['synapse_sizeof']} B" if "synapse_sizeof" in x else ""
                 out.append(f"| {label} | {name} | {_s(_med(x['simulate_s']))} ({_s(x['simulate_s']['min'])}) | "
-                           f"{_s(_med(x['build_s']))} | {x['peak_rss_mb']:.0f} MB | "
+                           f"{ratio} | {_s(_med(x['build_s']))} | {x['peak_rss_mb']:.0f} MB | {size} | "
                            f"{x['rate_exc_hz']:.1f} / {x['rate_inh_hz']:.1f} Hz | {agree} |")
-            out.append(f"| {label} | **NESTML / NEST** | **{c['ratio_simulate']:.2f}x** | | "
-                       f"**{c['ratio_rss']:.2f}x** | | |")
-        out += ["", "An earlier trial measured (a) 1.42x and (b) 2.22x slower with +17% memory for the NESTML",
-                "models; the table above is this build's figure, so later work can move it.", ""]
+            if "rewrite_speedup" in c:
+                out.append(f"| {label} | **rewrites: speed-up** | **{c['rewrite_speedup']:.2f}x** | | | "
+                           f"{c['ratio_rss_nestml']:.3f}x vs {c['ratio_rss_nestml_raw']:.3f}x NEST's | | | |")
+        out += [""]
     w = r.get("window")
     if w:
         out += [f"## STDP window: {w['n_dt']} dt x {w['n_pairings']} pairings", "",

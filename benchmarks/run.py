@@ -122,16 +122,22 @@ def _brunel(params: dict) -> dict:
     return child_json([PYTHON, "-m", "benchmarks.brunel", json.dumps(params)], env=env_for(ROOT))
 
 
+IMPLEMENTATIONS = ("nest", "nestml", "nestml_raw")   # NEST's built-ins, the rewritten catalog, NESTML's code as is
+
+
 def bench_brunel(quick: bool) -> dict:
-    """Brunel network: NESTML iaf_psc_exp vs NEST's, static synapses; then E->E stdp, NESTML vs NEST."""
+    """Brunel network, static then E->E stdp: NEST's built-ins, the rewritten catalog and NESTML's unrewritten code."""
+    from nestml_lab import unrewritten
+
+    unrewritten.build(log=log)
     scale = 0.1 if quick else 1.0
     t_sim = 200.0 if quick else 1000.0
     repeats = 1 if quick else 2
     res = {"scale": scale, "t_sim_ms": t_sim}
     for case, plastic in (("static", False), ("stdp", True)):
-        runs = {"nest": [], "nestml": []}
+        runs = {impl: [] for impl in IMPLEMENTATIONS}
         for _ in range(repeats):
-            for impl in ("nest", "nestml"):     # interleaved, so drift of the machine hits both alike
+            for impl in IMPLEMENTATIONS:     # interleaved, so drift of the machine hits all alike
                 runs[impl].append(_brunel({"neuron": impl, "plastic": plastic, "scale": scale, "t_sim_ms": t_sim}))
         out = {}
         for impl, rs in runs.items():
@@ -142,17 +148,26 @@ def bench_brunel(quick: bool) -> dict:
                 "rate_exc_hz": rs[0]["rate_exc_hz"], "rate_inh_hz": rs[0]["rate_inh_hz"],
                 "n_spikes": rs[0]["n_spikes"], "n_connections": rs[0]["n_connections"],
                 **({"weight_mean": rs[0]["weight_mean"], "weight_std": rs[0]["weight_std"],
-                    "weight_n": rs[0]["weight_n"]} if plastic else {}),
+                    "weight_n": rs[0]["weight_n"], "synapse_sizeof": rs[0]["synapse_sizeof"]} if plastic else {}),
             }
-        out["ratio_simulate"] = out["nestml"]["simulate_s"]["median"] / out["nest"]["simulate_s"]["median"]
-        out["ratio_rss"] = out["nestml"]["peak_rss_mb"] / out["nest"]["peak_rss_mb"]
-        out["same_spike_count"] = out["nestml"]["n_spikes"] == out["nest"]["n_spikes"]
-        if plastic:
-            out["weight_mean_diff"] = abs(out["nestml"]["weight_mean"] - out["nest"]["weight_mean"])
+            if plastic:
+                out[impl]["_w"] = rs[0]["weight_sample"]
+        nest_s = out["nest"]["simulate_s"]["median"]
+        for impl in ("nestml", "nestml_raw"):
+            out[f"ratio_simulate_{impl}"] = out[impl]["simulate_s"]["median"] / nest_s
+            out[f"ratio_rss_{impl}"] = out[impl]["peak_rss_mb"] / out["nest"]["peak_rss_mb"]
+            out[f"same_spike_count_{impl}"] = out[impl]["n_spikes"] == out["nest"]["n_spikes"]
+            if plastic:
+                out[f"max_weight_diff_{impl}"] = max(abs(a - b) for a, b in zip(out[impl]["_w"], out["nest"]["_w"]))
+        for impl in IMPLEMENTATIONS:
+            out[impl].pop("_w", None)
+        out["rewrite_speedup"] = out["nestml_raw"]["simulate_s"]["median"] / out["nestml"]["simulate_s"]["median"]
         res[case] = out
-        log(f"[bench/brunel] {case}: Simulate() NESTML/NEST = {out['ratio_simulate']:.2f}x "
-            f"({out['nestml']['simulate_s']['median']:.1f} s vs {out['nest']['simulate_s']['median']:.1f} s), "
-            f"peak RSS {out['ratio_rss']:.2f}x, same spike count: {out['same_spike_count']}")
+        log(f"[bench/brunel] {case}: Simulate() / NEST's: rewritten {out['ratio_simulate_nestml']:.2f}x, "
+            f"NESTML as generated {out['ratio_simulate_nestml_raw']:.2f}x "
+            f"({out['nestml']['simulate_s']['median']:.1f} s, {out['nestml_raw']['simulate_s']['median']:.1f} s, "
+            f"NEST {nest_s:.1f} s); peak RSS {out['ratio_rss_nestml']:.2f}x / {out['ratio_rss_nestml_raw']:.2f}x; "
+            f"same spike count: {out['same_spike_count_nestml']} / {out['same_spike_count_nestml_raw']}")
     return res
 
 

@@ -320,6 +320,8 @@ def _input_buffer(cpp: str, header: str, cls: str) -> tuple[str, str, str]:
         "    for (long i = 0; i < NUM_CONTINUOUS_INPUT_PORTS; ++i)\n    {\n"
         "      B_.continuous_inputs_grid_sum_[i] = __input[INPUT_CONTINUOUS_CHANNEL_0 + i];\n    }\n",
         "update(): reading the continuous buffers")
+    # NESTML's comment about resetting the old flag buffer no longer applies
+    update = re.sub(r"^[ \t]*// B_\.spike_input_received_\[[^\n]*\n", "", update, flags=re.M)
     if not keep_flags:
         update = _GUARD.sub(lambda g: (f"    if (B_.spike_inputs_grid_sum_[{g.group(1)} - MIN_SPIKE_RECEPTOR] != 0.)"
                                        f"  // nestml-lab R1: accumulate-only block\n"

@@ -56,3 +56,17 @@ def test_model_without_source_file_is_refused(catalog):
     (catalog / "tsodyks_synapse.nestml").unlink()
     with pytest.raises(ManifestError, match="tsodyks_synapse.*no source file"):
         load_manifest(catalog)
+
+
+def test_rewrites_all_none_or_a_list(tmp_path):
+    from codegen import rewrites
+
+    (tmp_path / "a_neuron.nestml").write_text("model a_neuron:\n")
+    base = "module: x_module\nneurons: [a_neuron]\n"
+    for value, expected in (("", rewrites.ALL), ("rewrites: all\n", rewrites.ALL), ("rewrites: none\n", ()),
+                            ("rewrites: [synapse_layout, input_buffer]\n", ("input_buffer", "synapse_layout"))):
+        (tmp_path / "module.yaml").write_text(base + value)
+        assert load_manifest(tmp_path).rewrites == expected
+    (tmp_path / "module.yaml").write_text(base + "rewrites: [fast_exp]\n")
+    with pytest.raises(ManifestError, match="unknown rewrite.*fast_exp"):
+        load_manifest(tmp_path)

@@ -1,0 +1,79 @@
+"""Each rewrite checks its preconditions on NESTML's code and keeps NESTML's code where they fail.
+
+These work on the text NESTML generated for the catalog (kept by the generator
+in ``units/<unit>/nestml/``), edited the way another model could make it look.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from codegen import rewrites
+from nestml_lab import paths
+
+pytestmark = pytest.mark.nest   # needs the generated code (built once per session)
+
+PAIR = "pair-iaf_psc_exp_neuron-stdp_synapse-stdp_nn_symm_synapse-stdp_triplet_synapse"
+PAIRED = ("iaf_psc_exp_neuron_nestml__with_stdp_synapse_nestml_and_stdp_nn_symm_synapse_nestml"
+          "_and_stdp_triplet_synapse_nestml")
+
+
+def _raw(name: str) -> tuple[str, str]:
+    folder = paths.GENERATED_DIR / "units" / PAIR / "nestml"
+    return (folder / f"{name}.cpp").read_text(), (folder / f"{name}.h").read_text()
+
+
+def _by_rewrite(outcomes):
+    return {o.rewrite: o for o in outcomes}
+
+
+def test_accumulate_only_ports_lose_their_received_flags(built_module):
+    cpp, h = _raw("iaf_psc_exp_neuron_nestml")
+    new_cpp, new_h, outs = rewrites.rewrite_neuron(cpp, h, "iaf_psc_exp_neuron_nestml", rewrites.ALL, paired=False)
+    o = _by_rewrite(outs)["input_buffer"]
+    assert o.applied and "no 'received' flags" in o.detail
+    assert "spike_input_received_" not in new_cpp + new_h
+    assert "nest::MultiChannelInputBuffer< INPUT_CHANNELS > input_buffer_;" in new_h
+
+
+def test_a_block_that_does_more_than_accumulate_keeps_its_flag(built_module):
+    cpp, h = _raw("iaf_psc_exp_neuron_nestml")
+    anchor = "  S_.I_syn_ex += (0.001 * B_.spike_inputs_grid_sum_[EXC_SPIKES - MIN_SPIKE_RECEPTOR]) * 1. * 1000.;\n"
+    assert anchor in cpp
+    cpp = cpp.replace(anchor, anchor + "  S_.r_ref = 0;\n")   # runs on every received spike, even of weight 0
+    new_cpp, _, outs = rewrites.rewrite_neuron(cpp, h, "iaf_psc_exp_neuron_nestml", rewrites.ALL, paired=False)
+    o = _by_rewrite(outs)["input_buffer"]
+    assert o.applied and "flags kept" in o.detail and "exc_spikes" in o.detail
+    assert "INPUT_FLAG_CHANNEL_0 + nestml_buffer_idx" in new_cpp
+    assert "if (B_.spike_input_received_grid_sum_[EXC_SPIKES - MIN_SPIKE_RECEPTOR])" in new_cpp
+
+
+def test_unknown_buffer_code_is_left_as_nestml_wrote_it(built_module):
+    cpp, h = _raw("iaf_psc_exp_neuron_nestml")
+    cpp = cpp.replace("get_spike_inputs_()[i].get_value(lag)", "get_spike_inputs_()[i].get_value(lag + 0)")
+    new_cpp, new_h, outs = rewrites.rewrite_neuron(cpp, h, "iaf_psc_exp_neuron_nestml", rewrites.ALL, paired=False)
+    o = _by_rewrite(outs)["input_buffer"]
+    assert not o.applied and "NESTML's code kept" in o.detail
+    assert (new_cpp, new_h) == (cpp, h)
+
+
+def test_a_trace_the_dynamics_read_keeps_nestmls_lookup(built_module):
+    cpp, h = _raw(PAIRED)
+    anchor = "    if (S_.V_m >= P_.V_th)\n"
+    assert cpp.count(anchor) == 1
+    cpp = cpp.replace(anchor, "    S_.V_m += 0. * S_.post_trace__for_stdp_synapse_nestml;\n" + anchor)
+    new_cpp, _, outs = rewrites.rewrite_neuron(cpp, h, PAIRED, rewrites.ALL, paired=True)
+    o = _by_rewrite(outs)["trace_lookup"]
+    assert o.applied
+    assert "propagators only for post_trace__for_stdp_synapse_nestml (the neuron's dynamics read" in o.detail
+    assert "pure lookup for post_trace__for_stdp_nn_symm_synapse_nestml" in o.detail
+
+
+def test_every_catalog_model_reports_its_rewrites_in_the_file_header(built_module):
+    units = paths.GENERATED_DIR / "units"
+    reports = [o for f in units.glob("*/REWRITES.json") for o in json.loads(f.read_text())]
+    assert reports and all(o["applied"] for o in reports), [o for o in reports if not o["applied"]]
+    for f in units.glob("*/*.h"):
+        assert f.read_text().startswith("/*\n *  nestml-lab: rewrites of NESTML's generated code"), f
