@@ -67,4 +67,4 @@ test-quick: setup
 
 # Generated code, build tree and installed module; `make module` brings them back.
 clean:
-	rm -rf nest_module/generated nest_module/build nest_module/install
+	rm -rf nest_module/generated nest_module/build nest_module/install nest_module/unrewritten nest_module/test_modules

@@ -106,7 +106,9 @@ def run(p: dict) -> dict:
     }
     if p["plastic"]:
         conns = nest.GetConnections(source=exc[:p["weight_sample_sources"]], target=exc, synapse_model=stdp)
-        w = np.asarray(conns.get("weight"), dtype=float)
+        c = conns.get(["source", "target", "weight"])
+        w = np.asarray(c["weight"], dtype=float)
+        w = w[np.lexsort((w, c["target"], c["source"]))]   # GetConnections' order is not the same for all models
         out.update(weight_mean=float(w.mean()), weight_std=float(w.std()), weight_n=int(len(w)),
                    weight_initial=j_ex, synapse_sizeof=int(nest.GetDefaults(stdp)["sizeof"]),
                    weight_sample=w.tolist())

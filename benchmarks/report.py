@@ -124,8 +124,8 @@ def markdown(r: dict) -> str:
     if p:
         out += [f"## PD14 microcircuit, scale {p['scale']:g}, {p['t_sim_ms']:g} ms, 2 threads", "",
                 "| neuron | real-time factor (wall / model time) | Simulate() | peak RSS |", "|---|---|---|---|"]
-        for impl, name in (("nest", "NEST iaf_psc_exp"), ("nestml", "NESTML iaf_psc_exp_neuron")):
+        for impl, name in (("nest", "NEST iaf_psc_exp"), ("nestml", "catalog iaf_psc_exp_neuron (rewritten)")):
             x = p[impl]
             out.append(f"| {name} | {_med(x['rtf']):.2f} | {_s(_med(x['simulate_s']))} | {x['peak_rss_mb']:.0f} MB |")
-        out += ["", f"NESTML / NEST: {p['ratio_rtf']:.2f}x.", ""]
+        out += ["", f"catalog (rewritten) / NEST: {p['ratio_rtf']:.2f}x.", ""]
     return "\n".join(out) + "\n"

@@ -230,7 +230,12 @@ def _accumulate_only(cpp: str, cls: str, port_enum: str, block: str) -> str | No
 
 
 def _input_buffer(cpp: str, header: str, cls: str) -> tuple[str, str, str]:
-    for line in _BUFFER_INIT_LINES:
+    # NESTML leaves out the continuous-input code of a neuron without continuous ports (its members stay, empty)
+    cont = "continuous_inputs_" in cpp
+    init_lines = _BUFFER_INIT_LINES if cont else _BUFFER_INIT_LINES[:4]
+    clear_lines = _BUFFER_CLEAR_LINES if cont else "".join(_BUFFER_CLEAR_LINES.splitlines(True)[:4])
+    resize_lines = _BUFFER_RESIZE_LINES if cont else "".join(_BUFFER_RESIZE_LINES.splitlines(True)[:4])
+    for line in init_lines:
         if cpp.count(line) != 2:
             raise _NoMatch(f"Buffers_ constructors: {line.strip()!r} not found twice")
     # which ports need their "received" flag?
@@ -278,7 +283,7 @@ def _input_buffer(cpp: str, header: str, cls: str) -> tuple[str, str, str]:
             "    std::array< double, NUM_SPIKE_RECEPTORS > spike_input_received_grid_sum_;\n" if keep_flags else "",
         "    std::vector< nest::RingBuffer > continuous_inputs_;\n": "",
         "    std::vector< double > continuous_inputs_grid_sum_;\n":
-            "    std::array< double, NUM_CONTINUOUS_INPUT_PORTS > continuous_inputs_grid_sum_;\n",
+            "    std::array< double, NUM_CONTINUOUS_INPUT_PORTS > continuous_inputs_grid_sum_;\n" if cont else "",
     }
     for old, new in members.items():
         header = _replace_once(header, old, new, f"Buffers_ member {old.strip()!r}")
@@ -289,16 +294,16 @@ def _input_buffer(cpp: str, header: str, cls: str) -> tuple[str, str, str]:
     # --- source
     init = ("  , input_buffer_()\n  , spike_inputs_grid_sum_()\n"
             + ("  , spike_input_received_grid_sum_()\n" if keep_flags else "")
-            + "  , continuous_inputs_grid_sum_()\n")
-    cpp = cpp.replace("".join(_BUFFER_INIT_LINES), init)
-    if "".join(_BUFFER_INIT_LINES) in cpp or cpp.count(init) != 2:
+            + ("  , continuous_inputs_grid_sum_()\n" if cont else ""))
+    cpp = cpp.replace("".join(init_lines), init)
+    if "".join(init_lines) in cpp or cpp.count(init) != 2:
         raise _NoMatch("Buffers_ constructors: initializer lists not in NESTML's order")
-    cpp = _replace_once(cpp, _BUFFER_CLEAR_LINES,
+    cpp = _replace_once(cpp, clear_lines,
                         "  B_.input_buffer_.clear();  // nestml-lab R1: sized to the delays, zeroed\n"
                         "  B_.spike_inputs_grid_sum_.fill( 0. );\n"
                         + ("  B_.spike_input_received_grid_sum_.fill( 0. );\n" if keep_flags else "")
-                        + "  B_.continuous_inputs_grid_sum_.fill( 0. );\n", "init_buffers_")
-    cpp = _replace_once(cpp, _BUFFER_RESIZE_LINES, "", "pre_run_hook's buffer resizing")
+                        + ("  B_.continuous_inputs_grid_sum_.fill( 0. );\n" if cont else ""), "init_buffers_")
+    cpp = _replace_once(cpp, resize_lines, "", "pre_run_hook's buffer resizing")
     update_start, update_end = _one_definition(cpp, cls, "update")
     update = cpp[update_start:update_end]
     loop = update[update.index("for ( long lag = from ; lag < to ; ++lag )"):]
@@ -314,12 +319,15 @@ def _input_buffer(cpp: str, header: str, cls: str) -> tuple[str, str, str]:
         "      B_.spike_inputs_grid_sum_[i] = __input[i];\n"
         + ("      B_.spike_input_received_grid_sum_[i] = __input[INPUT_FLAG_CHANNEL_0 + i];\n" if keep_flags else "")
         + "    }\n", "update(): reading the spike buffers")
-    update = _replace_once(
+    if cont:
+        update = _replace_once(
         update, _READ_CONTINUOUS,
         "    // nestml-lab R1: the continuous inputs of this step take effect in the next one, as in NESTML\n"
         "    for (long i = 0; i < NUM_CONTINUOUS_INPUT_PORTS; ++i)\n    {\n"
         "      B_.continuous_inputs_grid_sum_[i] = __input[INPUT_CONTINUOUS_CHANNEL_0 + i];\n    }\n",
         "update(): reading the continuous buffers")
+    elif "continuous" in update.split("handle continuous input ports", 1)[-1].split("record_data", 1)[0]:
+        raise _NoMatch("update() reads continuous inputs in a form not known")
     # NESTML's comment about resetting the old flag buffer no longer applies
     update = re.sub(r"^[ \t]*// B_\.spike_input_received_\[[^\n]*\n", "", update, flags=re.M)
     if not keep_flags:
@@ -337,14 +345,15 @@ def _input_buffer(cpp: str, header: str, cls: str) -> tuple[str, str, str]:
            if keep_flags else ""), "handle(SpikeEvent)")
     cpp = _replace_once(cpp, "  assert(e.get_rport() < B_.spike_inputs_.size());\n",
                         "  assert(e.get_rport() < NUM_SPIKE_RECEPTORS);\n", "handle(SpikeEvent)'s assertion")
-    cpp = _replace_once(
+    if cont:
+        cpp = _replace_once(
         cpp, _ADD_CURRENT,
         "  B_.input_buffer_.add_value( nest::kernel().event_delivery_manager.get_modulo(\n"
         "      e.get_rel_delivery_steps( nest::kernel().simulation_manager.get_slice_origin() ) ),\n"
         "    INPUT_CONTINUOUS_CHANNEL_0 + e.get_rport(), weight * current );  // nestml-lab R1\n",
         "handle(CurrentEvent)")
-    cpp = _replace_once(cpp, "  assert( e.get_rport() < B_.continuous_inputs_.size() );\n",
-                        "  assert( e.get_rport() < NUM_CONTINUOUS_INPUT_PORTS );\n", "handle(CurrentEvent)'s assertion")
+        cpp = _replace_once(cpp, "  assert( e.get_rport() < B_.continuous_inputs_.size() );\n",
+                            "  assert( e.get_rport() < NUM_CONTINUOUS_INPUT_PORTS );\n", "handle(CurrentEvent)'s assertion")
     for text, where in ((cpp, "source"), (header, "header")):
         left = set(re.findall(r"\b(spike_inputs_|spike_input_received_|continuous_inputs_)\b|"
                               r"(get_(?:spike_inputs|spike_input_received|continuous_inputs)_\w*)", text))

@@ -29,45 +29,63 @@ def install_dir() -> Path:
     return ROOT / "install"
 
 
-def _prepare_checkout() -> Path:
-    """A checkout-shaped folder: the catalog's models with a manifest renamed and set to ``rewrites: none``."""
-    models = ROOT / "models"
+def _copy_if_changed(src: Path, dest: Path) -> None:
+    if not dest.exists() or dest.read_bytes() != src.read_bytes():
+        shutil.copy2(src, dest)
+
+
+def _prepare_checkout(models_dir: Path, root: Path, module: str, suffix: str, rewrites: str) -> None:
+    """A checkout-shaped folder: ``models_dir``'s models, a manifest with another name, suffix and rewrites."""
+    models = root / "models"
     models.mkdir(parents=True, exist_ok=True)
-    wanted = set()
-    for src in paths.MODELS_DIR.glob("*.nestml"):
-        wanted.add(src.name)
-        dest = models / src.name
-        if not dest.exists() or dest.read_bytes() != src.read_bytes():
-            shutil.copy2(src, dest)
+    wanted = {src.name for src in models_dir.glob("*.nestml")}
+    for name in wanted:
+        _copy_if_changed(models_dir / name, models / name)
     for old in models.glob("*.nestml"):
         if old.name not in wanted:
             old.unlink()
-    text = (paths.MODELS_DIR / "module.yaml").read_text()
-    text = re.sub(r"^module: .*$", f"module: {MODULE}", text, flags=re.M)
-    text = re.sub(r"^suffix: .*$", f"suffix: {SUFFIX}", text, flags=re.M)
-    text = re.sub(r"^rewrites: .*$", "", text, flags=re.M) + "\nrewrites: none\n"
+    text = (models_dir / "module.yaml").read_text()
+    text = re.sub(r"^module: .*$", f"module: {module}", text, flags=re.M)
+    text = re.sub(r"^suffix: .*$", f"suffix: {suffix}", text, flags=re.M)
+    text = re.sub(r"^rewrites: .*$", "", text, flags=re.M) + f"\nrewrites: {rewrites}\n"
     manifest = models / "module.yaml"
     if not manifest.exists() or manifest.read_text() != text:
         manifest.write_text(text)
-    nm = ROOT / "nest_module"
-    nm.mkdir(exist_ok=True)
+    (root / "nest_module").mkdir(exist_ok=True)
     for name in ("CMakeLists.txt", "nest_pch.h"):
-        src, dest = paths.NEST_MODULE_DIR / name, nm / name
-        if not dest.exists() or dest.read_bytes() != src.read_bytes():
-            shutil.copy2(src, dest)
-    return ROOT
+        _copy_if_changed(paths.NEST_MODULE_DIR / name, root / "nest_module" / name)
+
+
+def build_copy(models_dir: Path, root: Path, module: str, suffix: str, rewrites: str = "none", log=print) -> Path:
+    """Generate, compile and install ``models_dir``'s catalog as another module in ``root``; return its install folder.
+
+    Runs ``nestml-lab module`` in a child process whose checkout is ``root``, so nothing of the real
+    checkout's generated code, build or installed module is touched.
+    """
+    _prepare_checkout(Path(models_dir), Path(root), module, suffix, rewrites)
+    install = Path(root) / "install"
+    env = dict(os.environ, NESTML_LAB_ROOT=str(root), NESTML_LAB_INSTALL_DIR=str(install),
+               PYTHONPATH=os.pathsep.join([str(paths.REPO_ROOT), os.environ.get("PYTHONPATH", "")]))
+    log(f"[build] {module} (rewrites: {rewrites}) in {root}")
+    proc = subprocess.run([sys.executable, "-m", "nestml_lab", "module"], env=env, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise RuntimeError(f"building {module} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
+    return install
 
 
 def build(log=print) -> Path:
-    """Generate (cached), compile and install the unrewritten module; return its install folder."""
-    checkout = _prepare_checkout()
-    env = dict(os.environ, NESTML_LAB_ROOT=str(checkout), NESTML_LAB_INSTALL_DIR=str(install_dir()),
-               PYTHONPATH=os.pathsep.join([str(paths.REPO_ROOT), os.environ.get("PYTHONPATH", "")]))
-    log(f"[unrewritten] building {MODULE} (NESTML's code as generated) in {checkout}")
-    proc = subprocess.run([sys.executable, "-m", "nestml_lab", "module"], env=env, capture_output=True, text=True)
-    if proc.returncode != 0:
-        raise RuntimeError(f"building the unrewritten module failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
-    return install_dir()
+    """Generate (cached), compile and install the unrewritten catalog; return its install folder."""
+    return build_copy(paths.MODELS_DIR, ROOT, MODULE, SUFFIX, "none", log=log)
+
+
+def install_module_from(folder: Path, module: str) -> None:
+    """``nest.Install`` a module from ``folder`` (put on the library path libltdl reads)."""
+    import nest
+
+    search = os.environ.get("LD_LIBRARY_PATH", "")
+    if str(folder) not in search.split(os.pathsep):
+        os.environ["LD_LIBRARY_PATH"] = str(folder) + (os.pathsep + search if search else "")
+    nest.Install(module)
 
 
 def install() -> str:
@@ -77,12 +95,8 @@ def install() -> str:
     so = install_dir() / f"{MODULE}.so"
     if not so.is_file():
         raise FileNotFoundError(f"{so} is missing: build it with nestml_lab.unrewritten.build()")
-    if plain("iaf_psc_exp_neuron") in nest.node_models:
-        return MODULE
-    search = os.environ.get("LD_LIBRARY_PATH", "")
-    if str(install_dir()) not in search.split(os.pathsep):
-        os.environ["LD_LIBRARY_PATH"] = str(install_dir()) + (os.pathsep + search if search else "")
-    nest.Install(MODULE)
+    if plain("iaf_psc_exp_neuron") not in nest.node_models:
+        install_module_from(install_dir(), MODULE)
     return MODULE
 
 
