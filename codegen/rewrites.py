@@ -66,13 +66,6 @@ from dataclasses import asdict, dataclass
 #: Names of the rewrites, in the order they are applied; ``rewrites:`` in the manifest selects among them.
 ALL = ("input_buffer", "trace_lookup", "synapse_layout", "no_math_errno")
 
-DESCRIPTIONS = {
-    "input_buffer": "one MultiChannelInputBuffer for all neuron inputs (R1)",
-    "trace_lookup": "postsynaptic trace lookup without recomputing every propagator (R2)",
-    "synapse_layout": "synapse scratch as locals, no copies of moved parameters (R3)",
-    "no_math_errno": "-fno-math-errno (R4)",
-}
-
 
 @dataclass(frozen=True)
 class Outcome:
@@ -321,11 +314,11 @@ def _input_buffer(cpp: str, header: str, cls: str) -> tuple[str, str, str]:
         + "    }\n", "update(): reading the spike buffers")
     if cont:
         update = _replace_once(
-        update, _READ_CONTINUOUS,
-        "    // nestml-lab R1: the continuous inputs of this step take effect in the next one, as in NESTML\n"
-        "    for (long i = 0; i < NUM_CONTINUOUS_INPUT_PORTS; ++i)\n    {\n"
-        "      B_.continuous_inputs_grid_sum_[i] = __input[INPUT_CONTINUOUS_CHANNEL_0 + i];\n    }\n",
-        "update(): reading the continuous buffers")
+            update, _READ_CONTINUOUS,
+            "    // nestml-lab R1: the continuous inputs of this step take effect in the next one, as in NESTML\n"
+            "    for (long i = 0; i < NUM_CONTINUOUS_INPUT_PORTS; ++i)\n    {\n"
+            "      B_.continuous_inputs_grid_sum_[i] = __input[INPUT_CONTINUOUS_CHANNEL_0 + i];\n    }\n",
+            "update(): reading the continuous buffers")
     elif "continuous" in update.split("handle continuous input ports", 1)[-1].split("record_data", 1)[0]:
         raise _NoMatch("update() reads continuous inputs in a form not known")
     # NESTML's comment about resetting the old flag buffer no longer applies
@@ -347,11 +340,11 @@ def _input_buffer(cpp: str, header: str, cls: str) -> tuple[str, str, str]:
                         "  assert(e.get_rport() < NUM_SPIKE_RECEPTORS);\n", "handle(SpikeEvent)'s assertion")
     if cont:
         cpp = _replace_once(
-        cpp, _ADD_CURRENT,
-        "  B_.input_buffer_.add_value( nest::kernel().event_delivery_manager.get_modulo(\n"
-        "      e.get_rel_delivery_steps( nest::kernel().simulation_manager.get_slice_origin() ) ),\n"
-        "    INPUT_CONTINUOUS_CHANNEL_0 + e.get_rport(), weight * current );  // nestml-lab R1\n",
-        "handle(CurrentEvent)")
+            cpp, _ADD_CURRENT,
+            "  B_.input_buffer_.add_value( nest::kernel().event_delivery_manager.get_modulo(\n"
+            "      e.get_rel_delivery_steps( nest::kernel().simulation_manager.get_slice_origin() ) ),\n"
+            "    INPUT_CONTINUOUS_CHANNEL_0 + e.get_rport(), weight * current );  // nestml-lab R1\n",
+            "handle(CurrentEvent)")
         cpp = _replace_once(cpp, "  assert( e.get_rport() < B_.continuous_inputs_.size() );\n",
                             "  assert( e.get_rport() < NUM_CONTINUOUS_INPUT_PORTS );\n", "handle(CurrentEvent)'s assertion")
     for text, where in ((cpp, "source"), (header, "header")):
@@ -389,7 +382,8 @@ def _dynamics_text(cpp: str, cls: str) -> str:
     return "\n".join(parts)
 
 
-def _pure_lookup(cpp: str, cls: str, getter: str, var: str, props: dict[str, str]) -> tuple[str, str | None]:
+def _pure_lookup(cpp: str, cls: str, getter: str, var: str, props: dict[str, str], dynamics: str
+                 ) -> tuple[str, str | None]:
     """Replace ``getter`` by a lookup that computes only ``var``; return (cpp, why it was not allowed)."""
     start, end = _one_definition(cpp, cls, getter)
     body = cpp[start:end]
@@ -401,7 +395,7 @@ def _pure_lookup(cpp: str, cls: str, getter: str, var: str, props: dict[str, str
         return cpp, f"{var} is not a self-decaying linear trace in NESTML's lookup"
     if prop not in props or not _depends_on_interval_and_parameters(props[prop]):
         return cpp, f"the propagator of {var} depends on more than the interval and parameters"
-    if sref in _dynamics_text(cpp, cls):
+    if sref in dynamics:
         return cpp, f"the neuron's dynamics read {var}, which NESTML's lookup writes"
     if f"return {var}__iv;" not in body or f"history_[ i ].{var}_" not in body:
         return cpp, "NESTML's lookup branches not found"
@@ -456,10 +450,11 @@ def _trace_lookup(cpp: str, cls: str) -> tuple[str, str]:
     if not getters:
         raise _NoMatch("no postsynaptic trace lookups")
     props = _propagators(cpp)
+    dynamics = _dynamics_text(cpp, cls)   # the getters' rewrites below do not touch it
     pure, kept = [], []
     for getter in getters:
         var = getter[len("get_"):]
-        cpp, why = _pure_lookup(cpp, cls, getter, var, props)
+        cpp, why = _pure_lookup(cpp, cls, getter, var, props, dynamics)
         (kept.append(f"{var} ({why})") if why else pure.append(var))
     n_pairs = 0
     for name in [g for g in getters if g[len("get_"):] not in pure] + ["set_spiketime"]:

@@ -110,12 +110,18 @@ def install_module(check_sources: bool = True) -> str:
     known = nest.node_models + nest.synapse_models
     if probe in known:
         return m.module
-    folder = str(installed_module_path().parent)
-    search = os.environ.get("LD_LIBRARY_PATH", "")
-    if folder not in search.split(os.pathsep):
-        os.environ["LD_LIBRARY_PATH"] = folder + (os.pathsep + search if search else "")
-    nest.Install(m.module)
+    install_from(installed_module_path().parent, m.module)
     return m.module
+
+
+def install_from(folder: Path, module: str) -> None:
+    """``nest.Install(module)`` from ``folder``, which is put on the library search path libltdl reads."""
+    import nest
+
+    search = os.environ.get("LD_LIBRARY_PATH", "")
+    if str(folder) not in search.split(os.pathsep):
+        os.environ["LD_LIBRARY_PATH"] = str(folder) + (os.pathsep + search if search else "")
+    nest.Install(module)
 
 
 def reset_kernel() -> None:

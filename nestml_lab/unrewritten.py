@@ -19,6 +19,7 @@ from pathlib import Path
 
 from codegen import names
 from nestml_lab import paths
+from nestml_lab.module import install_from
 
 MODULE = "nestml_unrewritten_module"
 SUFFIX = "_nestmlraw"
@@ -78,16 +79,6 @@ def build(log=print) -> Path:
     return build_copy(paths.MODELS_DIR, ROOT, MODULE, SUFFIX, "none", log=log)
 
 
-def install_module_from(folder: Path, module: str) -> None:
-    """``nest.Install`` a module from ``folder`` (put on the library path libltdl reads)."""
-    import nest
-
-    search = os.environ.get("LD_LIBRARY_PATH", "")
-    if str(folder) not in search.split(os.pathsep):
-        os.environ["LD_LIBRARY_PATH"] = str(folder) + (os.pathsep + search if search else "")
-    nest.Install(module)
-
-
 def install() -> str:
     """Load the unrewritten module into the running NEST (again after ResetKernel); return its name."""
     import nest
@@ -96,7 +87,7 @@ def install() -> str:
     if not so.is_file():
         raise FileNotFoundError(f"{so} is missing: build it with nestml_lab.unrewritten.build()")
     if plain("iaf_psc_exp_neuron") not in nest.node_models:
-        install_module_from(install_dir(), MODULE)
+        install_from(install_dir(), MODULE)
     return MODULE
 
 
@@ -118,6 +109,3 @@ def pair_models(neuron: str, synapse: str) -> tuple[str, str]:
     return (names.paired_neuron(pair.neuron, pair.synapses, SUFFIX),
             names.paired_synapse(synapse, pair.neuron, pair.synapses, SUFFIX))
 
-
-def moved_parameter(synapse: str, variable: str) -> str:
-    return names.moved_variable(variable, synapse, SUFFIX)

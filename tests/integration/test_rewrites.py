@@ -33,14 +33,10 @@ def both_modules(built_module):
 
 
 @pytest.fixture
-def kernel(both_modules):
-    import nest
-
-    nest.set_verbosity("M_ERROR")
-    nestml_lab.reset_kernel()
+def kernel(nest_kernel, both_modules):
     unrewritten.install()
-    nest.resolution = 0.1
-    return nest
+    nest_kernel.resolution = 0.1
+    return nest_kernel
 
 
 def _cases():
@@ -116,8 +112,7 @@ def test_rewritten_model_equals_nestml_code_step_for_step(kernel, neuron, synaps
 
 def _plastic_network(nest, neuron, synapse, threads, seed=11):
     """A small balanced network with E->E STDP (Brunel-style parameters, exponential currents)."""
-    nest.ResetKernel()
-    nestml_lab.install_module()
+    nestml_lab.reset_kernel()
     unrewritten.install()
     nest.set(resolution=0.1, local_num_threads=threads, rng_seed=seed)
     params = {"C_m": 250.0, "tau_m": 20.0, "t_ref": 2.0, "E_L": 0.0, "V_reset": 10.0, "V_th": 20.0, "V_m": 0.0,
