@@ -11,9 +11,10 @@ all: stdp-window
 setup:
 	@bash scripts/setup.sh
 
+# The catalog (models/) is a project like any other: `nestml-lab module <folder>` builds yours.
 # `make module NO_REWRITES=1` builds NESTML's generated code without the speed rewrites.
 module: setup
-	@$(LAB) module $(if $(NO_REWRITES),--no-rewrites)
+	@$(LAB) module models $(if $(NO_REWRITES),--no-rewrites)
 
 # The main job: the module, then the STDP window experiment and its figure.
 stdp-window: module
@@ -65,6 +66,6 @@ test: setup
 test-quick: setup
 	@$(VENV)/bin/python -m pytest -m "not nest"
 
-# Generated code, build tree and installed module; `make module` brings them back.
+# The catalog's build folder (generated code, builds, modules); `make module` brings it back.
 clean:
-	rm -rf nest_module/generated nest_module/build nest_module/install nest_module/unrewritten nest_module/test_modules
+	rm -rf nest_module

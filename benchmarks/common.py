@@ -50,13 +50,11 @@ def _raise_if_failed(proc: subprocess.CompletedProcess, cmd: list[str]) -> None:
 
 
 def scratch_checkout(dest: Path) -> Path:
-    """A checkout to build in without touching the real one: models/ and nest_module/ sources only."""
+    """A copy of the catalog project to build in without touching the real one (its build folder: dest/nest_module)."""
     if dest.exists():
         shutil.rmtree(dest)
-    (dest / "nest_module").mkdir(parents=True)
+    dest.mkdir(parents=True)
     shutil.copytree(ROOT / "models", dest / "models")
-    for name in ("CMakeLists.txt", "nest_pch.h"):
-        shutil.copy2(ROOT / "nest_module" / name, dest / "nest_module" / name)
     return dest
 
 
@@ -64,7 +62,7 @@ def env_for(checkout: Path, **extra) -> dict:
     """Environment for a child working in ``checkout`` (the real one: its own installed module)."""
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]))
     if Path(checkout).resolve() != ROOT:
-        env.update(NESTML_LAB_ROOT=str(checkout), NESTML_LAB_INSTALL_DIR=str(Path(checkout) / "install"))
+        env.update(NESTML_LAB_ROOT=str(checkout))   # its models/ is the catalog ``nestml-lab module`` builds
     env.update({k: str(v) for k, v in extra.items()})
     return env
 

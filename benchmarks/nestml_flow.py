@@ -54,7 +54,7 @@ def main(work: str) -> int:
     work_dir = Path(work).resolve()
     work_dir.mkdir(parents=True, exist_ok=True)
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-    from codegen.manifest import load_manifest
+    from nestml_lab.codegen.manifest import load_manifest
     from pynestml.frontend.pynestml_frontend import generate_nest_target
 
     m = load_manifest(os.environ.get("NESTML_FLOW_MODELS", str(Path(__file__).resolve().parent.parent / "models")))

@@ -96,7 +96,7 @@ def bench_build(quick: bool) -> dict:
     levers = {}
     log("[bench/build] lever: NESTML generation in 1 process instead of 2 (generation only)")
     gen = scratch_checkout(work / "gen1")
-    code = ("from codegen.generate import generate; from codegen.manifest import load_manifest; "
+    code = ("from nestml_lab.codegen.generate import generate; from nestml_lab.codegen.manifest import load_manifest; "
             "from nestml_lab import paths; "
             "generate(load_manifest(paths.MODELS_DIR), paths.GENERATED_DIR, jobs=1, log=lambda *_: None)")
     levers["generation_jobs1_s"] = timed_run([PYTHON, "-c", code], env=env_for(gen), log_file=logf)
@@ -108,8 +108,7 @@ def bench_build(quick: bool) -> dict:
     log(f"[bench/build]   {levers['cold_pch_s']:.1f} s")
     if use_ccache:
         log("[bench/build] lever: ccache, generated code and build folder deleted, compiler cache warm")
-        shutil.rmtree(ours / "nest_module" / "generated")
-        shutil.rmtree(ours / "nest_module" / "build")
+        shutil.rmtree(ours / "nest_module")   # generated code and every build
         levers["cold_warm_ccache_s"] = _module(ours, logf, **cc_env)
         log(f"[bench/build]   {levers['cold_warm_ccache_s']:.1f} s")
     res["levers"] = levers

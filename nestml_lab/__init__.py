@@ -1,7 +1,36 @@
-"""Run NESTML catalog models in NEST: load the module, name its models, run experiments."""
+"""From .nestml files to a NEST module, and experiments with it.
 
-from nestml_lab.module import (ModuleNotBuiltError, install_module, moved_parameter, neuron_model,
-                               pair_models, reset_kernel, synapse_model)
+The pipeline, one subpackage or module per step::
 
-__all__ = ["ModuleNotBuiltError", "install_module", "moved_parameter", "neuron_model", "pair_models",
-           "reset_kernel", "synapse_model"]
+    nestml_lab.codegen   NESTML -> C++ (cached per NESTML run), the speed rewrites
+    nestml_lab.build     C++ -> .so for one NEST installation (CMake project inside)
+    nestml_lab.project   a project folder; make_module() runs the steps above
+    nestml_lab.module    load() a built module into NEST, name its models
+    nestml_lab.experiments  STDP window, networks, ... on the catalog (models/)
+
+Typical use::
+
+    made = nestml_lab.make_module("my_models/")    # or: nestml-lab module my_models/
+    mod = nestml_lab.load("my_models/")            # installs into NEST; again after ResetKernel
+    neuron, synapse = mod.pair("my_neuron", "my_stdp_synapse")
+"""
+
+from __future__ import annotations
+
+_EXPORTS = {
+    "make_module": "nestml_lab.project", "Project": "nestml_lab.project", "new_project": "nestml_lab.project",
+    "load": "nestml_lab.module", "Module": "nestml_lab.module", "ModuleNotBuiltError": "nestml_lab.module",
+    "install_module": "nestml_lab.module", "reset_kernel": "nestml_lab.module", "neuron_model": "nestml_lab.module",
+    "synapse_model": "nestml_lab.module", "pair_models": "nestml_lab.module",
+    "moved_parameter": "nestml_lab.module", "catalog": "nestml_lab.module",
+}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    # imported on first use: the NESTML worker processes import nestml_lab.codegen without all of this
+    if name in _EXPORTS:
+        import importlib
+
+        return getattr(importlib.import_module(_EXPORTS[name]), name)
+    raise AttributeError(f"module 'nestml_lab' has no attribute {name!r}")

@@ -3,44 +3,66 @@
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import sys
 import time
+from pathlib import Path
 
-from codegen.errors import CodegenError
 from nestml_lab import paths
 from nestml_lab.build import BuildError
+from nestml_lab.codegen.errors import CodegenError
 
 
 def _progress(line: str) -> None:
     print(line, flush=True)
 
 
-def cmd_module(args: argparse.Namespace) -> int:
-    """Generate (cached), compile and install the catalog module."""
-    from codegen.generate import generate
-    from codegen.manifest import load_manifest
-    from nestml_lab import build
+def _project_arg(value: str | None):
+    """The project a command works on: the one named, else this folder's, else the repository's catalog."""
+    from nestml_lab.codegen.manifest import MANIFEST_NAME
 
-    t0 = time.perf_counter()
-    manifest = load_manifest(args.models)
-    if args.no_rewrites:
-        manifest = dataclasses.replace(manifest, rewrites=())
-    report = generate(manifest, paths.GENERATED_DIR, jobs=args.jobs, log=_progress)
-    print(f"[codegen] done in {report.seconds:.1f} s", flush=True)
-    _report_rewrites(manifest.rewrites, report.rewrites)
-    so = build.compile_module(manifest.module, jobs=args.jobs, nest_config=args.nest_config, log=_progress)
-    stamp = {
-        "module": manifest.module,
-        "source_hash": report.source_hash,
-        **report.versions,
-        "models": manifest.nest_names(),
-        "rewrites": list(manifest.rewrites),
-    }
-    dest = build.install(so, stamp)
-    n_models = len(stamp["models"])
-    print(f"[module] {manifest.module}: {n_models} models, {len(report.generated)} units generated, "
-          f"{len(report.cached)} cached; installed {dest} in {time.perf_counter() - t0:.1f} s", flush=True)
+    if value:
+        return Path(value)
+    if (Path.cwd() / MANIFEST_NAME).is_file():
+        return Path.cwd()
+    if (paths.MODELS_DIR / MANIFEST_NAME).is_file():
+        return paths.MODELS_DIR
+    raise ValueError(f"no {MANIFEST_NAME} in {Path.cwd()}: give a project folder, or start one with `nestml-lab init`")
+
+
+def cmd_module(args: argparse.Namespace) -> int:
+    """Generate (cached), compile and install a project's module."""
+    from nestml_lab.project import make_module
+
+    made = make_module(_project_arg(args.project or args.models), jobs=args.jobs, nest_config=args.nest_config,
+                       rewrites=() if args.no_rewrites else None, log=_progress)
+    _report_rewrites(made.module.manifest.rewrites, made.report.rewrites)
+    print(f"[module] {made.module.name}: {len(made.module.stamp['models'])} models, "
+          f"{len(made.report.generated)} units generated, {len(made.report.cached)} cached; "
+          f"installed {made.module.so_path} in {made.seconds:.1f} s", flush=True)
+    return 0
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    """Start a project folder: a manifest, and an example neuron with an STDP synapse."""
+    from nestml_lab.project import new_project
+
+    manifest = new_project(args.folder, module=args.module, example=not args.empty)
+    print(f"[init] {manifest} written" + ("" if args.empty else " with an example neuron and STDP synapse"))
+    print(f"[init] next: nestml-lab module {args.folder}   (then in Python: nestml_lab.load({str(args.folder)!r}))")
+    return 0
+
+
+def cmd_models(args: argparse.Namespace) -> int:
+    """List a built module's models, their parameters and the synapse variables moved into neurons."""
+    import os
+
+    os.environ.setdefault("PYNEST_QUIET", "1")   # no banner before the listing
+    import nest
+
+    from nestml_lab.module import load
+
+    nest.verbosity = nest.VerbosityLevel.WARNING
+    print(load(_project_arg(args.project), check_sources=not args.no_check).describe())
     return 0
 
 
@@ -95,7 +117,7 @@ def cmd_stdp_window(args: argparse.Namespace) -> int:
 
 def cmd_upgrade(args: argparse.Namespace) -> int:
     """Rewrite NESTML 7/8 sources (or a manifest's delay_variable) to NESTML 9."""
-    from codegen import upgrade
+    from nestml_lab.codegen import upgrade
 
     status = 0
     for path in args.files:
@@ -123,7 +145,7 @@ def cmd_upgrade(args: argparse.Namespace) -> int:
 
 def cmd_check(args: argparse.Namespace) -> int:
     """Parse and check models with NESTML 9; explain older syntax."""
-    from codegen.check import check_file
+    from nestml_lab.codegen.check import check_file
 
     failed = 0
     for path in args.files:
@@ -266,14 +288,28 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="nestml-lab", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
 
-    p = sub.add_parser("module", help="generate, compile and install the catalog's NEST module")
-    p.add_argument("--models", default=str(paths.MODELS_DIR), help="catalog folder or manifest (default: models/)")
+    p = sub.add_parser("module", help="generate, compile and install a project's NEST module")
+    p.add_argument("project", nargs="?", default=None,
+                   help="project folder or its module.yaml (default: this folder, else the repository's models/)")
+    p.add_argument("--models", default=None, help=argparse.SUPPRESS)  # the old name of the argument
     p.add_argument("--jobs", "-j", type=int, default=None, help="parallel NESTML runs and compile jobs")
-    p.add_argument("--nest-config", default=None, help="nest-config of a NEST built from source")
+    p.add_argument("--nest-config", default=None, help="nest-config of a NEST built from source (default: "
+                   "NEST_CONFIG, else the nest package of this Python)")
     p.add_argument("--no-rewrites", action="store_true",
                    help="build NESTML's generated code as it is, without the speed rewrites (codegen/rewrites.py); "
                         "for comparison, or as an escape hatch")
     p.set_defaults(func=cmd_module)
+
+    p = sub.add_parser("init", help="start a project folder: module.yaml and an example neuron + STDP synapse")
+    p.add_argument("folder", help="folder to create (or an empty one)")
+    p.add_argument("--module", default=None, help="module name (default: <folder>_module)")
+    p.add_argument("--empty", action="store_true", help="only the manifest, no example models")
+    p.set_defaults(func=cmd_init)
+
+    p = sub.add_parser("models", help="list a built module's models, parameters and moved synapse variables")
+    p.add_argument("project", nargs="?", default=None, help="project folder, module.yaml or stamp (.json)")
+    p.add_argument("--no-check", action="store_true", help="list even if the sources changed since the build")
+    p.set_defaults(func=cmd_models)
 
     p = sub.add_parser("stdp-window", help="weight change versus t_post - t_pre, all dt in one simulation")
     p.add_argument("--synapse", default="stdp_synapse", help="catalog synapse, or nest:<built-in>")

@@ -1,117 +1,268 @@
-"""Load the catalog's NEST extension module into the running NEST, and name its models."""
+"""Load a built module into NEST and name its models: the third step of the pipeline.
+
+The installed module's stamp (``<module>.json`` beside the ``.so``) is the one
+source of truth at load time: it names the module, its models and the
+variables they declare, the sources it was built from and the NEST it was
+built for. :func:`load` returns a :class:`Module` that refuses a stamp which
+does not match the project's sources or the running NEST, saying what to run.
+
+The catalog in this repository (``models/``) is one such project; the
+functions at the end (:func:`neuron_model`, :func:`pair_models`, ...) name its
+models for the experiments.
+"""
 
 from __future__ import annotations
 
 import json
 import os
-from functools import lru_cache
+from dataclasses import dataclass
 from pathlib import Path
 
-from codegen import names
-from codegen.generate import source_hash
-from codegen.manifest import Manifest, load_manifest
 from nestml_lab import paths
+from nestml_lab.codegen.generate import source_hash
+from nestml_lab.codegen.manifest import Manifest, load_manifest
 
 
 class ModuleNotBuiltError(RuntimeError):
-    """The installed module is missing, or was built from other sources than the current models/."""
+    """The module is missing, or its stamp does not match the sources or the running NEST."""
 
 
-@lru_cache(maxsize=1)
-def _manifest_cached(path: str, mtime: float) -> Manifest:
-    return load_manifest(path)
+@dataclass(frozen=True)
+class ModelInfo:
+    """One model a module registers with NEST (from the stamp)."""
+
+    name: str                   # NEST name
+    kind: str                   # "neuron" or "synapse"
+    model: str                  # NESTML model it was generated from
+    pair: tuple | None          # (neuron, synapse) of a co-generated model
+    same_as: str | None         # NESTML's (long) name, when this is a short name for it
+    parameters: dict            # declared parameters: name -> default (NESTML source text)
+    state: dict                 # declared state variables: name -> initial value
+    moved: dict                 # co-generated neuron: name here -> (synapse, name in the synapse)
 
 
-def manifest() -> Manifest:
-    """The catalog manifest (models/module.yaml), re-read when it changes."""
-    path = paths.MODELS_DIR / "module.yaml"
-    return _manifest_cached(str(path), path.stat().st_mtime)
+class Module:
+    """A built NEST extension module: install it, name its models, list their parameters.
 
-
-def neuron_model(neuron: str) -> str:
-    """NEST name of a catalog neuron on its own, e.g. ``"izhikevich_neuron"`` -> ``"izhikevich_neuron_nestml"``."""
-    m = manifest()
-    if neuron not in m.neurons:
-        raise KeyError(f"unknown neuron {neuron!r}; the catalog has: {', '.join(m.neurons)}")
-    return names.plain(neuron, m.suffix)
-
-
-def synapse_model(synapse: str) -> str:
-    """NEST name of a catalog synapse generated on its own (one without post ports)."""
-    m = manifest()
-    spec = m.synapses.get(synapse)
-    if spec is None:
-        raise KeyError(f"unknown synapse {synapse!r}; the catalog has: {', '.join(m.synapses)}")
-    if spec.needs_partner:
-        raise KeyError(f"{synapse!r} reads postsynaptic spikes and exists only co-generated with a neuron: "
-                       f"use pair_models(neuron, {synapse!r})")
-    return names.plain(synapse, m.suffix)
-
-
-def pair_models(neuron: str, synapse: str) -> tuple[str, str]:
-    """NEST names ``(neuron, synapse)`` of a co-generated pair from the manifest."""
-    m = manifest()
-    pair = m.pair_for(neuron, synapse)
-    return (names.paired_neuron(pair.neuron, pair.synapses, m.suffix),
-            names.paired_synapse(synapse, pair.neuron, pair.synapses, m.suffix))
-
-
-def moved_parameter(synapse: str, variable: str) -> str:
-    """Name, in the co-generated neuron, of a synapse parameter NESTML moved there.
-
-    e.g. ``moved_parameter("stdp_synapse", "tau_tr_post")`` -> ``"tau_tr_post__for_stdp_synapse_nestml"``.
+    Get one from :func:`load` (checked against the sources and the running
+    NEST) or from :func:`nestml_lab.make_module`.
     """
-    return names.moved_variable(variable, synapse, manifest().suffix)
+
+    def __init__(self, stamp_path: Path | str, manifest: Manifest | None = None):
+        self.stamp_path = Path(stamp_path)
+        if not self.stamp_path.is_file():
+            raise ModuleNotBuiltError(f"no module stamp at {self.stamp_path}: run `nestml-lab module`")
+        self.stamp = json.loads(self.stamp_path.read_text())
+        self.name: str = self.stamp["module"]
+        self._manifest = manifest
+
+    def __repr__(self) -> str:
+        return f"<Module {self.name}: {len(self.stamp['models'])} models, {self.so_path}>"
+
+    @property
+    def so_path(self) -> Path:
+        return self.stamp_path.with_suffix(".so")
+
+    @property
+    def manifest(self) -> Manifest:
+        if self._manifest is None:
+            self._manifest = load_manifest(self.stamp["manifest"])
+        return self._manifest
+
+    # --- checks -------------------------------------------------------------------
+    def check(self, sources: bool = True) -> "Module":
+        """Refuse a module that does not match its sources or the running NEST (raises ModuleNotBuiltError)."""
+        from nestml_lab.build import running_nest
+
+        project = Path(self.stamp["manifest"]).parent
+        redo = f"run `nestml-lab module {project}`"
+        if not self.so_path.is_file():
+            raise ModuleNotBuiltError(f"{self.so_path} is missing beside its stamp: {redo}")
+        built_for = self.stamp.get("nest_target")
+        if built_for is None:
+            raise ModuleNotBuiltError(f"{self.stamp_path} predates NEST targets in stamps: {redo}")
+        running = running_nest()
+        if built_for["version"] != running.version or built_for["abi"] != running.abi:
+            raise ModuleNotBuiltError(
+                f"{self.name} was built for NEST {built_for['version']} (C++ ABI {built_for['abi']}), but this "
+                f"Python runs {running.describe()}: {redo}"
+                + (f" --nest-config {running.nest_config}" if running.nest_config else ""))
+        if built_for["key"] != running.key:
+            raise ModuleNotBuiltError(
+                f"{self.name} was built for the NEST at {built_for['nest_config'] or built_for['python_package']}, "
+                f"but this Python runs {running.describe()}: {redo}"
+                + (f" --nest-config {running.nest_config}" if running.nest_config else ""))
+        if sources:
+            try:
+                manifest = load_manifest(self.stamp["manifest"])
+            except Exception as exc:   # a manifest that is gone or broken cannot vouch for the module
+                raise ModuleNotBuiltError(f"cannot check {self.name} against its sources: {exc}") from exc
+            current = source_hash(manifest)
+            if current != self.stamp["source_hash"]:
+                raise ModuleNotBuiltError(
+                    f"the installed {self.name} ({self.so_path}) was built from other sources (hash "
+                    f"{self.stamp['source_hash']}) than the current {manifest.path.parent} (hash {current}): {redo}")
+            self._manifest = manifest
+        return self
+
+    # --- NEST ---------------------------------------------------------------------
+    def install(self) -> "Module":
+        """Load the module into the running NEST, unless it is loaded already (so: again after ResetKernel).
+
+        No environment variable is needed: the module's folder is put on the
+        library search path libltdl reads.
+        """
+        import nest
+
+        probe = next(iter(self.stamp["models"]))
+        if probe not in nest.node_models + nest.synapse_models:
+            install_from(self.so_path.parent, self.name)
+        return self
+
+    def reset_kernel(self) -> None:
+        """``nest.ResetKernel()``, then install the module again (ResetKernel unloads modules)."""
+        import nest
+
+        nest.ResetKernel()
+        self.install()
+
+    # --- names ----------------------------------------------------------------------
+    def models(self, kind: str | None = None) -> dict[str, ModelInfo]:
+        """Every model the module registers (``kind``: "neuron" or "synapse" only), by NEST name."""
+        out = {}
+        for name, m in self.stamp["models"].items():
+            if kind is None or m["kind"] == kind:
+                out[name] = ModelInfo(name, m["kind"], m["model"], tuple(m["pair"]) if m["pair"] else None,
+                                      m["same_as"], m["parameters"], m["state"],
+                                      {k: tuple(v) for k, v in m["moved"].items()})
+        return out
+
+    def neuron(self, neuron: str) -> str:
+        """NEST name of a neuron generated on its own, e.g. ``"izhikevich_neuron"`` -> ``"izhikevich_neuron_nestml"``."""
+        return self._find("neuron", neuron, None)
+
+    def synapse(self, synapse: str) -> str:
+        """NEST name of a synapse generated on its own (one without post, continuous or vt ports)."""
+        for name, m in self.stamp["models"].items():
+            if m["kind"] == "synapse" and m["model"] == synapse and m["pair"]:
+                raise KeyError(f"{synapse!r} reads the postsynaptic neuron and exists only co-generated: "
+                               f"use pair(neuron, {synapse!r}); pairs: {', '.join(self._pairs())}")
+        return self._find("synapse", synapse, None)
+
+    def pair(self, neuron: str, synapse: str) -> tuple[str, str]:
+        """Short NEST names ``(neuron, synapse)`` of a co-generated pair.
+
+        They stay the same when another synapse is co-generated with the neuron
+        (see :func:`nestml_lab.codegen.names.short_pair`).
+        """
+        shortest: dict[str, str] = {}
+        for name, m in self.stamp["models"].items():
+            if m["pair"] == [neuron, synapse] and len(name) < len(shortest.get(m["kind"], name + "_")):
+                shortest[m["kind"]] = name
+        if set(shortest) != {"neuron", "synapse"}:
+            raise KeyError(f"no pair {neuron} + {synapse} in {self.name}; pairs: {', '.join(self._pairs())}")
+        return shortest["neuron"], shortest["synapse"]
+
+    def _pairs(self) -> list[str]:
+        return sorted({f"{m['pair'][0]} + {m['pair'][1]}" for m in self.stamp["models"].values() if m["pair"]})
+
+    def _find(self, kind: str, model: str, pair) -> str:
+        for name, m in self.stamp["models"].items():
+            if m["kind"] == kind and m["model"] == model and m["pair"] == pair:
+                return name
+        offered = sorted({m["model"] for m in self.stamp["models"].values() if m["kind"] == kind and not m["pair"]})
+        raise KeyError(f"no {kind} {model!r} in {self.name}; it has: {', '.join(offered) or 'none'}")
+
+    # --- parameters -------------------------------------------------------------------
+    def parameters(self, nest_name: str, values: bool = True) -> dict:
+        """A model's declared parameters (not NESTML's internals such as ``__P__...`` or ``__h``).
+
+        With ``values`` (default) their current defaults are read from NEST
+        (the module is installed if needed); otherwise the NESTML defaults as
+        source text.
+        """
+        info = self._info(nest_name)
+        if not values:
+            return dict(info.parameters)
+        import nest
+
+        self.install()
+        defaults = nest.GetDefaults(nest_name)
+        return {k: defaults[k] for k in info.parameters if k in defaults}
+
+    def state(self, nest_name: str) -> dict:
+        """A model's declared state variables with their initial values in NEST."""
+        import nest
+
+        self.install()
+        defaults = nest.GetDefaults(nest_name)
+        return {k: defaults[k] for k in self._info(nest_name).state if k in defaults}
+
+    def moved(self, neuron: str, synapse: str) -> dict[str, str]:
+        """Synapse variables NESTML moved into the pair's neuron: ``{name in the synapse: name in the neuron}``.
+
+        e.g. ``{"tau_tr_post": "tau_tr_post__for_stdp_synapse_nestml", ...}``: set
+        these on the neuron; the synapse's own copies are not used.
+        """
+        n, _ = self.pair(neuron, synapse)
+        return {orig: here for here, (syn, orig) in self._info(n).moved.items() if syn == synapse}
+
+    def _info(self, nest_name: str) -> ModelInfo:
+        models = self.models()
+        if nest_name not in models:
+            raise KeyError(f"{nest_name!r} is not a model of {self.name}")
+        return models[nest_name]
+
+    def describe(self) -> str:
+        """A listing of the models, their parameters and the moved variables, for people."""
+        lines = [f"{self.name}  ({self.so_path})",
+                 f"  built for NEST {self.stamp['nest_target']['version']} from {self.stamp['manifest']}"]
+        for kind in ("neuron", "synapse"):
+            for name, info in self.models(kind).items():
+                pair = f"  [pair {info.pair[0]} + {info.pair[1]}]" if info.pair else ""
+                lines.append(f"  {kind:7s} {name}{pair}")
+                if info.same_as:
+                    lines.append(f"          same model as {info.same_as[:60]}{'...' if len(info.same_as) > 60 else ''}")
+                    continue
+                params = ", ".join(f"{k}={v}" for k, v in info.parameters.items() if k not in info.moved)
+                lines.append(f"          parameters: {params or '-'}")
+                for here, (syn, orig) in info.moved.items():
+                    lines.append(f"          moved from {syn}: {orig} -> {here}")
+        return "\n".join(lines)
 
 
-def installed_module_path() -> Path:
-    return paths.INSTALL_DIR / f"{manifest().module}.so"
+def load(where: Path | str | None = None, check_sources: bool = True) -> Module:
+    """The module of a project (folder or manifest) or a stamp (``<module>.json``), checked and installed into NEST.
 
-
-def installed_stamp() -> dict:
-    """Provenance of the installed module (sources hash, versions, models)."""
-    so = installed_module_path()
-    stamp = so.with_suffix(".json")
-    if not so.is_file() or not stamp.is_file():
-        raise ModuleNotBuiltError(f"no module installed at {so}: run `make module`")
-    return json.loads(stamp.read_text())
-
-
-def install_module(check_sources: bool = True) -> str:
-    """Load the catalog module into the running NEST; return its name.
-
-    Safe to call any number of times: it loads the module only when NEST does
-    not have it, i.e. on first use and again after every ``nest.ResetKernel()``
-    (which unloads modules). No environment variable is needed: the module's
-    folder is put on the library search path libltdl reads.
-
-    Parameters
-    ----------
-    check_sources : bool
-        Refuse a module built from other sources than the current models/
-        (default True).
+    For a project, the module built for the running NEST is chosen (one
+    project can hold builds for several NEST installations).
 
     Raises
     ------
     ModuleNotBuiltError
-        No module installed, or it is stale: the message says to run ``make module``.
+        Not built for this NEST, built from other sources, or for another NEST
+        version or C++ ABI: the message says what to run.
     """
-    m = manifest()
-    stamp = installed_stamp()
-    if check_sources:
-        current = source_hash(m)
-        if stamp.get("source_hash") != current:
-            raise ModuleNotBuiltError(
-                f"the installed {m.module} was built from other sources (hash {stamp.get('source_hash')}) "
-                f"than the current {paths.MODELS_DIR} (hash {current}): run `make module`")
-    import nest
+    from nestml_lab.build import running_nest
+    from nestml_lab.project import Project
 
-    probe = next(iter(stamp["models"]))
-    known = nest.node_models + nest.synapse_models
-    if probe in known:
-        return m.module
-    install_from(installed_module_path().parent, m.module)
-    return m.module
+    where = Path(where) if where is not None else Path.cwd()
+    if where.suffix == ".json":
+        module = Module(where)
+    else:
+        project = Project.open(where)
+        target = running_nest()
+        stamp = project.stamp_path(target)
+        if not stamp.is_file():
+            others = project.built_targets()
+            hint = ("; it is built for: " + "; ".join(f"NEST {t['version']} at {t['nest_config'] or t['python_package']}"
+                                                    for t in others)) if others else ""
+            cmd = f"nestml-lab module {project.folder}" + (f" --nest-config {target.nest_config}"
+                                                           if target.nest_config else "")
+            raise ModuleNotBuiltError(f"{project.manifest.module} is not built for {target.describe()}{hint}: "
+                                      f"run `{cmd}`")
+        module = Module(stamp, manifest=project.manifest)
+    return module.check(sources=check_sources).install()
 
 
 def install_from(folder: Path, module: str) -> None:
@@ -122,6 +273,70 @@ def install_from(folder: Path, module: str) -> None:
     if str(folder) not in search.split(os.pathsep):
         os.environ["LD_LIBRARY_PATH"] = str(folder) + (os.pathsep + search if search else "")
     nest.Install(module)
+
+
+# --- the catalog (models/ in this repository), as the experiments use it -----------------
+
+_catalog: Module | None = None
+
+
+def _catalog_stamp() -> Module:
+    """The catalog's module as its stamp describes it (not checked, not installed): for its names."""
+    global _catalog
+    if _catalog is None or _catalog.stamp != json.loads(_catalog.stamp_path.read_text()):
+        from nestml_lab.build import running_nest
+        from nestml_lab.project import Project
+
+        stamp = Project.open(paths.MODELS_DIR).stamp_path(running_nest())
+        if not stamp.is_file():
+            raise ModuleNotBuiltError(f"no catalog module at {stamp}: run `make module`")
+        _catalog = Module(stamp)
+    return _catalog
+
+
+def catalog(check_sources: bool = True) -> Module:
+    """The catalog's module, checked and installed (again after every ``nest.ResetKernel()``)."""
+    return _catalog_stamp().check(sources=check_sources).install()
+
+
+def manifest() -> Manifest:
+    """The catalog manifest (models/module.yaml)."""
+    return load_manifest(paths.MODELS_DIR)
+
+
+def install_module(check_sources: bool = True) -> str:
+    """Load the catalog module into the running NEST (again after ResetKernel); return its name."""
+    return catalog(check_sources).name
+
+
+def installed_stamp() -> dict:
+    """Provenance of the catalog module built for the running NEST."""
+    return _catalog_stamp().stamp
+
+
+def neuron_model(neuron: str) -> str:
+    """NEST name of a catalog neuron on its own, e.g. ``"izhikevich_neuron"`` -> ``"izhikevich_neuron_nestml"``."""
+    return _catalog_stamp().neuron(neuron)
+
+
+def synapse_model(synapse: str) -> str:
+    """NEST name of a catalog synapse generated on its own (one without post ports)."""
+    return _catalog_stamp().synapse(synapse)
+
+
+def pair_models(neuron: str, synapse: str) -> tuple[str, str]:
+    """Short NEST names ``(neuron, synapse)`` of a co-generated catalog pair."""
+    return _catalog_stamp().pair(neuron, synapse)
+
+
+def moved_parameter(synapse: str, variable: str) -> str:
+    """Name, in the co-generated neuron, of a catalog synapse's parameter NESTML moved there.
+
+    e.g. ``moved_parameter("stdp_synapse", "tau_tr_post")`` -> ``"tau_tr_post__for_stdp_synapse_nestml"``.
+    """
+    from nestml_lab.codegen import names
+
+    return names.moved_variable(variable, synapse, manifest().suffix)
 
 
 def reset_kernel() -> None:

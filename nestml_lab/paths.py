@@ -1,15 +1,14 @@
-"""Where the catalog, the generated code, the build and the installed module live."""
+"""Where this repository's catalog project lives (``models/``) and where its build folder is."""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
 
-#: The checkout: models/, codegen/, nest_module/ sit here.
+#: The checkout (models/ and nest_module/ sit here); NESTML_LAB_ROOT points elsewhere.
 REPO_ROOT = Path(os.environ.get("NESTML_LAB_ROOT", Path(__file__).resolve().parent.parent))
+#: The catalog: a project like any user's (module.yaml + .nestml files).
 MODELS_DIR = REPO_ROOT / "models"
+#: The catalog's build folder (``build: ../nest_module`` in its manifest): generated C++, builds, modules.
 NEST_MODULE_DIR = REPO_ROOT / "nest_module"
-#: Disposable: generated C++ (cache), the CMake build tree, the installed module.
 GENERATED_DIR = NEST_MODULE_DIR / "generated"
-BUILD_DIR = NEST_MODULE_DIR / "build"
-INSTALL_DIR = Path(os.environ.get("NESTML_LAB_INSTALL_DIR", NEST_MODULE_DIR / "install"))

@@ -2,32 +2,26 @@
 
 The differential tests and the benchmarks compare every catalog model with
 and without the rewrites of ``codegen/rewrites.py``. For that both builds
-must live in one NEST kernel, so the unrewritten one is a second module with
-its own name and model suffix (``iaf_psc_exp_neuron_nestmlraw``), generated,
-compiled and installed in ``nest_module/unrewritten/`` (disposable, git-ignored)
-by the same pipeline as ``make module``, in a child process.
+must live in one NEST kernel, so the unrewritten one is a second project
+(a copy of the catalog's models with another module name and model suffix,
+``iaf_psc_exp_neuron_nestmlraw``) in ``nest_module/unrewritten/`` (disposable,
+git-ignored), made by the same :func:`nestml_lab.project.make_module`.
 """
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
-from codegen import names
 from nestml_lab import paths
-from nestml_lab.module import install_from
+from nestml_lab.codegen.manifest import MANIFEST_NAME
+from nestml_lab.module import Module, load
+from nestml_lab.project import make_module
 
 MODULE = "nestml_unrewritten_module"
 SUFFIX = "_nestmlraw"
 ROOT = paths.NEST_MODULE_DIR / "unrewritten"
-
-
-def install_dir() -> Path:
-    return ROOT / "install"
 
 
 def _copy_if_changed(src: Path, dest: Path) -> None:
@@ -35,77 +29,65 @@ def _copy_if_changed(src: Path, dest: Path) -> None:
         shutil.copy2(src, dest)
 
 
-def _prepare_checkout(models_dir: Path, root: Path, module: str, suffix: str, rewrites: str) -> None:
-    """A checkout-shaped folder: ``models_dir``'s models, a manifest with another name, suffix and rewrites."""
-    models = root / "models"
+def copy_project(models_dir: Path, root: Path, module: str, suffix: str, rewrites: str) -> Path:
+    """``root/models``: ``models_dir``'s models, a manifest with another module name, suffix and rewrites.
+
+    Its build folder is ``root/build``. Files that did not change keep their
+    modification times, so the copy's generation cache stays valid.
+    """
+    models = Path(root) / "models"
     models.mkdir(parents=True, exist_ok=True)
-    wanted = {src.name for src in models_dir.glob("*.nestml")}
+    wanted = {src.name for src in Path(models_dir).glob("*.nestml")}
     for name in wanted:
-        _copy_if_changed(models_dir / name, models / name)
+        _copy_if_changed(Path(models_dir) / name, models / name)
     for old in models.glob("*.nestml"):
         if old.name not in wanted:
             old.unlink()
-    text = (models_dir / "module.yaml").read_text()
-    text = re.sub(r"^module: .*$", f"module: {module}", text, flags=re.M)
-    text = re.sub(r"^suffix: .*$", f"suffix: {suffix}", text, flags=re.M)
-    text = re.sub(r"^rewrites: .*$", "", text, flags=re.M) + f"\nrewrites: {rewrites}\n"
-    manifest = models / "module.yaml"
-    if not manifest.exists() or manifest.read_text() != text:
-        manifest.write_text(text)
-    (root / "nest_module").mkdir(exist_ok=True)
-    for name in ("CMakeLists.txt", "nest_pch.h"):
-        _copy_if_changed(paths.NEST_MODULE_DIR / name, root / "nest_module" / name)
+    text = (Path(models_dir) / MANIFEST_NAME).read_text()
+    for key, value in (("module", module), ("suffix", suffix), ("build", "../build"), ("rewrites", rewrites)):
+        text = re.sub(rf"^{key}: .*\n?", "", text, flags=re.M)
+        text += f"\n{key}: {value}"
+    manifest = models / MANIFEST_NAME
+    if not manifest.exists() or manifest.read_text() != text + "\n":
+        manifest.write_text(text + "\n")
+    return models
 
 
-def build_copy(models_dir: Path, root: Path, module: str, suffix: str, rewrites: str = "none", log=print) -> Path:
-    """Generate, compile and install ``models_dir``'s catalog as another module in ``root``; return its install folder.
-
-    Runs ``nestml-lab module`` in a child process whose checkout is ``root``, so nothing of the real
-    checkout's generated code, build or installed module is touched.
-    """
-    _prepare_checkout(Path(models_dir), Path(root), module, suffix, rewrites)
-    install = Path(root) / "install"
-    env = dict(os.environ, NESTML_LAB_ROOT=str(root), NESTML_LAB_INSTALL_DIR=str(install),
-               PYTHONPATH=os.pathsep.join([str(paths.REPO_ROOT), os.environ.get("PYTHONPATH", "")]))
+def build_copy(models_dir: Path, root: Path, module: str, suffix: str, rewrites: str = "none",
+               log=print) -> Module:
+    """Make ``models_dir``'s project as another module (name, suffix, rewrites) under ``root``; return it."""
     log(f"[build] {module} (rewrites: {rewrites}) in {root}")
-    proc = subprocess.run([sys.executable, "-m", "nestml_lab", "module"], env=env, capture_output=True, text=True)
-    if proc.returncode != 0:
-        raise RuntimeError(f"building {module} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
-    return install
+    project = copy_project(models_dir, root, module, suffix, rewrites)
+    return make_module(project, log=lambda line: None).module
 
 
-def build(log=print) -> Path:
-    """Generate (cached), compile and install the unrewritten catalog; return its install folder."""
+def build(log=print) -> Module:
+    """Generate (cached), compile and install the unrewritten catalog; return its module."""
     return build_copy(paths.MODELS_DIR, ROOT, MODULE, SUFFIX, "none", log=log)
 
 
 def install() -> str:
     """Load the unrewritten module into the running NEST (again after ResetKernel); return its name."""
-    import nest
-
-    so = install_dir() / f"{MODULE}.so"
-    if not so.is_file():
-        raise FileNotFoundError(f"{so} is missing: build it with nestml_lab.unrewritten.build()")
-    if plain("iaf_psc_exp_neuron") not in nest.node_models:
-        install_from(install_dir(), MODULE)
-    return MODULE
-
-
-def plain(model: str) -> str:
-    """NEST name of a catalog model generated on its own, unrewritten."""
-    return names.plain(model, SUFFIX)
+    return load(ROOT / "models").name
 
 
 def neuron_model(neuron: str) -> str:
     """NEST name of a catalog neuron on its own, unrewritten (as :func:`nestml_lab.neuron_model`)."""
-    return plain(neuron)
+    return _module().neuron(neuron)
+
+
+def plain(model: str) -> str:
+    """NEST name of a catalog model generated on its own, unrewritten."""
+    return model + SUFFIX
 
 
 def pair_models(neuron: str, synapse: str) -> tuple[str, str]:
-    """NEST names (neuron, synapse) of a co-generated pair, unrewritten."""
-    from nestml_lab.module import manifest
+    """Short NEST names (neuron, synapse) of a co-generated pair, unrewritten."""
+    return _module().pair(neuron, synapse)
 
-    pair = manifest().pair_for(neuron, synapse)
-    return (names.paired_neuron(pair.neuron, pair.synapses, SUFFIX),
-            names.paired_synapse(synapse, pair.neuron, pair.synapses, SUFFIX))
 
+def _module() -> Module:
+    from nestml_lab.build import running_nest
+    from nestml_lab.project import Project
+
+    return Module(Project.open(ROOT / "models").stamp_path(running_nest()))

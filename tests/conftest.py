@@ -7,13 +7,11 @@ import pytest
 
 @pytest.fixture(scope="session")
 def built_module():
-    """Build (or reuse from the cache) and install the catalog module; return its name."""
-    from nestml_lab.cli import main
+    """Make (or reuse from the cache) the catalog's module; return its name."""
+    from nestml_lab import paths
+    from nestml_lab.project import make_module
 
-    assert main(["module"]) == 0, "make module failed: see the output above"
-    from nestml_lab.module import manifest
-
-    return manifest().module
+    return make_module(paths.MODELS_DIR).module.name
 
 
 @pytest.fixture

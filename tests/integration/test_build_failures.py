@@ -1,7 +1,7 @@
 """A malformed model, a C++ compile error and a missing compiler each stop `make module` with a clear
 error, and the previously installed module stays in place and loads.
 
-Runs the real command on a two-model catalog in a temporary checkout (about a minute, cached by ccache after).
+Runs the real command on a two-model project in a temporary folder (about a minute, cached by ccache after).
 """
 
 import hashlib
@@ -26,9 +26,14 @@ synapses:
 
 
 def _run(root: Path, **env_extra) -> subprocess.CompletedProcess:
-    env = dict(os.environ, NESTML_LAB_ROOT=str(root), NESTML_LAB_INSTALL_DIR=str(root / "install"), **env_extra)
+    env = dict(os.environ, **env_extra)
     return subprocess.run([sys.executable, "-m", "nestml_lab", "module"], env=env, capture_output=True, text=True,
                           cwd=root)
+
+
+def _so(root: Path) -> Path:
+    [so] = (root / "build").glob("nest-*/tiny_module.so")
+    return so
 
 
 def _digest(path: Path) -> str:
@@ -36,23 +41,18 @@ def _digest(path: Path) -> str:
 
 
 def _loads(root: Path) -> bool:
-    code = ("import nest, nestml_lab; nestml_lab.install_module(check_sources=False); "
+    code = (f"import nest, nestml_lab; nestml_lab.load({str(root)!r}, check_sources=False); "
             "nest.Create('iaf_psc_exp_neuron_nestml'); print('LOADED')")
-    env = dict(os.environ, NESTML_LAB_ROOT=str(root), NESTML_LAB_INSTALL_DIR=str(root / "install"))
-    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     return "LOADED" in out.stdout
 
 
 @pytest.fixture(scope="module")
 def checkout(tmp_path_factory):
-    root = tmp_path_factory.mktemp("checkout")
-    (root / "models").mkdir()
+    root = tmp_path_factory.mktemp("project")
     for m in ("iaf_psc_exp_neuron", "static_synapse"):
-        shutil.copy(paths.MODELS_DIR / f"{m}.nestml", root / "models")
-    (root / "models" / "module.yaml").write_text(MANIFEST)
-    (root / "nest_module").mkdir()
-    for f in ("CMakeLists.txt", "nest_pch.h"):
-        shutil.copy(paths.NEST_MODULE_DIR / f, root / "nest_module")
+        shutil.copy(paths.MODELS_DIR / f"{m}.nestml", root)
+    (root / "module.yaml").write_text(MANIFEST)
     first = _run(root)
     assert first.returncode == 0, first.stdout + first.stderr
     return root
@@ -60,7 +60,7 @@ def checkout(tmp_path_factory):
 
 def _run_edited(checkout: Path, model: str, old: str, new: str) -> tuple[subprocess.CompletedProcess, str]:
     """Run `make module` with one model edited, then restore it; return the run and the edited text."""
-    src = checkout / "models" / f"{model}.nestml"
+    src = checkout / f"{model}.nestml"
     original = src.read_text()
     assert old in original
     edited = original.replace(old, new)
@@ -72,7 +72,7 @@ def _run_edited(checkout: Path, model: str, old: str, new: str) -> tuple[subproc
 
 
 def test_malformed_model_names_file_and_line_and_keeps_the_module(checkout):
-    so = checkout / "install" / "tiny_module.so"
+    so = _so(checkout)
     before = _digest(so)
     out, edited = _run_edited(checkout, "iaf_psc_exp_neuron", "I_syn_ex += exc_spikes * 1 pA * 1 s",
                               "I_syn_ex += exc_spikez * 1 pA * 1 s")
@@ -84,7 +84,7 @@ def test_malformed_model_names_file_and_line_and_keeps_the_module(checkout):
 
 
 def test_compile_error_names_the_model_and_log_and_keeps_the_module(checkout):
-    so = checkout / "install" / "tiny_module.so"
+    so = _so(checkout)
     before = _digest(so)
     # NESTML accepts max(0, real) but emits std::max(int, double), which does not compile.
     out, _ = _run_edited(checkout, "static_synapse", "emit_spike(w)",
@@ -97,7 +97,7 @@ def test_compile_error_names_the_model_and_log_and_keeps_the_module(checkout):
 
 
 def test_missing_compiler_is_reported_and_keeps_the_module(checkout):
-    so = checkout / "install" / "tiny_module.so"
+    so = _so(checkout)
     before = _digest(so)
     out = _run(checkout, CXX="/nonexistent/g++")
     assert out.returncode != 0

@@ -14,7 +14,6 @@ import numpy as np
 import pytest
 
 from nestml_lab import paths, unrewritten
-from nestml_lab.module import install_from
 
 pytestmark = pytest.mark.nest
 
@@ -32,13 +31,13 @@ def counting_modules(built_module):
 def test_flags_are_kept_and_weight_zero_spikes_still_count(nest_kernel, counting_modules):
     nest = nest_kernel
     root, rw, raw = counting_modules
-    report = json.loads(next((root / "rw" / "nest_module" / "generated" / "units").glob("*/REWRITES.json"))
+    report = json.loads(next((root / "rw" / "build" / "generated" / "units").glob("*/REWRITES.json"))
                         .read_text())
     [r1] = [o for o in report if o["rewrite"] == "input_buffer"]
     assert r1["applied"] and "flags kept" in r1["detail"], r1
 
-    install_from(rw, "counting_module")
-    install_from(raw, "countingraw_module")
+    rw.install()
+    raw.install()
     gen = nest.Create("spike_generator", params={"spike_times": [5.0, 10.0, 10.0, 20.0, 30.0, 40.0],
                                                  "spike_weights": [1.0, 2.0, -2.0, 0.0, 3.0, 0.0]})
     neurons = [nest.Create("counting_neuron_rw"), nest.Create("counting_neuron_raw")]

@@ -10,7 +10,7 @@ import json
 
 import pytest
 
-from codegen import rewrites
+from nestml_lab.codegen import rewrites
 from nestml_lab import paths
 
 pytestmark = pytest.mark.nest   # needs the generated code (built once per session)
@@ -74,6 +74,14 @@ def test_a_trace_the_dynamics_read_keeps_nestmls_lookup(built_module):
 def test_every_catalog_model_reports_its_rewrites_in_the_file_header(built_module):
     units = paths.GENERATED_DIR / "units"
     reports = [o for f in units.glob("*/REWRITES.json") for o in json.loads(f.read_text())]
-    assert reports and all(o["applied"] for o in reports), [o for o in reports if not o["applied"]]
+    skipped = {(o["rewrite"], o["model"].split("__with_")[0]): o["detail"] for o in reports if not o["applied"]}
+    # the only skips, each for its stated reason: a synapse with a real internal (tau_s), a neuron whose only
+    # synapse reads V_m through a continuous port and has no postsynaptic trace to look up
+    assert set(skipped) == {("synapse_layout", "neuromodulated_stdp_synapse_nestml"),
+                            ("trace_lookup", "iaf_psc_exp_neuron_nestml")}, skipped
+    assert "internals other than timestep scratch: ['tau_s'" in skipped[("synapse_layout",
+                                                                          "neuromodulated_stdp_synapse_nestml")]
+    assert "no postsynaptic trace lookups" in skipped[("trace_lookup", "iaf_psc_exp_neuron_nestml")]
+    assert len(reports) > 30
     for f in units.glob("*/*.h"):
         assert f.read_text().startswith("/*\n *  nestml-lab: rewrites of NESTML's generated code"), f

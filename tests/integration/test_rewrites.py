@@ -65,6 +65,10 @@ def _build(nest, neuron_model, synapse_model, inputs, drive, weight, synapse):
     nest.Connect(inh, n, syn_spec={"weight": -weight, "delay": 1.5})
     nest.Connect(current, n, syn_spec={"delay": 1.0})
     if synapse_model:
+        if synapse and manifest().synapses[synapse].vt_ports:   # third factor: the presynaptic spikes, via a
+            vt = nest.Create("volume_transmitter")               # volume transmitter
+            nest.Connect(pre, vt)
+            nest.SetDefaults(synapse_model, {"volume_transmitter": vt})
         nest.Connect(pre, n, "all_to_all", {"synapse_model": synapse_model, "weight": weight, "delay": 1.0,
                                             **SYNAPSE_PARAMS.get(synapse, {})})
     mm = nest.Create("multimeter", params={"record_from": ["V_m"], "interval": 0.1})

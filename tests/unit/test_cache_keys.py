@@ -4,8 +4,8 @@ import shutil
 
 import pytest
 
-from codegen.generate import plan_units, source_hash
-from codegen.manifest import load_manifest
+from nestml_lab.codegen.generate import plan_units, source_hash
+from nestml_lab.codegen.manifest import load_manifest
 from nestml_lab import paths
 
 VERSIONS = {"toolkit": "t", "nestml": "9.0.0", "nest": "v3.10.0"}

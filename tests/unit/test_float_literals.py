@@ -2,7 +2,7 @@
 
 import pytest
 
-from codegen.worker import format_float
+from nestml_lab.codegen.worker import format_float
 
 
 @pytest.mark.parametrize("value", [5e-10, 1e-20, 2.5e10, 1e10, 1e-5, 3e20, 1e100, 6.2e-3, 0.5, 100.0, 1.0, -7e-30])

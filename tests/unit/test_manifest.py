@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from codegen.errors import ManifestError
-from codegen.manifest import load_manifest
+from nestml_lab.codegen.errors import ManifestError
+from nestml_lab.codegen.manifest import load_manifest
 from nestml_lab import paths
 
 
@@ -59,7 +59,7 @@ def test_model_without_source_file_is_refused(catalog):
 
 
 def test_rewrites_all_none_or_a_list(tmp_path):
-    from codegen import rewrites
+    from nestml_lab.codegen import rewrites
 
     (tmp_path / "a_neuron.nestml").write_text("model a_neuron:\n")
     base = "module: x_module\nneurons: [a_neuron]\n"
@@ -70,3 +70,61 @@ def test_rewrites_all_none_or_a_list(tmp_path):
     (tmp_path / "module.yaml").write_text(base + "rewrites: [fast_exp]\n")
     with pytest.raises(ManifestError, match="unknown rewrite.*fast_exp"):
         load_manifest(tmp_path)
+
+
+def test_short_pair_names_do_not_change_when_a_synapse_joins_the_neuron(catalog):
+    before = load_manifest(catalog)
+    _edit(catalog, "  - neuron: izhikevich_neuron\n    synapses: [stdp_synapse]",
+          "  - neuron: izhikevich_neuron\n    synapses: [stdp_synapse, stdp_nn_symm_synapse]")
+    after = load_manifest(catalog)
+    from nestml_lab.codegen import names
+
+    short = names.short_pair("izhikevich_neuron", "stdp_synapse", "_nestml")
+    assert short == ("izhikevich_neuron_nestml__with_stdp_synapse_nestml",
+                     "stdp_synapse_nestml__with_izhikevich_neuron_nestml")
+    for m in (before, after):
+        assert all(m.nest_names()[n] == k for n, k in zip(short, ("neuron", "synapse")))
+    # NESTML's own names did change: the short names are registered beside them
+    assert after.aliases()[short[0]] == "izhikevich_neuron_nestml__with_stdp_synapse_nestml_and_stdp_nn_symm_synapse_nestml"
+    assert short[0] not in before.aliases()   # one synapse: NESTML's name is the short one
+
+
+def test_vt_continuous_and_delay_options_reach_nestml(catalog):
+    from nestml_lab.codegen.generate import plan_units
+
+    _edit(catalog, "  static_synapse: {weight_variable: w}", "  static_synapse: {weight_variable: w, delay_variable: d}")
+    m = load_manifest(catalog)
+    nm = m.synapses["neuromodulated_stdp_synapse"]
+    assert nm.vt_ports == ("mod_spikes",) and nm.needs_partner
+    assert m.synapses["voltage_ltd_stdp_synapse"].continuous_ports == (("V_post", "V_m"),)
+    units = {u.uid: u for u in plan_units(m, "v3.10.0")}
+    pair = units["pair-iaf_psc_exp_neuron-voltage_ltd_stdp_synapse"].codegen_opts["neuron_synapse_pairs"][0]
+    assert pair["synapses"]["voltage_ltd_stdp_synapse"]["post_ports"] == ["post_spikes", ["V_post", "V_m"]]
+    vt = units["pair-iaf_psc_exp_neuron-neuromodulated_stdp_synapse"].codegen_opts["neuron_synapse_pairs"][0]
+    assert vt["synapses"]["neuromodulated_stdp_synapse"]["vt_ports"] == ["mod_spikes"]
+    assert units["synapse-static_synapse"].codegen_opts["delay_variable"] == {"static_synapse": "d"}
+
+
+@pytest.mark.parametrize("old,new,expected", [
+    ("voltage_ltd_stdp_synapse: {weight_variable: w, post_ports: [post_spikes, {V_post: V_m}],",
+     "voltage_ltd_stdp_synapse: {weight_variable: w, post_ports: [post_spikes, {V_post: 3}],",
+     "must name a port and a neuron variable"),
+    ("vt_ports: [mod_spikes]", "vt_ports: [mod_spikes, post_spikes]", "one vt port"),
+    ("vt_ports: [mod_spikes]", "vt_ports: [post_spikes]", "lists a port twice"),
+    ("  - neuron: izhikevich_neuron\n    synapses: [stdp_synapse]",
+     "  - neuron: iaf_psc_exp_neuron\n    synapses: [stdp_synapse]", "is already a pair"),
+    ("build: ../nest_module", "build: ''", "'build' must be a folder path"),
+])
+def test_malformed_port_options_are_refused(catalog, old, new, expected):
+    _edit(catalog, old, new)
+    with pytest.raises(ManifestError, match=expected):
+        load_manifest(catalog)
+
+
+def test_a_port_with_two_roles_in_one_pair_is_refused(catalog):
+    _edit(catalog, "  static_synapse: {weight_variable: w}",
+          "  static_synapse: {weight_variable: w}\n  odd_synapse: {weight_variable: w, post_ports: [mod_spikes]}")
+    (catalog / "odd_synapse.nestml").write_text((catalog / "stdp_synapse.nestml").read_text())
+    _edit(catalog, "    synapses: [neuromodulated_stdp_synapse]", "    synapses: [neuromodulated_stdp_synapse, odd_synapse]")
+    with pytest.raises(ManifestError, match="vt port of one synapse and a post port of another"):
+        load_manifest(catalog)

@@ -4,9 +4,9 @@ import shutil
 
 import pytest
 
-from codegen.errors import ModelError
-from codegen.generate import generate
-from codegen.manifest import load_manifest
+from nestml_lab.codegen.errors import ModelError
+from nestml_lab.codegen.generate import generate
+from nestml_lab.codegen.manifest import load_manifest
 from nestml_lab import paths
 
 

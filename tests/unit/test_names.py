@@ -1,8 +1,8 @@
-"""The mangled names NESTML gives co-generated models come from codegen.names."""
+"""The mangled names NESTML gives co-generated models come from nestml_lab.codegen.names."""
 
 import pytest
 
-from codegen import names
+from nestml_lab.codegen import names
 
 
 def test_plain_name_appends_suffix():

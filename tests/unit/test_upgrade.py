@@ -6,8 +6,8 @@ import re
 
 import pytest
 
-from codegen import upgrade
-from codegen.check import check_file, nestml_errors
+from nestml_lab.codegen import upgrade
+from nestml_lab.codegen.check import check_file, nestml_errors
 from nestml_lab import paths
 
 SEED_001 = paths.REPO_ROOT.parent / "shared" / "seeds" / "001_7a88e472206b9693.txt"

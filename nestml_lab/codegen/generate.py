@@ -23,9 +23,9 @@ from pathlib import Path
 
 import jinja2
 
-from codegen import TOOLKIT_VERSION, names, patches, rewrites
-from codegen.errors import CodegenError, ModelError, ModelMessage
-from codegen.manifest import Manifest
+from nestml_lab.codegen import TOOLKIT_VERSION, names, patches, rewrites
+from nestml_lab.codegen.errors import CodegenError, ModelError, ModelMessage
+from nestml_lab.codegen.manifest import Manifest
 
 _HERE = Path(__file__).resolve().parent
 _WORKER = _HERE / "worker.py"
@@ -117,14 +117,25 @@ def plan_units(manifest: Manifest, nest_ver: str) -> list[Unit]:
     for s in manifest.synapses.values():
         if not s.needs_partner:
             opts = dict(base, weight_variable={s.name: s.weight_variable}, synapse_models=[s.name])
+            if s.delay_variable:
+                opts["delay_variable"] = {s.name: s.delay_variable}
             units.append(Unit(f"synapse-{s.name}", f"synapse {s.name}", (s.name,), opts,
                               synapses=[names.plain(s.name, sfx)]))
     plain_from_pair: set[str] = set()
     for p in manifest.pairs:
         opts = dict(base,
                     neuron_synapse_pairs=[{"neuron": p.neuron, "synapses": {
-                        s: {"post_ports": list(manifest.synapses[s].post_ports)} for s in p.synapses}}],
+                        s: manifest.synapses[s].pair_options() for s in p.synapses}}],
                     weight_variable={s: manifest.synapses[s].weight_variable for s in p.synapses})
+        delays = {s: manifest.synapses[s].delay_variable for s in p.synapses if manifest.synapses[s].delay_variable}
+        if delays:
+            opts["delay_variable"] = delays
+        buffering = {manifest.synapses[s].continuous_buffering for s in p.synapses} - {None}
+        if len(buffering) > 1:
+            raise CodegenError(f"[codegen] {p.neuron}: its synapses ask for different continuous_buffering "
+                               f"{sorted(buffering)}; NESTML takes one per neuron")
+        if buffering:
+            opts["continuous_state_buffering_method"] = buffering.pop()
         units.append(Unit("pair-" + "-".join((p.neuron,) + p.synapses), f"{p.neuron} with {', '.join(p.synapses)}",
                           (p.neuron,) + p.synapses, opts,
                           neurons=[names.paired_neuron(p.neuron, p.synapses, sfx)]
@@ -145,6 +156,7 @@ class GenerateReport:
     seconds: float
     versions: dict  # toolkit, NESTML and NEST versions the code was generated with
     rewrites: list = field(default_factory=list)  # rewrites.Outcome of every model, cached units included
+    variables: dict = field(default_factory=dict)  # NEST name -> declared parameters and state (VARIABLES.json)
 
 
 def _run_worker(unit: Unit, manifest: Manifest, staging: Path, log: Path) -> list[ModelMessage]:
@@ -157,14 +169,16 @@ def _run_worker(unit: Unit, manifest: Manifest, staging: Path, log: Path) -> lis
         "result": str(staging / "result.json"),
     }
     (staging / "spec.json").write_text(json.dumps(spec, indent=1))
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(_HERE.parent), os.environ.get("PYTHONPATH", "")]))
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(_HERE.parent.parent), os.environ.get("PYTHONPATH", "")]))
     with open(log, "w") as logf:
-        proc = subprocess.run([sys.executable, "-m", "codegen.worker", str(staging / "spec.json")],
+        proc = subprocess.run([sys.executable, "-m", "nestml_lab.codegen.worker", str(staging / "spec.json")],
                               stdout=logf, stderr=subprocess.STDOUT, cwd=staging, env=env)
     result_file = staging / "result.json"
     if not result_file.exists():
         return [ModelMessage(spec["files"][0], 0, 0, f"the NESTML worker died (exit {proc.returncode}); see {log}")]
     result = json.loads(result_file.read_text())
+    if not result["errors"]:
+        (staging / "src" / _VARIABLES_FILE).write_text(json.dumps(result.get("variables", {}), indent=1))
     return [ModelMessage(_display_path(e["file"]), e["line"], e["column"], e["message"]) for e in result["errors"]]
 
 
@@ -276,18 +290,23 @@ def generate(manifest: Manifest, out_dir: Path, jobs: int | None = None, log=pri
                 for o in json.loads((units_dir / u.uid / _REWRITES_FILE).read_text())]
     if "no_math_errno" in manifest.rewrites:
         outcomes.append(rewrites.Outcome("no_math_errno", manifest.module, True, "-fno-math-errno for every file"))
-    return GenerateReport([u.uid for u in run], fresh, sources_cmake, shash, time.perf_counter() - t0, versions,
-                          outcomes)
+    variables = {}
+    for u in units:
+        variables.update(json.loads((units_dir / u.uid / _VARIABLES_FILE).read_text()))
+    return GenerateReport([u.uid for u in run], fresh + [u.uid for u in reuse], sources_cmake, shash, time.perf_counter() - t0, versions,
+                          outcomes, variables)
 
 
 _RAW = "nestml"              # NESTML's own output of a unit, kept so that rewrites can be re-applied alone
 _REWRITES_FILE = "REWRITES.json"
+_VARIABLES_FILE = "VARIABLES.json"  # parameters and state each model declares (codegen.worker.declared_variables)
 
 
 def _unit_is_current(folder: Path, unit: Unit, key: str) -> bool:
     """The unit's folder holds code for this key and every file the unit registers."""
     key_file = folder / "KEY"
-    if not key_file.exists() or key_file.read_text() != key or not (folder / _REWRITES_FILE).exists():
+    if not key_file.exists() or key_file.read_text() != key or not (folder / _REWRITES_FILE).exists() \
+            or not (folder / _VARIABLES_FILE).exists():
         return False
     return all((folder / f"{name}.h").exists() for name in unit.neurons + unit.synapses)
 
@@ -314,6 +333,9 @@ def _install_unit(unit: Unit, manifest: Manifest, src: Path, dest: Path, key: st
     (tmp / _RAW).mkdir(parents=True)
     for f in files:
         shutil.copy2(f, tmp / _RAW / f.name)
+    declared = json.loads((src / _VARIABLES_FILE).read_text())
+    (tmp / _RAW / _VARIABLES_FILE).write_text(json.dumps(declared, indent=1))
+    (tmp / _VARIABLES_FILE).write_text(json.dumps({n: declared[n] for n in sorted(wanted) if n in declared}, indent=1))
     (tmp / _RAW / "KEY").write_text(nestml_key)
     texts = {f.name: f.read_text() for f in files}
     outcomes: dict[str, list[rewrites.Outcome]] = {name: [] for name in texts}
@@ -336,6 +358,11 @@ def _install_unit(unit: Unit, manifest: Manifest, src: Path, dest: Path, key: st
             plain = names.plain(model, manifest.suffix)
             moved = patches.moved_variables(texts[f"{paired}.h"], plain)
             header, _ = patches.refuse_moved_variables(header, nest_name, plain, paired, moved)
+            if manifest.synapses[model].vt_ports:
+                header, found = patches.report_volume_transmitter(header)
+                if not found:
+                    raise CodegenError(f"[codegen] the vt-port code of {nest_name} is not what codegen/patches.py "
+                                       "expects: this NESTML version needs the patch reviewed")
         header, outs = rewrites.rewrite_synapse(header, nest_name, manifest.rewrites, moved)
         texts[f"{nest_name}.h"] = header
         outcomes[f"{nest_name}.h"] = outs
@@ -362,10 +389,14 @@ def _write_registration(manifest: Manifest, units: list[Unit], units_dir: Path, 
     neurons = [n for u in units for n in u.neurons]
     synapses = [s for u in units for s in u.synapses]
     common = {"toolkit_version": versions["toolkit"], "nestml_version": versions["nestml"],
-              "source_hash": shash, "module": manifest.module,
-              "manifest": os.path.relpath(manifest.path, out_dir.parent.parent)}
+              "source_hash": shash, "module": manifest.module, "manifest": str(manifest.path)}
+    aliases = manifest.aliases()
+    neuron_aliases = [(short, long) for short, long in aliases.items() if long in neurons]
+    synapse_aliases = [(short, long) for short, long in aliases.items() if long in synapses]
     _write_if_changed(reg_dir / f"{manifest.module}.cpp",
-                      env.get_template("module.cpp.jinja2").render(neurons=neurons, synapses=synapses, **common))
+                      env.get_template("module.cpp.jinja2").render(
+                          neurons=neurons, synapses=synapses, neuron_aliases=neuron_aliases,
+                          synapse_aliases=synapse_aliases, **common))
     sources = [str(reg_dir / f"{manifest.module}.cpp")]
     for u in units:
         sources += [str(units_dir / u.uid / f"{n}.cpp") for n in u.neurons]

@@ -9,13 +9,17 @@
    postsynaptic trace (the triplet rule's o2) needs the entry *before* the
    spike it processes, which may already be gone: the trace then reads as 0.
    We keep an entry until the one after it has been read as well.
+3. A synapse with a vt port takes its volume transmitter as a common property
+   (``nest.SetDefaults(synapse, {"volume_transmitter": vt})``), but NESTML's
+   common properties do not report it, and PyNEST's SetDefaults refuses a key
+   that GetDefaults lacks. We report it, as NEST's stdp_dopamine_synapse does.
 """
 
 from __future__ import annotations
 
 import re
 
-from codegen import names
+from nestml_lab.codegen import names
 
 
 def moved_variables(neuron_header: str, synapse_plain: str) -> list[str]:
@@ -72,3 +76,21 @@ def keep_preceding_history_entry(neuron_source: str) -> tuple[str, bool]:
     if PRUNE_CONDITION not in neuron_source:
         return neuron_source, False
     return neuron_source.replace(PRUNE_CONDITION, PRUNE_PATCHED), True
+
+
+_VT_GET_STATUS = """    void get_status( DictionaryDatum& d ) const
+    {
+        CommonSynapseProperties::get_status( d );
+    }"""
+
+
+def report_volume_transmitter(synapse_header: str) -> tuple[str, bool]:
+    """Make a vt-port synapse's common properties report ``volume_transmitter`` (empty until one is set)."""
+    if "volume_transmitter* vt_ = nullptr;" not in synapse_header:
+        return synapse_header, False
+    if synapse_header.count(_VT_GET_STATUS) != 1:
+        return synapse_header, False
+    patched = _VT_GET_STATUS[:-len("    }")] + """        // patched (codegen/patches.py): report the volume transmitter, as NEST's stdp_dopamine_synapse does
+        d[ names::volume_transmitter ] = NodeCollection::create( static_cast< const Node* >( vt_ ) );
+    }"""
+    return synapse_header.replace(_VT_GET_STATUS, patched), True

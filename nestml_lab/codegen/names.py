@@ -41,6 +41,18 @@ def paired_synapse(synapse: str, neuron: str, synapses: Sequence[str], suffix: s
     return plain(synapse, suffix) + SEPARATOR + partner
 
 
+def short_pair(neuron: str, synapse: str, suffix: str) -> tuple[str, str]:
+    """Short, stable NEST names ``(neuron, synapse)`` of a co-generated pair.
+
+    They are the names NESTML gives the pair when the neuron carries only this
+    synapse, e.g. ``iaf_psc_exp_neuron_nestml__with_stdp_synapse_nestml`` and
+    ``stdp_synapse_nestml__with_iaf_psc_exp_neuron_nestml``, so they do not
+    change when another synapse joins the neuron. The module registers them
+    beside NESTML's names (which list every synapse of the neuron).
+    """
+    return paired_neuron(neuron, [synapse], suffix), paired_synapse(synapse, neuron, [synapse], suffix)
+
+
 def moved_variable(variable: str, synapse: str, suffix: str) -> str:
     """Name, in the co-generated neuron, of a synapse variable NESTML moved there.
 

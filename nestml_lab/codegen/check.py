@@ -17,8 +17,8 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from codegen import upgrade
-from codegen.errors import ModelMessage
+from nestml_lab.codegen import upgrade
+from nestml_lab.codegen.errors import ModelMessage
 
 _ROOT = Path(__file__).resolve().parent.parent
 
@@ -49,7 +49,7 @@ def _run_nestml(files: list[str]) -> list[dict]:
         with open(spec_path, "w") as f:
             json.dump(spec, f)
         env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(_ROOT), os.environ.get("PYTHONPATH", "")]))
-        proc = subprocess.run([sys.executable, "-m", "codegen.worker", spec_path], capture_output=True, text=True,
+        proc = subprocess.run([sys.executable, "-m", "nestml_lab.codegen.worker", spec_path], capture_output=True, text=True,
                               cwd=tmp, env=env)
         if not os.path.exists(spec["result"]):
             raise RuntimeError(f"[check] the NESTML checker died (exit {proc.returncode}):\n{proc.stdout[-2000:]}"

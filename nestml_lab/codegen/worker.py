@@ -1,6 +1,6 @@
 """Run NESTML's pipeline (parse, checks, transforms, C++ generation) for one unit, without its build step.
 
-Run as ``python -m codegen.worker SPEC.json``: NESTML keeps global state, so
+Run as ``python -m nestml_lab.codegen.worker SPEC.json``: NESTML keeps global state, so
 every unit gets a fresh process. The spec names the NESTML files, the target
 folder and the code generator options; the worker writes a JSON result
 (``{"ok": bool, "errors": [...]}``) to ``spec["result"]``. NESTML's own
@@ -101,6 +101,29 @@ def check(spec: dict) -> list[dict]:
     return errors
 
 
+def declared_variables(models) -> dict:
+    """Parameters and state each model declares, as NESTML has them after co-generation.
+
+    ``{model: {"parameters": {name: default}, "state": {name: initial value}}}``,
+    values as NESTML source text. A co-generated neuron lists the variables
+    moved in from its synapses (``tau_tr_post__for_stdp_synapse_nestml``);
+    NESTML's internals (propagators ``__P__...``, ``__h``) are not declared
+    variables and do not appear.
+    """
+    out = {}
+    for model in models:
+        entry = {}
+        for kind, blocks in (("parameters", model.get_parameters_blocks()), ("state", model.get_state_blocks())):
+            entry[kind] = {}
+            for block in blocks:
+                for decl in block.get_declarations():
+                    for var in decl.get_variables():
+                        expr = decl.get_expression()
+                        entry[kind][var.get_complete_name()] = str(expr).strip() if expr is not None else ""
+        out[model.get_name()] = entry
+    return out
+
+
 def generate(spec: dict) -> list[dict]:
     """Generate C++ for the unit described by ``spec``; return NESTML's errors (empty on success)."""
     from pynestml.codegeneration.nest_code_generator import NESTCodeGenerator
@@ -124,6 +147,7 @@ def generate(spec: dict) -> list[dict]:
         return errors
 
     models, metadata = frontend.transform_models(transformers, models)
+    spec["variables"] = declared_variables(models)
     start = _log_size()
     try:
         generator.generate_code(models, metadata)
@@ -144,7 +168,7 @@ def main(argv: list[str]) -> int:
         errors = [{"file": spec["files"][0], "line": 0, "column": 0,
                    "message": "NESTML crashed:\n" + traceback.format_exc()}]
     with open(spec["result"], "w") as f:
-        json.dump({"ok": not errors, "errors": errors}, f, indent=1)
+        json.dump({"ok": not errors, "errors": errors, "variables": spec.get("variables", {})}, f, indent=1)
     return 0 if not errors else 1
 
 

@@ -1,0 +1,299 @@
+"""Compile the generated C++ into a NEST extension module and install it atomically.
+
+The second step of the pipeline (codegen -> build -> load): it runs CMake on
+the project in this folder (``CMakeLists.txt``, shipped with the package) over
+a project's generated code, for one NEST installation (:class:`NestTarget`),
+and moves the finished ``.so`` into place. A failure at any stage raises :class:`BuildError` naming the stage,
+the model whose code failed where that is known, and the log file; the last
+good installed module is never touched before a new one is complete.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.metadata
+import importlib.util
+import json
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+
+
+class BuildError(Exception):
+    """A failure of the compile-and-install step.
+
+    Attributes
+    ----------
+    stage : str
+        ``"toolchain"``, ``"cmake"``, ``"compile"`` or ``"install"``.
+    model : str or None
+        The model whose generated code failed to compile, when known.
+    log : str or None
+        Path of the full log.
+    """
+
+    def __init__(self, stage: str, message: str, model: str | None = None, log: Path | None = None):
+        self.stage, self.model, self.log = stage, model, str(log) if log else None
+        text = f"[{stage}] {message}"
+        if model:
+            text += f"\n  model: {model}"
+        if log:
+            text += f"\n  full log: {log}"
+        super().__init__(text)
+
+
+@dataclass(frozen=True)
+class NestTarget:
+    """The NEST installation a module is built for: where it is, its version and its C++ string ABI.
+
+    A module is built once per NEST installation: its build folder is named by
+    :attr:`key`, and its stamp records this target so that loading it into
+    another NEST is refused.
+    """
+
+    version: str                 # "3.10.0"
+    nest_config: str | None      # a real nest-config (NEST built from source), or
+    python_package: str | None   # the installed nest Python package (PyPI wheel)
+    kernel: str                  # the kernel library whose symbols tell the ABI
+    abi: int                     # _GLIBCXX_USE_CXX11_ABI: 0 (the wheel) or 1
+
+    @property
+    def location(self) -> str:
+        return self.nest_config or self.python_package
+
+    @property
+    def key(self) -> str:
+        """Name of this NEST's build folder inside a project's build folder, e.g. ``nest-3.10.0-1a2b3c4d``."""
+        return f"nest-{self.version}-" + hashlib.sha256(self.location.encode()).hexdigest()[:8]
+
+    def describe(self) -> str:
+        where = f"nest-config {self.nest_config}" if self.nest_config else f"the Python package {self.python_package}"
+        return f"NEST {self.version} from {where} (C++ ABI {self.abi})"
+
+    def cmake_args(self) -> list[str]:
+        where = [f"-DNEST_CONFIG={self.nest_config}"] if self.nest_config else \
+            [f"-DNEST_PYTHON_PACKAGE={self.python_package}"]
+        return where + [f"-DNEST_CXX11_ABI={self.abi}"]
+
+    def to_json(self) -> dict:
+        return {"version": self.version, "nest_config": self.nest_config, "python_package": self.python_package,
+                "kernel": self.kernel, "abi": self.abi, "key": self.key}
+
+
+def kernel_abi(library: str | Path) -> int:
+    """C++ string ABI of a NEST kernel library, read off its symbols.
+
+    ``nest::`` functions taking ``std::string`` are mangled with ``Ss`` under
+    the old ABI and with ``__cxx11`` under the new one.
+    """
+    library = Path(library)
+    return _kernel_abi(str(library), library.stat().st_mtime)
+
+
+@lru_cache(maxsize=8)
+def _kernel_abi(library: str, _mtime: float) -> int:
+    nm = shutil.which("nm")
+    if not nm:
+        raise BuildError("toolchain", "nm not found (binutils): needed to read the NEST kernel's C++ ABI")
+    out = subprocess.run([nm, "-D", "--defined-only", library], capture_output=True, text=True).stdout
+    old = len(re.findall(r"_ZN4nest\w*Ss", out))
+    new = len(re.findall(r"_ZN4nest\w*__cxx11", out))
+    if not old and not new:
+        raise BuildError("toolchain", f"cannot tell the C++ ABI of {library}: no nest:: string symbols")
+    return 0 if old > new else 1
+
+
+def _from_nest_config(nest_config: str) -> NestTarget:
+    config = Path(nest_config).resolve()
+    if not config.is_file():
+        raise BuildError("toolchain", f"nest-config {nest_config} does not exist")
+    try:
+        version = subprocess.run([str(config), "--version"], capture_output=True, text=True,
+                                 check=True).stdout.strip().split()[-1]
+        libdir = Path(subprocess.run([str(config), "--libdir"], capture_output=True, text=True,
+                                     check=True).stdout.strip())
+    except (subprocess.CalledProcessError, IndexError, OSError) as exc:
+        raise BuildError("toolchain", f"{config} does not answer --version/--libdir: {exc}") from None
+    kernels = sorted(libdir.glob("nest/libnestkernel*.so*")) + sorted(libdir.glob("libnestkernel*.so*"))
+    if not kernels:
+        raise BuildError("toolchain", f"no libnestkernel in {libdir} (from {config} --libdir)")
+    return NestTarget(version.lstrip("v"), str(config), None, str(kernels[0]), kernel_abi(kernels[0]))
+
+
+def _from_python_package(pkg: Path) -> NestTarget:
+    pkg = pkg.resolve()
+    if not (pkg / "include" / "nest" / "nest.h").is_file():
+        raise BuildError("toolchain", f"the nest package at {pkg} has no headers (include/nest/nest.h); "
+                                      "set NEST_CONFIG to a nest-config instead")
+    version = _package_version(pkg)
+    kernel = pkg / "nestkernel_api.so"
+    return NestTarget(version, None, str(pkg), str(kernel), kernel_abi(kernel))
+
+
+def _package_version(pkg: Path) -> str:
+    """Version of the nest-simulator distribution that installed ``pkg``."""
+    try:
+        dist = importlib.metadata.distribution("nest-simulator")
+        if Path(dist.locate_file("nest")).resolve() == pkg:
+            return dist.version
+    except importlib.metadata.PackageNotFoundError:
+        pass
+    found = re.search(r"__version__\s*=\s*['\"]([^'\"]+)", (pkg / "__init__.py").read_text(errors="replace"))
+    if not found:
+        raise BuildError("toolchain", f"cannot tell the version of the NEST package at {pkg}")
+    return found.group(1)
+
+
+def find_nest(nest_config: str | None = None) -> NestTarget:
+    """The NEST to build for, found without importing it.
+
+    A ``nest-config`` named explicitly (argument or ``NEST_CONFIG``) wins: it is
+    a NEST built from source. Otherwise the ``nest`` Python package, whose
+    headers the PyPI wheel ships in ``nest/include/nest`` (its own nest-config
+    names the wheel builder's temporary paths and is ignored).
+    """
+    nest_config = nest_config or os.environ.get("NEST_CONFIG")
+    if nest_config:
+        return _from_nest_config(nest_config)
+    spec = importlib.util.find_spec("nest")
+    if spec is None or spec.origin is None:
+        raise BuildError("toolchain", "NEST is not installed in this Python: pip install nest-simulator, "
+                                      "or set NEST_CONFIG to the nest-config of a NEST built from source")
+    return _from_python_package(Path(spec.origin).parent)
+
+
+def running_nest() -> NestTarget:
+    """The NEST this Python imports (``import nest``): the one a module must have been built for."""
+    spec = importlib.util.find_spec("nest")
+    if spec is None or spec.origin is None:
+        raise BuildError("toolchain", "NEST is not installed in this Python")
+    pkg = Path(spec.origin).parent
+    if (pkg / "include" / "nest" / "nest.h").is_file():
+        return _from_python_package(pkg)
+    # a NEST built from source: its nest-config sits in <prefix>/bin, the package in <prefix>/lib/pythonX.Y/...
+    candidates = [os.environ.get("NEST_CONFIG")] + [str(p / "bin" / "nest-config") for p in pkg.parents]
+    for config in filter(None, candidates):
+        if Path(config).is_file():
+            return _from_nest_config(config)
+    raise BuildError("toolchain", f"cannot find the nest-config of the NEST at {pkg}: set NEST_CONFIG")
+
+
+def _tool(name: str) -> str:
+    """A tool from this Python's environment (the pinned PyPI cmake) before the system's."""
+    here = Path(sys.executable).parent / name
+    found = str(here) if here.is_file() else shutil.which(name)
+    if not found:
+        raise BuildError("toolchain", f"{name} not found on PATH")
+    return found
+
+
+def _check_compiler() -> str:
+    cxx = os.environ.get("CXX") or shutil.which("c++") or shutil.which("g++")
+    if not cxx or not (shutil.which(cxx) or Path(cxx).is_file()):
+        raise BuildError("toolchain", f"no C++ compiler found (CXX={os.environ.get('CXX', '')!r}, no c++ or g++ "
+                                      "on PATH): install one, e.g. apt-get install g++")
+    return cxx
+
+
+_SOURCE_ERROR = re.compile(r"^(/[^:\s]+\.(?:h|cpp)):\d+:\d+: (?:fatal )?error:", re.M)
+
+
+def _failing_model(log_text: str, generated_dir: Path | None) -> str | None:
+    for m in _SOURCE_ERROR.finditer(log_text):
+        path = Path(m.group(1))
+        if generated_dir is not None and generated_dir in path.parents:
+            return path.stem
+    return None
+
+
+def _run(cmd: list[str], log: Path, stage: str, generated_dir: Path | None = None) -> None:
+    with open(log, "a") as f:
+        f.write(f"$ {' '.join(cmd)}\n")
+        f.flush()
+        proc = subprocess.run(cmd, stdout=f, stderr=subprocess.STDOUT)
+    if proc.returncode != 0:
+        text = log.read_text(errors="replace")
+        model = _failing_model(text, generated_dir) if stage == "compile" else None
+        first = next((ln for ln in text.splitlines() if " error" in ln or "Error" in ln), "")
+        raise BuildError(stage, f"{' '.join(cmd[:2])} failed (exit {proc.returncode}): {first.strip()}",
+                         model=model, log=log)
+
+
+#: The CMake project of every module (shipped with the package).
+CMAKE_PROJECT = Path(__file__).resolve().parent
+
+
+def compile_module(module: str, generated_dir: Path, build_dir: Path, target: NestTarget, jobs: int | None = None,
+                   log=print) -> Path:
+    """Configure (when needed) and build the module; return the built ``.so``.
+
+    Parameters
+    ----------
+    module : str
+        Module name (from the manifest).
+    generated_dir : Path
+        The generated code (with its ``sources.cmake``).
+    build_dir : Path
+        The CMake build tree for this module and NEST.
+    target : NestTarget
+        The NEST to compile against.
+    jobs : int, optional
+        Parallel compile jobs (default: number of CPUs).
+    """
+    _check_compiler()
+    cmake = _tool("cmake")
+    build = Path(build_dir)
+    build.mkdir(parents=True, exist_ok=True)
+    log_path = build / "build.log"
+    log_path.write_text("")
+    args = [f"-DGENERATED_DIR={generated_dir}", "-DCMAKE_BUILD_TYPE=Release"] + target.cmake_args()
+    # extra CMake arguments, e.g. -DNESTML_LAB_PCH=OFF (the benchmarks measure the build levers this way)
+    args += shlex.split(os.environ.get("NESTML_LAB_CMAKE_ARGS", ""))
+    stamp = build / "configure-args.json"
+    if not (build / "CMakeCache.txt").exists() or not stamp.exists() or json.loads(stamp.read_text()) != args:
+        log(f"[cmake] configuring {module} for {target.describe()}")
+        if stamp.exists():
+            stamp.unlink()
+        _run([cmake, "-S", str(CMAKE_PROJECT), "-B", str(build)] + args, log_path, "cmake")
+        stamp.write_text(json.dumps(args))
+    t = time.perf_counter()
+    _run([cmake, "--build", str(build), "-j", str(jobs or os.cpu_count())], log_path, "compile", generated_dir)
+    so = build / f"{module}.so"
+    if not so.is_file():
+        raise BuildError("compile", f"the build finished but {so} is missing", log=log_path)
+    if "Building CXX" in log_path.read_text():
+        log(f"[compile] {module}.so built in {time.perf_counter() - t:.1f} s")
+    return so
+
+
+def install(so: Path, stamp: dict, dest_dir: Path) -> Path:
+    """Copy the built module and its provenance (stamp) into ``dest_dir``, atomically.
+
+    The ``.so`` and its JSON stamp are written under temporary names and then
+    renamed, so a reader sees either the previous pair or the new one.
+    """
+    dest_dir = Path(dest_dir)
+    dest_dir.mkdir(parents=True, exist_ok=True)
+    dest = dest_dir / so.name
+    stamp_path = dest.with_suffix(".json")
+    if dest.exists() and stamp_path.exists() and dest.read_bytes() == so.read_bytes() \
+            and json.loads(stamp_path.read_text()) == stamp:
+        return dest
+    try:
+        tmp_so = dest.with_name(dest.name + ".tmp")
+        shutil.copy2(so, tmp_so)
+        tmp_stamp = stamp_path.with_name(stamp_path.name + ".tmp")
+        tmp_stamp.write_text(json.dumps(stamp, indent=1))
+        tmp_so.replace(dest)
+        tmp_stamp.replace(stamp_path)
+    except OSError as exc:
+        raise BuildError("install", f"could not install {so} into {dest_dir}: {exc}") from exc
+    return dest

@@ -1,0 +1,298 @@
+"""A project's manifest (``module.yaml``): what goes into its module, validated."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from nestml_lab.codegen import names, rewrites
+from nestml_lab.codegen.errors import ManifestError
+
+MANIFEST_NAME = "module.yaml"
+#: NESTML's continuous_state_buffering_method values.
+CONTINUOUS_BUFFERING = ("continuous_time_buffer", "post_spike_based")
+_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+@dataclass(frozen=True)
+class SynapseSpec:
+    """A synapse of the project.
+
+    Parameters
+    ----------
+    name : str
+        Model name (file ``<name>.nestml``).
+    weight_variable : str
+        Variable that NEST's ``weight`` connection parameter maps to.
+    post_ports : tuple of str
+        Spike input ports fed by the postsynaptic neuron's spikes.
+    continuous_ports : tuple of (str, str)
+        ``(synapse port, neuron variable)``: continuous input ports that read a
+        variable of the postsynaptic neuron (NESTML's ``stdsp_synapse`` style).
+    vt_ports : tuple of str
+        Spike input ports fed by a NEST ``volume_transmitter`` (third factor,
+        NESTML's ``neuromodulated_stdp_synapse`` style).
+    delay_variable : str or None
+        Variable that NEST's ``delay`` connection parameter maps to.
+    continuous_buffering : str or None
+        How continuous ports get the neuron's value (NESTML's
+        ``continuous_state_buffering_method``): ``continuous_time_buffer``
+        (NESTML's default: a history, dendritic delay respected) or
+        ``post_spike_based`` (the neuron's current value).
+
+    Any post, continuous or vt port means the synapse exists only co-generated
+    with a neuron (a pair).
+    """
+
+    name: str
+    weight_variable: str
+    post_ports: tuple[str, ...] = ()
+    continuous_ports: tuple[tuple[str, str], ...] = ()
+    vt_ports: tuple[str, ...] = ()
+    delay_variable: str | None = None
+    continuous_buffering: str | None = None
+
+    @property
+    def needs_partner(self) -> bool:
+        return bool(self.post_ports or self.continuous_ports or self.vt_ports)
+
+    def pair_options(self) -> dict:
+        """This synapse's entry in NESTML's ``neuron_synapse_pairs`` option."""
+        return {"post_ports": list(self.post_ports) + [list(c) for c in self.continuous_ports],
+                "vt_ports": list(self.vt_ports)}
+
+
+@dataclass(frozen=True)
+class PairSpec:
+    """A neuron co-generated with one or more plastic synapses."""
+
+    neuron: str
+    synapses: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """The validated manifest; paths are absolute."""
+
+    path: Path
+    module: str
+    suffix: str
+    neurons: tuple[str, ...]
+    synapses: dict[str, SynapseSpec] = field(default_factory=dict)
+    pairs: tuple[PairSpec, ...] = ()
+    #: Rewrites of NESTML's C++ to apply (codegen/rewrites.py); () builds NESTML's code as it is.
+    rewrites: tuple[str, ...] = rewrites.ALL
+    #: Folder of the generated code, builds and installed modules (``build:``, default ``build`` beside the manifest).
+    build_dir: Path | None = None
+
+    @property
+    def models_dir(self) -> Path:
+        return self.path.parent
+
+    def source(self, model: str) -> Path:
+        """Path of a model's NESTML file."""
+        return self.models_dir / f"{model}.nestml"
+
+    @property
+    def build_folder(self) -> Path:
+        return self.build_dir if self.build_dir is not None else self.models_dir / "build"
+
+    def nest_names(self) -> dict[str, str]:
+        """Every model the module registers: NEST name -> kind ("neuron" or "synapse").
+
+        Co-generated models are registered under NESTML's names and under the
+        short names of :func:`names.short_pair` (one pair of names per neuron and
+        synapse, the same whatever other synapses the neuron carries).
+        """
+        out = {names.plain(n, self.suffix): "neuron" for n in self.neurons}
+        for s in self.synapses.values():
+            if not s.needs_partner:
+                out[names.plain(s.name, self.suffix)] = "synapse"
+        for p in self.pairs:
+            out[names.paired_neuron(p.neuron, p.synapses, self.suffix)] = "neuron"
+            for s in p.synapses:
+                out[names.paired_synapse(s, p.neuron, p.synapses, self.suffix)] = "synapse"
+                short_n, short_s = names.short_pair(p.neuron, s, self.suffix)
+                out[short_n], out[short_s] = "neuron", "synapse"
+        return out
+
+    def aliases(self) -> dict[str, str]:
+        """Short name -> NESTML's name, for every co-generated model whose short name differs."""
+        out = {}
+        for p in self.pairs:
+            for s in p.synapses:
+                short_n, short_s = names.short_pair(p.neuron, s, self.suffix)
+                long_n = names.paired_neuron(p.neuron, p.synapses, self.suffix)
+                long_s = names.paired_synapse(s, p.neuron, p.synapses, self.suffix)
+                if short_n != long_n:
+                    out[short_n] = long_n
+                if short_s != long_s:
+                    out[short_s] = long_s
+        return out
+
+    def pair_for(self, neuron: str, synapse: str) -> PairSpec:
+        """The pair that co-generates ``synapse`` with ``neuron``."""
+        for p in self.pairs:
+            if p.neuron == neuron and synapse in p.synapses:
+                return p
+        offered = [f"{p.neuron} + {s}" for p in self.pairs for s in p.synapses]
+        raise KeyError(f"no pair {neuron} + {synapse} in {self.path}; pairs: {', '.join(offered)}")
+
+
+def _expect(cond: bool, path: Path, message: str) -> None:
+    if not cond:
+        raise ManifestError(path, message)
+
+
+def _check_keys(d: dict, allowed: set[str], where: str, path: Path) -> None:
+    unknown = sorted(set(d) - allowed)
+    _expect(not unknown, path, f"unknown key(s) {unknown} in {where}; allowed: {sorted(allowed)}")
+
+
+def _synapse_spec(name: str, opts, path: Path) -> SynapseSpec:
+    """One entry of ``synapses:``; ports are lists of names, a continuous port ``{port: neuron_variable}``."""
+    opts = opts or {}
+    _expect(isinstance(opts, dict), path, f"options of synapse {name!r} must be a mapping")
+    _check_keys(opts, {"weight_variable", "delay_variable", "post_ports", "vt_ports", "continuous_buffering"},
+                f"synapse {name!r}", path)
+    _expect("weight_variable" in opts, path, f"synapse {name!r} needs a 'weight_variable'")
+    spiking, continuous = [], []
+    raw_ports = opts.get("post_ports") or []
+    _expect(isinstance(raw_ports, list), path, f"'post_ports' of synapse {name!r} must be a list")
+    for port in raw_ports:
+        if isinstance(port, str):
+            spiking.append(port)
+        elif isinstance(port, dict) and len(port) == 1:   # {synapse_port: neuron_variable}
+            continuous.append(next(iter(port.items())))
+        elif isinstance(port, list) and len(port) == 2:   # NESTML's [synapse_port, neuron_variable]
+            continuous.append(tuple(port))
+        else:
+            _expect(False, path, f"post port {port!r} of synapse {name!r}: expected a port name, or "
+                                 "{synapse_port: neuron_variable} for a continuous port")
+    for port, var in continuous:
+        _expect(all(isinstance(x, str) and _IDENT.match(x) for x in (port, var)), path,
+                f"continuous post port {port!r}: {var!r} of synapse {name!r} must name a port and a neuron variable")
+    vt = opts.get("vt_ports") or []
+    _expect(isinstance(vt, list) and all(isinstance(p, str) for p in vt), path,
+            f"'vt_ports' of synapse {name!r} must be a list of port names")
+    _expect(len(vt) <= 1, path, f"synapse {name!r}: NESTML 9 supports one vt port, got {vt}")
+    all_ports = spiking + [p for p, _ in continuous] + vt
+    _expect(len(set(all_ports)) == len(all_ports), path, f"synapse {name!r} lists a port twice: {all_ports}")
+    delay = opts.get("delay_variable")
+    _expect(delay is None or (isinstance(delay, str) and _IDENT.match(delay) is not None), path,
+            f"'delay_variable' of synapse {name!r} must be a variable name, got {delay!r}")
+    buffering = opts.get("continuous_buffering")
+    _expect(buffering in (None, *CONTINUOUS_BUFFERING), path,
+            f"'continuous_buffering' of synapse {name!r} must be one of {list(CONTINUOUS_BUFFERING)}, got {buffering!r}")
+    _expect(buffering is None or continuous, path,
+            f"synapse {name!r} sets 'continuous_buffering' but has no continuous post port")
+    return SynapseSpec(name, str(opts["weight_variable"]), tuple(spiking), tuple(continuous), tuple(vt), delay,
+                       buffering)
+
+
+def _check_port_roles(neuron: str, syns: list, synapses: dict, path: Path, number: int) -> None:
+    """NESTML 9.0.0 looks a port's role (post or vt) up across all synapses of a pair: a name must keep one role."""
+    role: dict[str, str] = {}
+    for s in syns:
+        spec = synapses[s]
+        for kind, ports in (("post", spec.post_ports + tuple(p for p, _ in spec.continuous_ports)),
+                            ("vt", spec.vt_ports)):
+            for port in ports:
+                _expect(role.setdefault(port, kind) == kind, path,
+                        f"pair #{number} ({neuron}): port {port!r} is a {role[port]} port of one synapse and a "
+                        f"{kind} port of another; NESTML 9 cannot tell them apart in one pair: rename one")
+
+
+def parse_rewrites(value, path: Path) -> tuple[str, ...]:
+    """``all`` (default), ``none``, or a list of rewrite names -> the rewrites to apply, in their fixed order."""
+    if value in ("all", None):
+        return rewrites.ALL
+    if value in ("none", False, []):
+        return ()
+    _expect(isinstance(value, list) and all(isinstance(v, str) for v in value), path,
+            f"'rewrites' must be 'all', 'none' or a list of {list(rewrites.ALL)}, got {value!r}")
+    unknown = sorted(set(value) - set(rewrites.ALL))
+    _expect(not unknown, path, f"unknown rewrite(s) {unknown}; known: {list(rewrites.ALL)}")
+    return tuple(r for r in rewrites.ALL if r in value)
+
+
+def load_manifest(path: Path | str) -> Manifest:
+    """Read and validate a manifest.
+
+    Parameters
+    ----------
+    path : path-like
+        The manifest file, or the folder holding ``module.yaml``.
+
+    Returns
+    -------
+    Manifest
+
+    Raises
+    ------
+    ManifestError
+        Naming the file and what is wrong: bad YAML, unknown keys, a model
+        without its ``.nestml`` file, a pair naming an undeclared model.
+    """
+    path = Path(path).resolve()
+    if path.is_dir():
+        path = path / MANIFEST_NAME
+    _expect(path.is_file(), path, "manifest not found")
+    try:
+        data = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as exc:
+        raise ManifestError(path, f"not valid YAML: {exc}") from None
+    _expect(isinstance(data, dict), path, "expected a mapping at the top level")
+    _check_keys(data, {"module", "suffix", "neurons", "synapses", "pairs", "rewrites", "build"}, "the top level", path)
+
+    module = data.get("module")
+    _expect(isinstance(module, str) and _IDENT.match(module) and module.endswith("module"), path,
+            f"'module' must be a C identifier ending in 'module', got {module!r}")
+    suffix = data.get("suffix", "_nestml")
+    _expect(isinstance(suffix, str) and (suffix == "" or re.match(r"^[A-Za-z0-9_]+$", suffix)), path,
+            f"'suffix' must be letters, digits and underscores, got {suffix!r}")
+
+    neurons = data.get("neurons") or []
+    _expect(isinstance(neurons, list) and all(isinstance(n, str) for n in neurons), path,
+            "'neurons' must be a list of model names")
+    _expect(len(set(neurons)) == len(neurons), path, "'neurons' lists a model twice")
+
+    synapses: dict[str, SynapseSpec] = {}
+    raw_syn = data.get("synapses") or {}
+    _expect(isinstance(raw_syn, dict), path, "'synapses' must map synapse names to their options")
+    for name, opts in raw_syn.items():
+        synapses[name] = _synapse_spec(name, opts, path)
+
+    pairs = []
+    for i, raw in enumerate(data.get("pairs") or []):
+        _expect(isinstance(raw, dict), path, f"pair #{i + 1} must be a mapping with 'neuron' and 'synapses'")
+        _check_keys(raw, {"neuron", "synapses"}, f"pair #{i + 1}", path)
+        neuron, syns = raw.get("neuron"), raw.get("synapses") or []
+        _expect(neuron in neurons, path, f"pair #{i + 1}: neuron {neuron!r} is not listed under 'neurons'")
+        _expect(isinstance(syns, list) and syns, path, f"pair #{i + 1}: 'synapses' must be a non-empty list")
+        for s in syns:
+            _expect(s in synapses, path, f"pair #{i + 1}: synapse {s!r} is not listed under 'synapses'")
+            _expect(synapses[s].needs_partner, path,
+                    f"pair #{i + 1}: synapse {s!r} has no post_ports; it is generated on its own, not paired")
+        _expect(len(set(syns)) == len(syns), path, f"pair #{i + 1} lists a synapse twice")
+        for earlier in pairs:
+            both = sorted(set(syns) & set(earlier.synapses)) if earlier.neuron == neuron else []
+            _expect(not both, path, f"pair #{i + 1}: {neuron} + {both[0] if both else ''} is already a pair")
+        _check_port_roles(neuron, syns, synapses, path, i + 1)
+        pairs.append(PairSpec(neuron, tuple(syns)))
+
+    for model in list(neurons) + list(synapses):
+        _expect(_IDENT.match(model) is not None, path, f"model name {model!r} is not an identifier")
+        _expect((path.parent / f"{model}.nestml").is_file(), path,
+                f"model {model!r} has no source file {path.parent / (model + '.nestml')}")
+
+    build = data.get("build", "build")
+    _expect(isinstance(build, str) and build.strip() != "", path, f"'build' must be a folder path, got {build!r}")
+    manifest = Manifest(path, module, suffix, tuple(neurons), synapses, tuple(pairs),
+                        parse_rewrites(data.get("rewrites", "all"), path), (path.parent / build).resolve())
+    paired = [names.paired_neuron(p.neuron, p.synapses, suffix) for p in pairs]
+    _expect(len(set(paired)) == len(paired), path, "two pairs give the same co-generated neuron")
+    return manifest

@@ -1,0 +1,212 @@
+"""A project: a folder of ``.nestml`` files and a manifest; :func:`make_module` turns it into a NEST module.
+
+The pipeline has one owner. :func:`make_module` generates the C++ (cached per
+NESTML run), compiles it for one NEST installation, installs the ``.so`` with
+its stamp, and returns the :class:`~nestml_lab.module.Module` it made; the
+command line, the tests and the benchmarks all call it.
+
+Everything it writes goes into the project's build folder (``build:`` in the
+manifest, default ``build/`` beside it), never into the toolkit::
+
+    <build>/generated/            C++ of every unit, shared by all NEST installations
+    <build>/nest-3.10.0-1a2b3c4d/ one folder per NEST installation (NestTarget.key):
+        <module>.so, <module>.json   the installed module and its stamp
+        cmake/                       the CMake build tree
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from nestml_lab.codegen import names
+from nestml_lab.codegen.generate import GenerateReport, generate, source_hash
+from nestml_lab.codegen.manifest import MANIFEST_NAME, Manifest, load_manifest
+
+#: Written into a new build folder, so that git ignores it wherever it sits.
+_GITIGNORE = "# made by nestml-lab module: generated code, builds, installed modules\n*\n"
+
+
+@dataclass(frozen=True)
+class Project:
+    """A project folder: its manifest (``module.yaml``) and where its builds go."""
+
+    manifest: Manifest
+
+    @classmethod
+    def open(cls, path: Path | str | None = None) -> "Project":
+        """The project in ``path`` (a folder with ``module.yaml``, or the manifest itself); default: this folder."""
+        return cls(load_manifest(Path(path) if path is not None else Path.cwd()))
+
+    @property
+    def folder(self) -> Path:
+        return self.manifest.models_dir
+
+    @property
+    def build_folder(self) -> Path:
+        return self.manifest.build_folder
+
+    @property
+    def generated_dir(self) -> Path:
+        return self.build_folder / "generated"
+
+    def target_dir(self, target) -> Path:
+        """Folder of the module built for one NEST installation (a :class:`~nestml_lab.build.NestTarget`)."""
+        return self.build_folder / target.key
+
+    def stamp_path(self, target) -> Path:
+        return self.target_dir(target) / f"{self.manifest.module}.json"
+
+    def built_targets(self) -> list[dict]:
+        """The NEST installations this project has an installed module for (from their stamps)."""
+        out = []
+        for stamp in sorted(self.build_folder.glob(f"nest-*/{self.manifest.module}.json")):
+            try:
+                out.append(json.loads(stamp.read_text())["nest_target"])
+            except (ValueError, KeyError):
+                continue
+        return out
+
+
+@dataclass
+class Made:
+    """What :func:`make_module` made: the module, and how (units generated or cached, rewrites, time)."""
+
+    module: "Module"  # noqa: F821  (nestml_lab.module.Module)
+    report: GenerateReport
+    seconds: float
+
+
+def make_module(project: Project | Path | str | None = None, *, jobs: int | None = None,
+                nest_config: str | None = None, rewrites: tuple[str, ...] | None = None, log=print) -> Made:
+    """Generate (cached), compile and install a project's module for one NEST; return what was made.
+
+    Parameters
+    ----------
+    project : Project or path, optional
+        The project, or its folder or manifest (default: the current folder).
+    jobs : int, optional
+        Parallel NESTML runs and compile jobs (default: number of CPUs).
+    nest_config : str, optional
+        Build for the NEST of this nest-config (a NEST built from source);
+        default: ``NEST_CONFIG``, else the ``nest`` package of this Python.
+    rewrites : tuple of str, optional
+        Override the manifest's ``rewrites`` (``()``: NESTML's code as it is).
+    log : callable
+        Receives one progress line at a time.
+
+    Raises
+    ------
+    nestml_lab.codegen.errors.CodegenError
+        A malformed manifest or a model NESTML rejects (file, line, column).
+    nestml_lab.build.BuildError
+        A missing tool, or C++ that does not compile (stage, model, log).
+        In both cases the last installed module is left as it was.
+    """
+    from nestml_lab import build
+    from nestml_lab.module import Module
+
+    t0 = time.perf_counter()
+    if not isinstance(project, Project):
+        project = Project.open(project)
+    if rewrites is not None:
+        project = Project(dataclasses.replace(project.manifest, rewrites=tuple(rewrites)))
+    manifest = project.manifest
+    target = build.find_nest(nest_config)
+    _make_build_folder(project.build_folder)
+    report = generate(manifest, project.generated_dir, jobs=jobs, log=log)
+    log(f"[codegen] done in {report.seconds:.1f} s")
+    so = build.compile_module(manifest.module, project.generated_dir, project.target_dir(target) / "cmake", target,
+                              jobs=jobs, log=log)
+    stamp = {
+        "module": manifest.module,
+        "source_hash": report.source_hash,
+        **report.versions,
+        "nest_target": target.to_json(),
+        "manifest": str(manifest.path),
+        "models": model_table(manifest, report.variables),
+        "rewrites": list(manifest.rewrites),
+    }
+    build.install(so, stamp, project.target_dir(target))
+    return Made(Module(project.stamp_path(target), manifest=manifest), report, time.perf_counter() - t0)
+
+
+def _make_build_folder(folder: Path) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    ignore = folder / ".gitignore"
+    if not ignore.exists():
+        ignore.write_text(_GITIGNORE)
+
+
+def model_table(manifest: Manifest, variables: dict) -> dict:
+    """Every NEST model the module registers, for its stamp.
+
+    ``{nest_name: {"kind", "model", "pair", "same_as", "parameters", "state", "moved"}}``:
+    ``model`` is the NESTML model (the neuron's for a co-generated neuron),
+    ``pair`` ``[neuron, synapse]`` for co-generated models, ``same_as`` NESTML's
+    name when this is a short name, ``moved`` (co-generated neurons) the
+    variables moved in from a synapse: ``{name in the neuron: [synapse, name in the synapse]}``.
+    """
+    sfx = manifest.suffix
+    table = {}
+
+    def entry(kind, model, nestml_name, pair=None, same_as=None, carries=()):
+        declared = variables.get(nestml_name, {"parameters": {}, "state": {}})
+        moved = {}
+        for s in carries:
+            tag = names.MOVED_VARIABLE + names.plain(s, sfx)
+            for var in list(declared["parameters"]) + list(declared["state"]):
+                if var.endswith(tag):
+                    moved[var] = [s, var[: -len(tag)]]
+        return {"kind": kind, "model": model, "pair": list(pair) if pair else None, "same_as": same_as,
+                "parameters": declared["parameters"], "state": declared["state"], "moved": moved}
+
+    for n in manifest.neurons:
+        table[names.plain(n, sfx)] = entry("neuron", n, names.plain(n, sfx))
+    for s in manifest.synapses.values():
+        if not s.needs_partner:
+            table[names.plain(s.name, sfx)] = entry("synapse", s.name, names.plain(s.name, sfx))
+    for p in manifest.pairs:
+        long_n = names.paired_neuron(p.neuron, p.synapses, sfx)
+        # NESTML's name of a neuron carrying several synapses is no one pair's
+        table[long_n] = entry("neuron", p.neuron, long_n, (p.neuron, p.synapses[0]) if len(p.synapses) == 1 else None,
+                              carries=p.synapses)
+        for s in p.synapses:
+            long_s = names.paired_synapse(s, p.neuron, p.synapses, sfx)
+            short_n, short_s = names.short_pair(p.neuron, s, sfx)
+            table[long_s] = entry("synapse", s, long_s, (p.neuron, s))
+            if short_n != long_n:
+                table[short_n] = entry("neuron", p.neuron, long_n, (p.neuron, s), long_n, carries=p.synapses)
+            if short_s != long_s:
+                table[short_s] = entry("synapse", s, long_s, (p.neuron, s), long_s)
+    return table
+
+
+def new_project(folder: Path | str, module: str | None = None, example: bool = True) -> Path:
+    """Start a project folder: a manifest and, with ``example``, a neuron and an STDP synapse paired with it.
+
+    Refuses a folder that already has a manifest. Returns the manifest's path.
+    """
+    import re
+    from importlib.resources import files
+
+    folder = Path(folder)
+    manifest = folder / MANIFEST_NAME
+    if manifest.exists():
+        raise FileExistsError(f"{manifest} exists already: this folder is a project")
+    folder.mkdir(parents=True, exist_ok=True)
+    if module is None:
+        stem = re.sub(r"[^A-Za-z0-9_]", "_", folder.resolve().name).strip("_") or "my"
+        module = (stem if stem[0].isalpha() else "m_" + stem) + "_module"
+    template = files("nestml_lab") / "project_template"
+    text = (template / "module.yaml").read_text().replace("MODULE_NAME", module)
+    if not example:
+        text = text.split("# --- example")[0] + "neurons: []\n"
+    for item in template.iterdir():
+        if example and item.name.endswith(".nestml"):
+            (folder / item.name).write_text(item.read_text())
+    manifest.write_text(text)
+    return manifest
