@@ -170,8 +170,12 @@ def find_nest(nest_config: str | None = None) -> NestTarget:
     return _from_python_package(Path(spec.origin).parent)
 
 
+@lru_cache(maxsize=1)
 def running_nest() -> NestTarget:
-    """The NEST this Python imports (``import nest``): the one a module must have been built for."""
+    """The NEST this Python imports (``import nest``): the one a module must have been built for.
+
+    Cached: it cannot change within a process, and every install after a ResetKernel asks for it.
+    """
     spec = importlib.util.find_spec("nest")
     if spec is None or spec.origin is None:
         raise BuildError("toolchain", "NEST is not installed in this Python")
