@@ -15,12 +15,16 @@ DC = {"iaf_psc_exp_neuron": 500.0, "iaf_psc_alpha_neuron": 500.0, "izhikevich_ne
 
 
 def _all_neurons():
+    """(neuron, synapse or None): each neuron alone, and each pair's neuron with its first synapse.
+
+    Names from the manifest only: collection runs before the session fixture builds the module.
+    """
     m = manifest()
-    out = [(n, nestml_lab.neuron_model(n)) for n in m.neurons]
-    for p in m.pairs:
-        for s in p.synapses[:1]:
-            out.append((p.neuron, nestml_lab.pair_models(p.neuron, s)[0]))
-    return out
+    return [(n, None) for n in m.neurons] + [(p.neuron, p.synapses[0]) for p in m.pairs]
+
+
+def _nest_neuron(neuron, synapse):
+    return nestml_lab.neuron_model(neuron) if synapse is None else nestml_lab.pair_models(neuron, synapse)[0]
 
 
 def test_install_is_idempotent_and_survives_reset(nest_kernel):
@@ -32,9 +36,10 @@ def test_install_is_idempotent_and_survives_reset(nest_kernel):
     assert "iaf_psc_exp_neuron_nestml" in nest.node_models
 
 
-@pytest.mark.parametrize("neuron,model", _all_neurons(), ids=lambda x: x if isinstance(x, str) else None)
-def test_every_neuron_spikes_under_dc_input(nest_kernel, neuron, model):
+@pytest.mark.parametrize("neuron,synapse", _all_neurons(), ids=lambda x: x or "alone")
+def test_every_neuron_spikes_under_dc_input(nest_kernel, neuron, synapse):
     nest = nest_kernel
+    model = _nest_neuron(neuron, synapse)
     n = nest.Create(model, params={"I_e": DC[neuron]})
     sr = nest.Create("spike_recorder")
     nest.Connect(n, sr)
@@ -43,22 +48,22 @@ def test_every_neuron_spikes_under_dc_input(nest_kernel, neuron, model):
 
 
 def _all_synapses():
+    """(neuron, synapse, paired): every synapse alone on iaf_psc_exp_neuron, and in every pair (manifest names)."""
     m = manifest()
-    out = []
-    for s in m.synapses.values():
-        if not s.needs_partner:
-            out.append(("iaf_psc_exp_neuron", s.name, "iaf_psc_exp_neuron_nestml", nestml_lab.synapse_model(s.name)))
-    for p in m.pairs:
-        for s in p.synapses:
-            out.append((p.neuron, s) + nestml_lab.pair_models(p.neuron, s))
+    out = [("iaf_psc_exp_neuron", s.name, False) for s in m.synapses.values() if not s.needs_partner]
+    out += [(p.neuron, s, True) for p in m.pairs for s in p.synapses]
     return out
 
 
-@pytest.mark.parametrize("neuron,synapse,neuron_model,synapse_model", _all_synapses(),
-                         ids=lambda x: x if isinstance(x, str) and not x.endswith("_nestml") else "")
-def test_a_spike_passes_through_every_synapse(nest_kernel, neuron, synapse, neuron_model, synapse_model):
+@pytest.mark.parametrize("neuron,synapse,paired", _all_synapses(),
+                         ids=lambda x: x if isinstance(x, str) else ("pair" if x else "alone"))
+def test_a_spike_passes_through_every_synapse(nest_kernel, neuron, synapse, paired):
     """One pre spike reaches the target: it departs from an identical neuron without input, only after arrival."""
     nest = nest_kernel
+    if paired:
+        neuron_model, synapse_model = nestml_lab.pair_models(neuron, synapse)
+    else:
+        neuron_model, synapse_model = nestml_lab.neuron_model(neuron), nestml_lab.synapse_model(synapse)
     pre = nest.Create("spike_generator", params={"spike_times": [10.0]})
     target, control = nest.Create(neuron_model, 2)
     if manifest().synapses[synapse].vt_ports:   # a third-factor synapse needs its volume transmitter
