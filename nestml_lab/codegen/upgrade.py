@@ -15,6 +15,11 @@ Rewrites:
 - ``@nest::delay`` / ``@nest::weight`` annotations  -> removed (delay: as above; weight: name the
   variable as ``weight_variable`` in the manifest)
 - ``delay_variable`` code generator options in a manifest (YAML) or options file (JSON) -> removed
+- a spike port with a unit, ``spikes pA <- spike``   -> ``spikes <- spike``, and every use of ``spikes`` in
+  an expression -> ``(spikes * 1 pA * 1 s)``: in NESTML 9 a spike port is untyped and counts spikes per
+  second, so the old meaning (the sum of the weights, in pA) is kept line by line
+- a model with ``equations:`` but no ``update:`` block -> ``update: integrate_odes()`` added (NESTML 9
+  integrates ODEs only where ``integrate_odes()`` is called: without it the state would never change)
 """
 
 from __future__ import annotations
@@ -275,6 +280,7 @@ def upgrade_text(text: str, path: str = "<model>") -> UpgradeResult:
     declared = _declared_names(codes)
     new_codes = list(codes)
     notes: dict[int, list[str]] = {}
+    typed_ports = _typed_spike_ports(codes)
     delay_candidates: dict[str, int] = {}   # delay variable -> line index where it was removed from a call
     annotated_delay: dict[str, int] = {}    # delay variable -> line index of its declaration
     block = None
@@ -341,6 +347,16 @@ def upgrade_text(text: str, path: str = "<model>") -> UpgradeResult:
                 continue
             current = current[:m.start()] + replacement + current[close + 1:]
             search_from = m.start() + len(replacement)
+        if i in typed_ports.values():
+            name = next(n for n, j in typed_ports.items() if j == i)
+            current = re.sub(rf"^(\s*{re.escape(name)})\s+[^<]*?\s*<-", r"\1 <-", current)
+            notes.setdefault(i, []).append(f"spike port '{name}' is untyped in NESTML 9 (it counts spikes, 1/s); "
+                                           "its uses are rescaled to keep their unit")
+        elif typed_ports:
+            current, rescaled = _rescale_port_uses(current, typed_ports, codes)
+            if rescaled:
+                notes.setdefault(i, []).append(", ".join(rescaled) + ": a spike port counts spikes (1/s) in "
+                                               "NESTML 9; times 1 <unit> * 1 s is the old sum of weights")
         fixed, units = _fix_units(current, declared)
         if units:
             notes.setdefault(i, []).append(
@@ -369,6 +385,13 @@ def upgrade_text(text: str, path: str = "<model>") -> UpgradeResult:
         notes.setdefault(j, []).append(f"parameter '{name}' removed: it only set the spike delay, which is "
                                        "now NEST's `delay` in syn_spec")
 
+    added = _missing_update_block(new_codes, codes, removed_lines)
+    if added is not None:
+        j, block = added
+        notes.setdefault(j, []).append("an update: block with integrate_odes() added: NESTML 9 integrates the "
+                                       "equations only where integrate_odes() is called")
+        new_codes[j] = new_codes[j] + block
+
     out_lines = []
     for i, body in enumerate(bodies):
         if i in removed_lines:
@@ -384,13 +407,66 @@ def upgrade_text(text: str, path: str = "<model>") -> UpgradeResult:
     return result
 
 
+_TYPED_PORT = re.compile(rf"^\s*(?P<name>{_IDENT})\s+(?!real\b|integer\b|boolean\b)(?P<unit>[A-Za-z_][^<]*?)"
+                         r"\s*<-\s*(?:(?:excitatory|inhibitory)\s+)*spike\b")
+
+
+def _typed_spike_ports(codes: list[str]) -> dict[str, int]:
+    """Spike ports declared with a single unit (``spikes pA <- spike``): name -> line index."""
+    out = {}
+    for i, code in enumerate(codes):
+        m = _TYPED_PORT.match(code)
+        if m and m.group("unit").strip() in UNITS:
+            out[m.group("name")] = i
+    return out
+
+
+def _port_unit(codes: list[str], line: int) -> str:
+    return _TYPED_PORT.match(codes[line]).group("unit").strip()
+
+
+def _rescale_port_uses(code: str, ports: dict[str, int], codes: list[str]) -> tuple[str, list[str]]:
+    """``spikes`` -> ``(spikes * 1 pA * 1 s)`` in expressions; not in ``onReceive(spikes)`` or ``spikes.x``."""
+    if re.match(r"^\s*onReceive\s*\(", code):
+        return code, []
+    done = []
+    for name, line in ports.items():
+        unit = _port_unit(codes, line)
+        pattern = re.compile(rf"(?<![\w.]){re.escape(name)}\b(?!\s*\.|\s*\()")
+        new = pattern.sub(f"({name} * 1 {unit} * 1 s)", code)
+        if new != code:
+            done.append(f"'{name}' -> '({name} * 1 {unit} * 1 s)'")
+            code = new
+    return code, done
+
+
+def _missing_update_block(new_codes: list[str], codes: list[str], removed: set[int]) -> tuple[int, str] | None:
+    """Where to add ``update: integrate_odes()``: after the model's last line, if it has equations but no update."""
+    blocks = {}
+    for i, code in enumerate(codes):
+        if m := _BLOCK.match(code):
+            blocks.setdefault(m.group("name"), (i, len(code) - len(code.lstrip())))
+    if "equations" not in blocks or "update" in blocks:
+        return None
+    if any(re.search(r"\bintegrate_odes\s*\(", c) for c in codes):
+        return None
+    last = max((i for i, c in enumerate(new_codes) if c.strip() and i not in removed), default=None)
+    if last is None:
+        return None
+    indent = " " * blocks["equations"][1]
+    body = indent + ("    " if indent else "    ")
+    return last, f"\n\n{indent}update:\n{body}integrate_odes()"
+
+
 def _old_syntax_findings(code: str, i: int, result: UpgradeResult) -> None:
     """Older constructs the upgrade does not rewrite, because the rewrite changes meaning or needs a choice."""
     stripped = code.strip()
-    if m := re.match(rf"^({_IDENT})\s+(?!real\b|integer\b|boolean\b)([A-Za-z_][^<]*?)\s*<-\s*spike\b", stripped):
-        result.findings.append(Finding(i + 1, f"spike port '{m.group(1)}' has a unit ({m.group(2).strip()}): "
-                                              "in NESTML 9 spike ports are untyped and count spikes (1/s); "
-                                              "every use must be rescaled, e.g. 'x * 1 pA * 1 s'"))
+    m = _TYPED_PORT.match(code)
+    if m and m.group("unit").strip() not in UNITS:
+        result.findings.append(Finding(i + 1, f"spike port '{m.group('name')}' has a unit expression "
+                                              f"({m.group('unit').strip()}): in NESTML 9 spike ports are untyped "
+                                              "and count spikes (1/s); every use must be rescaled by hand, e.g. "
+                                              "'x * 1 pA * 1 s'"))
     if re.match(r"^shape\b", stripped):
         result.findings.append(Finding(i + 1, "'shape' is 'kernel' since NESTML 3; check the definition "
                                               "before renaming"))

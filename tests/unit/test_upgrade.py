@@ -105,6 +105,24 @@ model computed_delay_synapse:
         emit_spike(w, d + 1 ms)
 """
 
+ODES_NO_UPDATE = """\
+synapse trace_synapse:
+    state:
+        w real = 1
+        x real = 0
+    parameters:
+        tau ms = 20 ms
+    equations:
+        x' = -x / tau
+    input:
+        pre_spikes <- spike
+    output:
+        spike
+    onReceive(pre_spikes):
+        x += 1
+        emit_spike(w * x)
+"""
+
 TYPED_SPIKE_PORT = """\
 model typed_port_neuron:
     state:
@@ -164,12 +182,27 @@ def test_delay_variable_still_used_is_kept_and_reported():
 
 @pytest.mark.parametrize("text,line,needle", [
     (COMPUTED_DELAY, 11, "computed delay"),
-    (TYPED_SPIKE_PORT, 5, "spike port 'spikes' has a unit"),
+    (TYPED_SPIKE_PORT.replace("spikes pA <- spike", "spikes pA*s <- spike"), 5, "has a unit expression"),
 ])
 def test_unsupported_constructs_are_reported_not_changed(text, line, needle):
     r = _up(text)
     assert r.text == text
     assert [(f.line, needle in f.message) for f in r.findings] == [(line, True)]
+
+
+def test_typed_spike_port_is_untyped_and_its_uses_keep_their_unit():
+    r = _up(TYPED_SPIKE_PORT)
+    assert "        spikes <- spike\n" in r.text
+    assert "I += (spikes * 1 pA * 1 s)" in r.text
+    assert [c.line for c in r.changes] == [5, 9] and not r.findings
+    assert not _up(r.text).changed, "idempotent"
+
+
+def test_equations_without_update_get_integrate_odes():
+    r = _up(ODES_NO_UPDATE)
+    assert r.text.rstrip().endswith("    update:\n        integrate_odes()")
+    assert any("integrate_odes() added" in c.what for c in r.changes)
+    assert not _up(r.text).changed, "idempotent"
 
 
 def test_upgrade_is_idempotent_on_the_catalog():
@@ -224,7 +257,8 @@ def test_seed_001_upgrades_to_the_catalog_port(seed_name, catalog_name, old_name
 def test_upgraded_snippets_pass_nestml_9(tmp_path):
     """Every upgraded snippet (and the seed's models) is accepted by NESTML 9's parser and checks."""
     texts = {"units_old": UNITS, "stdp_old": SYNAPSE_V8, "static_old": ANNOTATED,
-             "delay_used_synapse": DELAY_STILL_USED}
+             "delay_used_synapse": DELAY_STILL_USED, "typed_port_neuron": TYPED_SPIKE_PORT,
+             "trace_synapse": ODES_NO_UPDATE}
     if SEED_001.exists():
         texts.update({"seed_stdp": _seed_models()["stdp_model"], "seed_neuron": _seed_models()["neuron_model"]})
     files = []
