@@ -1,9 +1,10 @@
 # Thin wrappers around scripts/setup.sh and the `nestml-lab` command.
 VENV ?= .venv
+MPI_VENV ?= .venv-mpi
 LAB = $(VENV)/bin/nestml-lab
 OUT ?= results
 
-.PHONY: all setup module test test-quick stdp-window figures seed001 pairing-frequency short-term \
+.PHONY: all setup module mpi-setup test test-quick test-mpi stdp-window figures seed001 pairing-frequency short-term \
 	golden pd14 song2000 adex-network networks brian2-setup bench bench-quick clean
 
 all: stdp-window
@@ -12,9 +13,19 @@ setup:
 	@bash scripts/setup.sh
 
 # The catalog (models/) is a project like any other: `nestml-lab module <folder>` builds yours.
-# `make module NO_REWRITES=1` builds NESTML's generated code without the speed rewrites.
+# `make module NO_REWRITES=1` builds NESTML's generated code without the speed rewrites;
+# `make module NEST=mpi` builds it for the MPI NEST of `make mpi-setup` (beside the wheel's build).
 module: setup
+ifeq ($(NEST),mpi)
+	@test -x $(MPI_VENV)/bin/nestml-lab || { echo "no MPI NEST in $(MPI_VENV): run make mpi-setup" >&2; exit 1; }
+	@$(MPI_VENV)/bin/nestml-lab module models $(if $(NO_REWRITES),--no-rewrites)
+else
 	@$(LAB) module models $(if $(NO_REWRITES),--no-rewrites)
+endif
+
+# NEST 3.10 built with MPI (Debian's OpenMPI) in $(MPI_VENV), with the toolkit: 15-20 min once, then cached.
+mpi-setup:
+	@MPI_VENV=$(MPI_VENV) bash scripts/mpi_setup.sh
 
 # The main job: the module, then the STDP window experiment and its figure.
 stdp-window: module
@@ -64,7 +75,11 @@ test: setup
 	@$(VENV)/bin/python -m pytest
 
 test-quick: setup
-	@$(VENV)/bin/python -m pytest -m "not nest"
+	@$(VENV)/bin/python -m pytest -m "not nest and not mpi"
+
+# The MPI tests (tests/mpi): mpirun -np 2 x 1 thread vs 1 process x 2 threads; needs `make mpi-setup`.
+test-mpi: setup
+	@$(VENV)/bin/python -m pytest -m mpi tests/mpi
 
 # The catalog's build folder (generated code, builds, modules); `make module` brings it back.
 clean:

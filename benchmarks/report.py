@@ -128,4 +128,19 @@ def markdown(r: dict) -> str:
             x = p[impl]
             out.append(f"| {name} | {_med(x['rtf']):.2f} | {_s(_med(x['simulate_s']))} | {x['peak_rss_mb']:.0f} MB |")
         out += ["", f"catalog (rewritten) / NEST: {p['ratio_rtf']:.2f}x.", ""]
+    q = r.get("mpi")
+    if q:
+        out += [f"## PD14 under MPI, scale {q['scale']:g}, {q['t_sim_ms']:g} ms, catalog iaf_psc_exp_neuron", "",
+                "NEST 3.10.0 built with MPI (`make mpi-setup`), the same build for both layouts, one after the other.",
+                "", "| processes x threads | real-time factor | whole command | per process: Simulate(), build, "
+                "peak RSS |", "|---|---|---|---|"]
+        for layout in ("1x2", "2x1"):
+            x = q[layout]
+            per = "; ".join(f"{_s(pp['simulate_s'])}, {_s(pp['build_s'])}, {pp['peak_rss_mb']:.0f} MB"
+                            for pp in x["per_process"])
+            out.append(f"| {x['processes']} x {x['threads']} | {x['rtf']:.2f} | {_s(x['command_s'])} | {per} |")
+        cold = q.get("setup_cold_s")
+        out += ["", f"Identical spikes in both layouts: {q['identical_spikes']}. `make mpi-setup`: "
+                    f"{_s(q['setup_cached_s'])} with the built NEST cached"
+                    + (f", {cold / 60:.0f} min building it" if cold else "") + ".", ""]
     return "\n".join(out) + "\n"

@@ -209,16 +209,65 @@ def bench_pd14(quick: bool) -> dict | None:
     return res
 
 
+def bench_mpi(quick: bool) -> dict | None:
+    """PD14 at 0.1 scale on the MPI NEST: 2 processes x 1 thread vs 1 process x 2 threads; the set-up time.
+
+    Needs `make mpi-setup` (skipped otherwise). Both layouts run the same MPI
+    NEST build and the catalog module built for it, one after the other.
+    """
+    import os
+    import tempfile
+
+    import numpy as np
+
+    lab = ROOT / ".venv-mpi" / "bin" / "nestml-lab"
+    mpirun = shutil.which("mpirun")
+    if not lab.is_file() or mpirun is None:
+        log("[bench/mpi] skipped: no MPI NEST (make mpi-setup)")
+        return None
+    env = dict(os.environ)
+    if os.geteuid() == 0:
+        env.update(OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1")
+    res = {"scale": 0.1, "t_sim_ms": 200.0 if quick else 1000.0}
+    res["setup_cached_s"] = timed_run(["bash", str(ROOT / "scripts" / "mpi_setup.sh")], env=env, cwd=ROOT)
+    cache = Path(os.environ.get("NESTML_LAB_CACHE", Path.home() / ".cache" / "nestml-lab"))
+    record = cache / "nest-3.10.0-mpi" / "build_seconds"
+    res["setup_cold_s"] = float(record.read_text()) if record.is_file() else None
+    timed_run([str(lab), "module", str(ROOT / "models")], env=env, cwd=ROOT)   # the catalog for the MPI NEST
+    args = ["pd14", "--neuron", "nestml", "--scale", "0.1", "--t-sim", str(res["t_sim_ms"])]
+    spikes = {}
+    with tempfile.TemporaryDirectory(prefix="bench-mpi-") as tmp:
+        for layout, (processes, threads) in (("1x2", (1, 2)), ("2x1", (2, 1))):
+            out = Path(tmp) / layout
+            cmd = [str(lab), *args, "--threads", str(threads), "--out", str(out)]
+            if processes > 1:
+                cmd = [mpirun, "-np", str(processes), "--bind-to", "none", *cmd]
+            wall = timed_run(cmd, env=env, cwd=ROOT)
+            meta = json.loads((out / "nestml" / "pd14.json").read_text())
+            prov = meta["provenance"]
+            res[layout] = {"processes": processes, "threads": threads, "command_s": wall,
+                           "rtf": meta["statistics"]["rtf"],
+                           "per_process": [{"simulate_s": q["simulate_s"], "build_s": q["build_s"],
+                                            "peak_rss_mb": q["peak_rss_mb"]} for q in prov["per_process"]]}
+            with np.load(out / "nestml" / "pd14_spikes.npz") as d:
+                spikes[layout] = {k: d[k] for k in d.files}
+    res["identical_spikes"] = all(np.array_equal(spikes["1x2"][k], spikes["2x1"][k]) for k in spikes["1x2"])
+    log(f"[bench/mpi] PD14 0.1: 1x2 rtf {res['1x2']['rtf']:.2f}, 2x1 rtf {res['2x1']['rtf']:.2f}; "
+        f"identical spikes {res['identical_spikes']}; set-up {res['setup_cached_s']:.0f} s cached")
+    return res
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="the small development subset")
-    parser.add_argument("--only", nargs="*", choices=["build", "brunel", "window", "pd14"], help="some benchmarks")
+    parser.add_argument("--only", nargs="*", choices=["build", "brunel", "window", "pd14", "mpi"], help="some benchmarks")
     args = parser.parse_args(argv)
     OUT.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
     results = {"machine": machine(), "quick": args.quick, "date": time.strftime("%Y-%m-%d %H:%M")}
-    wanted = args.only or ["build", "brunel", "window", "pd14"]
-    for name, fn in (("build", bench_build), ("brunel", bench_brunel), ("window", bench_window), ("pd14", bench_pd14)):
+    wanted = args.only or ["build", "brunel", "window", "pd14", "mpi"]
+    for name, fn in (("build", bench_build), ("brunel", bench_brunel), ("window", bench_window), ("pd14", bench_pd14),
+                     ("mpi", bench_mpi)):
         if name in wanted:
             r = fn(args.quick)
             if r is not None:
