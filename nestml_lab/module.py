@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 from nestml_lab import paths
@@ -79,19 +80,21 @@ class Module:
         if not self.so_path.is_file():
             raise ModuleNotBuiltError(f"{self.so_path} is missing beside its stamp: {redo}")
         built_for = self.stamp.get("nest_target")
-        if built_for is None:
-            raise ModuleNotBuiltError(f"{self.stamp_path} predates NEST targets in stamps: {redo}")
+        if built_for is None or "so_sha256" not in self.stamp:
+            raise ModuleNotBuiltError(f"{self.stamp_path} was written by an older nestml-lab: {redo}")
+        if _file_hash(self.so_path) != self.stamp["so_sha256"]:
+            from nestml_lab.build import check_elf
+
+            why = check_elf(self.so_path) or "its content differs from what was built"
+            raise ModuleNotBuiltError(f"{self.so_path} is not the library its stamp records ({why}); loading it "
+                                      f"could kill this process, so it was not loaded: {redo}")
         running = running_nest()
-        if built_for["version"] != running.version or built_for["abi"] != running.abi:
+        if any(built_for.get(field, False) != getattr(running, field) for field in ("version", "abi", "mpi", "key")):
+            was = (f"NEST {built_for['version']}{' with MPI' if built_for.get('mpi') else ''} from "
+                   f"{built_for['nest_config'] or built_for['python_package']} (C++ ABI {built_for['abi']})")
             raise ModuleNotBuiltError(
-                f"{self.name} was built for NEST {built_for['version']} (C++ ABI {built_for['abi']}), but this "
-                f"Python runs {running.describe()}: {redo}"
-                + (f" --nest-config {running.nest_config}" if running.nest_config else ""))
-        if built_for["key"] != running.key:
-            raise ModuleNotBuiltError(
-                f"{self.name} was built for the NEST at {built_for['nest_config'] or built_for['python_package']}, "
-                f"but this Python runs {running.describe()}: {redo}"
-                + (f" --nest-config {running.nest_config}" if running.nest_config else ""))
+                f"{self.name} ({self.so_path}) was built for {was}, but this Python runs {running.describe()}: "
+                f"run `{running.module_command(project)}` to build it for this NEST")
         if sources:
             try:
                 manifest = load_manifest(self.stamp["manifest"])
@@ -116,7 +119,17 @@ class Module:
 
         probe = next(iter(self.stamp["models"]))
         if probe not in nest.node_models + nest.synapse_models:
-            install_from(self.so_path.parent, self.name)
+            try:
+                install_from(self.so_path.parent, self.name)
+            except Exception as exc:   # NEST's own errors: NamingConflict, a library libltdl cannot open, ...
+                if type(exc).__module__.split(".")[0] not in ("NESTErrors", "nest"):
+                    raise
+                raise ModuleNotBuiltError(f"NEST could not load {self.so_path}: {exc}") from None
+            known = set(nest.node_models) | set(nest.synapse_models)
+            missing = sorted(set(self.stamp["models"]) - known)
+            if missing:
+                raise ModuleNotBuiltError(f"{self.name} loaded, but NEST lacks {len(missing)} of its models "
+                                          f"({', '.join(missing[:3])}...)")
         return self
 
     def reset_kernel(self) -> None:
@@ -257,12 +270,23 @@ def load(where: Path | str | None = None, check_sources: bool = True) -> Module:
             others = project.built_targets()
             hint = ("; it is built for: " + "; ".join(f"NEST {t['version']} at {t['nest_config'] or t['python_package']}"
                                                     for t in others)) if others else ""
-            cmd = f"nestml-lab module {project.folder}" + (f" --nest-config {target.nest_config}"
-                                                           if target.nest_config else "")
             raise ModuleNotBuiltError(f"{project.manifest.module} is not built for {target.describe()}{hint}: "
-                                      f"run `{cmd}`")
+                                      f"run `{target.module_command(project.folder)}`")
         module = Module(stamp, manifest=project.manifest)
     return module.check(sources=check_sources).install()
+
+
+@lru_cache(maxsize=32)
+def _hash_of(path: str, size: int, mtime_ns: int) -> str:
+    from nestml_lab.build import sha256_file
+
+    return sha256_file(Path(path))
+
+
+def _file_hash(path: Path) -> str:
+    """sha256 of a file, computed again only when its size or modification time changes."""
+    st = path.stat()
+    return _hash_of(str(path), st.st_size, st.st_mtime_ns)
 
 
 def install_from(folder: Path, module: str) -> None:
@@ -287,9 +311,11 @@ def _catalog_stamp() -> Module:
         from nestml_lab.build import running_nest
         from nestml_lab.project import Project
 
-        stamp = Project.open(paths.MODELS_DIR).stamp_path(running_nest())
+        running = running_nest()
+        stamp = Project.open(paths.MODELS_DIR).stamp_path(running)
         if not stamp.is_file():
-            raise ModuleNotBuiltError(f"no catalog module at {stamp}: run `make module`")
+            raise ModuleNotBuiltError(f"no catalog module for {running.describe()} at {stamp}: run `make module"
+                                      + (" NEST=mpi`" if running.mpi else "`"))
         _catalog = Module(stamp)
     return _catalog
 

@@ -117,21 +117,76 @@ def make_module(project: Project | Path | str | None = None, *, jobs: int | None
     manifest = project.manifest
     target = build.find_nest(nest_config)
     _make_build_folder(project.build_folder)
-    report = generate(manifest, project.generated_dir, jobs=jobs, log=log)
-    log(f"[codegen] done in {report.seconds:.1f} s")
-    so = build.compile_module(manifest.module, project.generated_dir, project.target_dir(target) / "cmake", target,
-                              jobs=jobs, log=log)
-    stamp = {
-        "module": manifest.module,
-        "source_hash": report.source_hash,
-        **report.versions,
-        "nest_target": target.to_json(),
-        "manifest": str(manifest.path),
-        "models": model_table(manifest, report.variables),
-        "rewrites": list(manifest.rewrites),
-    }
-    build.install(so, stamp, project.target_dir(target))
+    with _build_lock(project.build_folder, log):
+        report = generate(manifest, project.generated_dir, jobs=jobs, log=log)
+        log(f"[codegen] done in {report.seconds:.1f} s")
+        so = build.compile_module(manifest.module, project.generated_dir, project.target_dir(target) / "cmake",
+                                  target, jobs=jobs, log=log)
+        so_hash = build.sha256_file(so)
+        installed = _read_stamp(project.stamp_path(target))
+        if installed.get("so_sha256") != so_hash and target.key == _running_key():
+            build.check_loadable(so, manifest.module)   # in a child: a bad library must not kill this process
+        if source_hash(manifest) != report.source_hash:
+            raise build.BuildError("install", f"the sources in {manifest.models_dir} changed while the module was "
+                                              "being built; nothing was installed: run the build again")
+        stamp = {
+            "module": manifest.module,
+            "source_hash": report.source_hash,
+            **report.versions,
+            "nest_target": target.to_json(),
+            "manifest": str(manifest.path),
+            "models": model_table(manifest, report.variables),
+            "rewrites": list(manifest.rewrites),
+            "so_sha256": so_hash,
+        }
+        build.install(so, stamp, project.target_dir(target))
     return Made(Module(project.stamp_path(target), manifest=manifest), report, time.perf_counter() - t0)
+
+
+def _running_key() -> str | None:
+    """Key of the NEST this Python imports (None if it has none): only that one can load a module in a child."""
+    from nestml_lab import build
+
+    try:
+        return build.running_nest().key
+    except build.BuildError:
+        return None
+
+
+def _read_stamp(path: Path) -> dict:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+class _build_lock:
+    """One build of a project at a time: a second ``make_module`` on the same build folder waits for the first."""
+
+    def __init__(self, folder: Path, log):
+        self.path, self.log, self.file = folder / ".lock", log, None
+
+    def __enter__(self):
+        import fcntl
+        import os
+
+        self.file = open(self.path, "a+")
+        try:
+            fcntl.flock(self.file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            self.file.seek(0)
+            holder = self.file.read().strip() or "another process"
+            self.log(f"[module] {self.path.parent} is being built by {holder}: waiting for it to finish")
+            fcntl.flock(self.file, fcntl.LOCK_EX)
+        self.file.seek(0)
+        self.file.truncate()
+        self.file.write(f"process {os.getpid()}")
+        self.file.flush()
+        return self
+
+    def __exit__(self, *exc):
+        self.file.close()   # closing releases the lock
+        return False
 
 
 def _make_build_folder(folder: Path) -> None:

@@ -62,8 +62,9 @@ class NestTarget:
     version: str                 # "3.10.0"
     nest_config: str | None      # a real nest-config (NEST built from source), or
     python_package: str | None   # the installed nest Python package (PyPI wheel)
-    kernel: str                  # the kernel library whose symbols tell the ABI
+    kernel: str                  # the kernel library whose symbols tell the ABI and MPI
     abi: int                     # _GLIBCXX_USE_CXX11_ABI: 0 (the wheel) or 1
+    mpi: bool = False            # built with MPI (the kernel calls MPI_Init)
 
     @property
     def location(self) -> str:
@@ -76,16 +77,23 @@ class NestTarget:
 
     def describe(self) -> str:
         where = f"nest-config {self.nest_config}" if self.nest_config else f"the Python package {self.python_package}"
-        return f"NEST {self.version} from {where} (C++ ABI {self.abi})"
+        return f"NEST {self.version}{' with MPI' if self.mpi else ''} from {where} (C++ ABI {self.abi})"
+
+    def module_command(self, project) -> str:
+        """The command that builds ``project`` for this NEST."""
+        if self.nest_config:
+            return f"nestml-lab module {project} --nest-config {self.nest_config}"
+        lab = Path(sys.prefix) / "bin" / "nestml-lab"
+        return f"{lab if Path(sys.prefix) != Path(sys.base_prefix) else 'nestml-lab'} module {project}"
 
     def cmake_args(self) -> list[str]:
         where = [f"-DNEST_CONFIG={self.nest_config}"] if self.nest_config else \
             [f"-DNEST_PYTHON_PACKAGE={self.python_package}"]
-        return where + [f"-DNEST_CXX11_ABI={self.abi}"]
+        return where + [f"-DNEST_CXX11_ABI={self.abi}", f"-DNEST_MPI={'ON' if self.mpi else 'OFF'}"]
 
     def to_json(self) -> dict:
         return {"version": self.version, "nest_config": self.nest_config, "python_package": self.python_package,
-                "kernel": self.kernel, "abi": self.abi, "key": self.key}
+                "kernel": self.kernel, "abi": self.abi, "mpi": self.mpi, "key": self.key}
 
 
 def kernel_abi(library: str | Path) -> int:
@@ -94,21 +102,32 @@ def kernel_abi(library: str | Path) -> int:
     ``nest::`` functions taking ``std::string`` are mangled with ``Ss`` under
     the old ABI and with ``__cxx11`` under the new one.
     """
+    return _kernel_facts(library)[0]
+
+
+def kernel_mpi(library: str | Path) -> bool:
+    """Whether a NEST kernel library was built with MPI: it calls ``MPI_Init``."""
+    return _kernel_facts(library)[1]
+
+
+def _kernel_facts(library: str | Path) -> tuple[int, bool]:
     library = Path(library)
-    return _kernel_abi(str(library), library.stat().st_mtime)
+    return _read_kernel(str(library), library.stat().st_mtime)
 
 
 @lru_cache(maxsize=8)
-def _kernel_abi(library: str, _mtime: float) -> int:
+def _read_kernel(library: str, _mtime: float) -> tuple[int, bool]:
     nm = shutil.which("nm")
     if not nm:
         raise BuildError("toolchain", "nm not found (binutils): needed to read the NEST kernel's C++ ABI")
-    out = subprocess.run([nm, "-D", "--defined-only", library], capture_output=True, text=True).stdout
-    old = len(re.findall(r"_ZN4nest\w*Ss", out))
-    new = len(re.findall(r"_ZN4nest\w*__cxx11", out))
+    out = subprocess.run([nm, "-D", library], capture_output=True, text=True).stdout
+    defined = "\n".join(line for line in out.splitlines() if not line.lstrip().startswith("U "))
+    old = len(re.findall(r"_ZN4nest\w*Ss", defined))
+    new = len(re.findall(r"_ZN4nest\w*__cxx11", defined))
     if not old and not new:
         raise BuildError("toolchain", f"cannot tell the C++ ABI of {library}: no nest:: string symbols")
-    return 0 if old > new else 1
+    mpi = re.search(r"^\s*U P?MPI_Init(?:_thread)?\b", out, re.M) is not None
+    return (0 if old > new else 1), mpi
 
 
 def _from_nest_config(nest_config: str) -> NestTarget:
@@ -125,7 +144,8 @@ def _from_nest_config(nest_config: str) -> NestTarget:
     kernels = sorted(libdir.glob("nest/libnestkernel*.so*")) + sorted(libdir.glob("libnestkernel*.so*"))
     if not kernels:
         raise BuildError("toolchain", f"no libnestkernel in {libdir} (from {config} --libdir)")
-    return NestTarget(version.lstrip("v"), str(config), None, str(kernels[0]), kernel_abi(kernels[0]))
+    abi, mpi = _kernel_facts(kernels[0])
+    return NestTarget(version.lstrip("v"), str(config), None, str(kernels[0]), abi, mpi)
 
 
 def _from_python_package(pkg: Path) -> NestTarget:
@@ -135,7 +155,8 @@ def _from_python_package(pkg: Path) -> NestTarget:
                                       "set NEST_CONFIG to a nest-config instead")
     version = _package_version(pkg)
     kernel = pkg / "nestkernel_api.so"
-    return NestTarget(version, None, str(pkg), str(kernel), kernel_abi(kernel))
+    abi, mpi = _kernel_facts(kernel)
+    return NestTarget(version, None, str(pkg), str(kernel), abi, mpi)
 
 
 def _package_version(pkg: Path) -> str:
@@ -220,15 +241,72 @@ def _failing_model(log_text: str, generated_dir: Path | None) -> str | None:
 
 def _run(cmd: list[str], log: Path, stage: str, generated_dir: Path | None = None) -> None:
     with open(log, "a") as f:
+        start = f.tell()
         f.write(f"$ {' '.join(cmd)}\n")
         f.flush()
         proc = subprocess.run(cmd, stdout=f, stderr=subprocess.STDOUT)
     if proc.returncode != 0:
-        text = log.read_text(errors="replace")
+        text = log.read_text(errors="replace")[start:]
         model = _failing_model(text, generated_dir) if stage == "compile" else None
-        first = next((ln for ln in text.splitlines() if " error" in ln or "Error" in ln), "")
-        raise BuildError(stage, f"{' '.join(cmd[:2])} failed (exit {proc.returncode}): {first.strip()}",
+        first = next((ln for ln in text.splitlines() if " error" in ln or "Error" in ln), "").strip()
+        if not first:   # no line says "error": the last lines the tool printed say more than nothing
+            first = " | ".join(ln.strip() for ln in text.splitlines()[-4:] if ln.strip())
+        raise BuildError(stage, f"{' '.join(cmd[:2])} failed (exit {proc.returncode}): {first or 'no output'}",
                          model=model, log=log)
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def check_elf(so: Path) -> str | None:
+    """What is wrong with a shared library file, or None: empty, not ELF, or cut short (a killed link)."""
+    import struct
+
+    try:
+        size = so.stat().st_size
+        with open(so, "rb") as f:
+            head = f.read(64)
+    except OSError as exc:
+        return f"cannot read it: {exc}"
+    if size == 0:
+        return "it is empty"
+    if len(head) < 64 or head[:4] != b"\x7fELF" or head[4] != 2:
+        return "it is not a 64-bit ELF shared library"
+    order = "<" if head[5] == 1 else ">"
+    shoff, = struct.unpack_from(order + "Q", head, 0x28)
+    shentsize, shnum = struct.unpack_from(order + "HH", head, 0x3A)
+    if shoff + shentsize * shnum > size:
+        return f"it is cut short ({size} bytes; its section table ends at {shoff + shentsize * shnum})"
+    return None
+
+
+def check_loadable(so: Path, module: str, timeout: float = 120.0) -> None:
+    """Load the module into a NEST in a child process: a broken library kills the child, not the caller."""
+    code = ("import os, sys, nest\n"
+            "nest.verbosity = nest.VerbosityLevel.FATAL\n"
+            "os.environ['LD_LIBRARY_PATH'] = sys.argv[1] + os.pathsep + os.environ.get('LD_LIBRARY_PATH', '')\n"
+            "nest.Install(sys.argv[2])\n")
+    try:
+        proc = subprocess.run([sys.executable, "-c", code, str(so.parent), module], capture_output=True, text=True,
+                              timeout=timeout)
+    except subprocess.TimeoutExpired:
+        raise BuildError("check", f"loading {so} into NEST took longer than {timeout:.0f} s") from None
+    if proc.returncode != 0:
+        why = f"signal {-proc.returncode}" if proc.returncode < 0 else f"exit {proc.returncode}"
+        tail = " | ".join(ln.strip() for ln in proc.stderr.splitlines()[-3:] if ln.strip())
+        raise BuildError("check", f"the built {so.name} does not load into NEST ({why}): {tail}")
+
+
+def _read_json(path: Path):
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
 
 
 #: The CMake project of every module (shipped with the package).
@@ -252,27 +330,41 @@ def compile_module(module: str, generated_dir: Path, build_dir: Path, target: Ne
     jobs : int, optional
         Parallel compile jobs (default: number of CPUs).
     """
-    _check_compiler()
     cmake = _tool("cmake")
     build = Path(build_dir)
     build.mkdir(parents=True, exist_ok=True)
     log_path = build / "build.log"
     log_path.write_text("")
-    args = [f"-DGENERATED_DIR={generated_dir}", "-DCMAKE_BUILD_TYPE=Release"] + target.cmake_args()
+    cxx = _check_compiler()
+    args = [f"-DGENERATED_DIR={generated_dir}", "-DCMAKE_BUILD_TYPE=Release",
+            f"-DCMAKE_CXX_COMPILER={shutil.which(cxx) or cxx}"] + target.cmake_args()
     # extra CMake arguments, e.g. -DNESTML_LAB_PCH=OFF (the benchmarks measure the build levers this way)
     args += shlex.split(os.environ.get("NESTML_LAB_CMAKE_ARGS", ""))
     stamp = build / "configure-args.json"
-    if not (build / "CMakeCache.txt").exists() or not stamp.exists() or json.loads(stamp.read_text()) != args:
+    if not (build / "CMakeCache.txt").exists() or not stamp.exists() or _read_json(stamp) != args:
         log(f"[cmake] configuring {module} for {target.describe()}")
         if stamp.exists():
             stamp.unlink()
+        # From a clean cache: CMake keeps what an earlier (perhaps failed) configure found, e.g. a compiler
+        # that CXX named once, and every later build would fail the same way.
+        (build / "CMakeCache.txt").unlink(missing_ok=True)
+        shutil.rmtree(build / "CMakeFiles", ignore_errors=True)
         _run([cmake, "-S", str(CMAKE_PROJECT), "-B", str(build)] + args, log_path, "cmake")
         stamp.write_text(json.dumps(args))
     t = time.perf_counter()
-    _run([cmake, "--build", str(build), "-j", str(jobs or os.cpu_count())], log_path, "compile", generated_dir)
     so = build / f"{module}.so"
-    if not so.is_file():
-        raise BuildError("compile", f"the build finished but {so} is missing", log=log_path)
+    for attempt in (1, 2):
+        _run([cmake, "--build", str(build), "-j", str(jobs or os.cpu_count())], log_path, "compile", generated_dir)
+        if not so.is_file():
+            raise BuildError("compile", f"the build finished but {so} is missing", log=log_path)
+        broken = check_elf(so)
+        if broken is None:
+            break
+        # a link killed half-way leaves a newer-looking, truncated library that make would keep: link again
+        so.unlink()
+        if attempt == 2:
+            raise BuildError("check", f"the built {so} is broken after linking it again: {broken}", log=log_path)
+        log(f"[compile] the built {so.name} was broken ({broken}): linking it again")
     if "Building CXX" in log_path.read_text():
         log(f"[compile] {module}.so built in {time.perf_counter() - t:.1f} s")
     return so
@@ -288,8 +380,8 @@ def install(so: Path, stamp: dict, dest_dir: Path) -> Path:
     dest_dir.mkdir(parents=True, exist_ok=True)
     dest = dest_dir / so.name
     stamp_path = dest.with_suffix(".json")
-    if dest.exists() and stamp_path.exists() and dest.read_bytes() == so.read_bytes() \
-            and json.loads(stamp_path.read_text()) == stamp:
+    if dest.exists() and stamp_path.exists() and _read_json(stamp_path) == stamp \
+            and sha256_file(dest) == stamp.get("so_sha256"):
         return dest
     try:
         tmp_so = dest.with_name(dest.name + ".tmp")

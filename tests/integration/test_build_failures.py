@@ -103,3 +103,88 @@ def test_missing_compiler_is_reported_and_keeps_the_module(checkout):
     assert out.returncode != 0
     assert "[toolchain] no C++ compiler" in out.stderr
     assert _digest(so) == before and _loads(checkout)
+
+
+def test_poisoned_compiler_then_a_good_build_needs_no_clean(checkout):
+    """CXX=/bin/false once used to stay in CMake's cache and break every later build with an empty error."""
+    so = _so(checkout)
+    before = _digest(so)
+    bad = _run(checkout, CXX="/bin/false")
+    assert bad.returncode != 0
+    assert "[cmake]" in bad.stderr and "failed (exit" in bad.stderr
+    assert not bad.stderr.rstrip().endswith("):"), "the error says what failed, not nothing"
+    assert _digest(so) == before and _loads(checkout)
+    good = _run(checkout)
+    assert good.returncode == 0, good.stdout + good.stderr
+    assert _loads(checkout)
+
+
+def test_a_link_killed_half_way_is_linked_again(checkout):
+    """A kill while linking leaves a truncated, newer-looking .so in the build tree: it must not be installed."""
+    so = _so(checkout)
+    built = so.parent / "cmake" / so.name
+    data = built.read_bytes()
+    built.write_bytes(data[: len(data) // 3])     # what a killed linker leaves
+    os.utime(built, None)
+    out = _run(checkout)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "linking it again" in out.stdout
+    from nestml_lab.build import check_elf
+
+    assert check_elf(so) is None and _loads(checkout)
+
+
+def test_a_truncated_installed_module_is_refused_and_the_process_lives(checkout, tmp_path):
+    """Loading a cut-short .so killed Python with SIGBUS; now the stamp's hash refuses it before NEST sees it."""
+    copy = tmp_path / "project"
+    shutil.copytree(checkout, copy)
+    [so] = (copy / "build").glob("nest-*/tiny_module.so")
+    so.write_bytes(so.read_bytes()[:4096])
+    code = (f"import nestml_lab\n"
+            f"try:\n    nestml_lab.load({str(copy)!r}, check_sources=False)\n"
+            f"except nestml_lab.ModuleNotBuiltError as e:\n    print('REFUSED', e)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "REFUSED" in out.stdout and "cut short" in out.stdout and "nestml-lab module" in out.stdout
+
+
+def test_a_model_edited_during_the_build_is_not_installed(checkout):
+    from nestml_lab.build import BuildError
+    from nestml_lab.project import make_module
+
+    so = _so(checkout)
+    before = _digest(so)
+    src = checkout / "static_synapse.nestml"
+    original = src.read_text()
+
+    def edit_when_generated(line: str) -> None:
+        if line.startswith("[codegen] done"):
+            src.write_text(original + "\n# edited while the module was being built\n")
+
+    try:
+        with pytest.raises(BuildError, match="changed while the module was being built"):
+            make_module(checkout, log=edit_when_generated)
+    finally:
+        src.write_text(original)
+    assert _digest(so) == before and _loads(checkout)
+
+
+def test_a_second_build_waits_for_the_first(checkout):
+    import fcntl
+
+    lock = open(checkout / "build" / ".lock", "a+")
+    fcntl.flock(lock, fcntl.LOCK_EX)   # a first build is running
+    try:
+        second = subprocess.Popen([sys.executable, "-m", "nestml_lab", "module"], cwd=checkout, text=True,
+                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        seen = ""
+        while "waiting for it to finish" not in seen and second.poll() is None:
+            seen += second.stdout.readline()
+        assert "waiting for it to finish" in seen, seen
+        assert second.poll() is None, "the second build waits"
+    finally:
+        fcntl.flock(lock, fcntl.LOCK_UN)
+        lock.close()
+    rest, _ = second.communicate(timeout=600)
+    assert second.returncode == 0, rest
+    assert _loads(checkout)

@@ -117,9 +117,10 @@ def test_stamp_refuses_edited_sources_and_another_nest(user_project, tmp_path):
             nestml_lab.load(project)
     finally:
         src.write_text(original)
-    # a stamp claiming another NEST version or C++ ABI: refused
+    # a stamp claiming another NEST version, C++ ABI, MPI or installation: refused, naming both NESTs
     for field, value, message in (("version", "3.9.0", "built for NEST 3.9.0"), ("abi", 1, "C.. ABI 1"),
-                                  ("key", "nest-3.10.0-00000000", "built for the NEST at")):
+                                  ("mpi", True, "built for NEST 3.10.0 with MPI"),
+                                  ("key", "nest-3.10.0-00000000", "built for NEST 3.10.0 from .* runs NEST 3.10.0")):
         stamp = dict(module.stamp, nest_target=dict(module.stamp["nest_target"], **{field: value}))
         folder = tmp_path / field
         folder.mkdir()
