@@ -58,3 +58,14 @@ class ModelError(CodegenError):
         if self.log:
             lines.append(f"  full NESTML log: {self.log}")
         super().__init__("\n".join(lines))
+
+
+class SourceError(CodegenError):
+    """A model source the toolkit refuses before NESTML sees it: not text, misnamed, or accepted by NESTML
+    9.0.0 but generating wrong dynamics."""
+
+    step = "source"
+
+    def __init__(self, messages: list[ModelMessage]):
+        self.messages = messages
+        super().__init__("\n".join(f"[{self.step}] {m}" for m in messages))

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import jinja2
 
-from nestml_lab.codegen import TOOLKIT_VERSION, names, patches, rewrites
+from nestml_lab.codegen import TOOLKIT_VERSION, names, patches, precheck, rewrites
 from nestml_lab.codegen.errors import CodegenError, ModelError, ModelMessage
 from nestml_lab.codegen.manifest import Manifest
 
@@ -218,11 +218,14 @@ def generate(manifest: Manifest, out_dir: Path, jobs: int | None = None, log=pri
 
     Raises
     ------
+    SourceError
+        A source that is not text, holds another model, or that NESTML 9.0.0 would accept wrongly.
     ModelError
         NESTML rejected a model: file, line, column and message. Units already
         in the cache, and any installed module, are left as they were.
     """
     t0 = time.perf_counter()
+    precheck.check_sources(manifest)
     nest_ver = nest_version()
     versions = {"toolkit": TOOLKIT_VERSION, "nestml": nestml_version(), "nest": nest_ver}
     units = plan_units(manifest, nest_ver)
@@ -346,6 +349,16 @@ def _install_unit(unit: Unit, manifest: Manifest, src: Path, dest: Path, key: st
             raise CodegenError(f"[codegen] the history pruning of {paired} is not what codegen/patches.py "
                                "expects: this NESTML version needs the patch reviewed")
         texts[f"{paired}.cpp"] = text
+        taus = {}
+        for model in unit.models[1:]:
+            plain = names.plain(model, manifest.suffix)
+            taus[model] = [v + names.MOVED_VARIABLE + plain for v in patches.moved_variables(texts[f"{paired}.h"], plain)
+                           if v.startswith("tau")]
+        text, found = patches.refuse_unused_tau_minus(texts[f"{paired}.h"], taus)
+        if not found:
+            raise CodegenError(f"[codegen] the set_status of {paired} is not what codegen/patches.py expects: "
+                               "this NESTML version needs the patch reviewed")
+        texts[f"{paired}.h"] = text
     for neuron in unit.neurons:
         cpp, header, outs = rewrites.rewrite_neuron(texts[f"{neuron}.cpp"], texts[f"{neuron}.h"], neuron,
                                                     manifest.rewrites, paired=neuron == paired)
@@ -358,6 +371,10 @@ def _install_unit(unit: Unit, manifest: Manifest, src: Path, dest: Path, key: st
             plain = names.plain(model, manifest.suffix)
             moved = patches.moved_variables(texts[f"{paired}.h"], plain)
             header, _ = patches.refuse_moved_variables(header, nest_name, plain, paired, moved)
+            header, found = patches.refuse_wrong_neuron(header)
+            if not found:
+                raise CodegenError(f"[codegen] the connection check of {nest_name} is not what codegen/patches.py "
+                                   "expects: this NESTML version needs the patch reviewed")
             if manifest.synapses[model].vt_ports:
                 header, found = patches.report_volume_transmitter(header)
                 if not found:

@@ -8,13 +8,14 @@ from pathlib import Path
 
 import yaml
 
+from nestml_lab import yaml_strict
 from nestml_lab.codegen import names, rewrites
 from nestml_lab.codegen.errors import ManifestError
 
 MANIFEST_NAME = "module.yaml"
 #: NESTML's continuous_state_buffering_method values.
 CONTINUOUS_BUFFERING = ("continuous_time_buffer", "post_spike_based")
-_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")   # with .match: the whole string, no trailing newline
 
 
 @dataclass(frozen=True)
@@ -159,11 +160,14 @@ def _synapse_spec(name: str, opts, path: Path) -> SynapseSpec:
     _check_keys(opts, {"weight_variable", "delay_variable", "post_ports", "vt_ports", "continuous_buffering"},
                 f"synapse {name!r}", path)
     _expect("weight_variable" in opts, path, f"synapse {name!r} needs a 'weight_variable'")
+    _expect(isinstance(opts["weight_variable"], str) and _IDENT.match(opts["weight_variable"]) is not None, path,
+            f"'weight_variable' of synapse {name!r} must be a variable name, got {opts['weight_variable']!r}")
     spiking, continuous = [], []
     raw_ports = opts.get("post_ports") or []
     _expect(isinstance(raw_ports, list), path, f"'post_ports' of synapse {name!r} must be a list")
     for port in raw_ports:
         if isinstance(port, str):
+            _expect(_IDENT.match(port) is not None, path, f"post port {port!r} of synapse {name!r} is not a port name")
             spiking.append(port)
         elif isinstance(port, dict) and len(port) == 1:   # {synapse_port: neuron_variable}
             continuous.append(next(iter(port.items())))
@@ -242,7 +246,9 @@ def load_manifest(path: Path | str) -> Manifest:
         path = path / MANIFEST_NAME
     _expect(path.is_file(), path, "manifest not found")
     try:
-        data = yaml.safe_load(path.read_text())
+        data = yaml_strict.load(path.read_text())
+    except UnicodeDecodeError:
+        raise ManifestError(path, "not a text file (not UTF-8)") from None
     except yaml.YAMLError as exc:
         raise ManifestError(path, f"not valid YAML: {exc}") from None
     _expect(isinstance(data, dict), path, "expected a mapping at the top level")
@@ -252,18 +258,23 @@ def load_manifest(path: Path | str) -> Manifest:
     _expect(isinstance(module, str) and _IDENT.match(module) and module.endswith("module"), path,
             f"'module' must be a C identifier ending in 'module', got {module!r}")
     suffix = data.get("suffix", "_nestml")
-    _expect(isinstance(suffix, str) and (suffix == "" or re.match(r"^[A-Za-z0-9_]+$", suffix)), path,
-            f"'suffix' must be letters, digits and underscores, got {suffix!r}")
+    _expect(isinstance(suffix, str) and re.fullmatch(r"[A-Za-z0-9_]+", suffix) is not None, path,
+            f"'suffix' must be one or more letters, digits and underscores, got {suffix!r} (without one, "
+            "a model can take the name of one of NEST's own, e.g. stdp_synapse)")
 
     neurons = data.get("neurons") or []
     _expect(isinstance(neurons, list) and all(isinstance(n, str) for n in neurons), path,
             "'neurons' must be a list of model names")
     _expect(len(set(neurons)) == len(neurons), path, "'neurons' lists a model twice")
+    for n in neurons:
+        _expect(_IDENT.match(n) is not None, path, f"model name {n!r} is not an identifier")
 
     synapses: dict[str, SynapseSpec] = {}
     raw_syn = data.get("synapses") or {}
     _expect(isinstance(raw_syn, dict), path, "'synapses' must map synapse names to their options")
     for name, opts in raw_syn.items():
+        _expect(isinstance(name, str), path, f"synapse name {name!r} must be a model name (text)")
+        _expect(_IDENT.match(name) is not None, path, f"model name {name!r} is not an identifier")
         synapses[name] = _synapse_spec(name, opts, path)
 
     pairs = []
@@ -271,6 +282,9 @@ def load_manifest(path: Path | str) -> Manifest:
         _expect(isinstance(raw, dict), path, f"pair #{i + 1} must be a mapping with 'neuron' and 'synapses'")
         _check_keys(raw, {"neuron", "synapses"}, f"pair #{i + 1}", path)
         neuron, syns = raw.get("neuron"), raw.get("synapses") or []
+        _expect(isinstance(neuron, str), path, f"pair #{i + 1}: 'neuron' must be a model name, got {neuron!r}")
+        _expect(isinstance(syns, list) and all(isinstance(s, str) for s in syns), path,
+                f"pair #{i + 1}: 'synapses' must be a list of model names, got {syns!r}")
         _expect(neuron in neurons, path, f"pair #{i + 1}: neuron {neuron!r} is not listed under 'neurons'")
         _expect(isinstance(syns, list) and syns, path, f"pair #{i + 1}: 'synapses' must be a non-empty list")
         for s in syns:

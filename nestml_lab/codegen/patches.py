@@ -13,6 +13,12 @@
    (``nest.SetDefaults(synapse, {"volume_transmitter": vt})``), but NESTML's
    common properties do not report it, and PyNEST's SetDefaults refuses a key
    that GetDefaults lacks. We report it, as NEST's stdp_dopamine_synapse does.
+4. A co-generated synapse connected to a neuron it was not generated with
+   calls exit(1) (the Python process, a Jupyter kernel, dies). It raises NEST's
+   IllegalConnection instead.
+5. A co-generated neuron accepts ``tau_minus`` (NEST's archiving-node
+   parameter, which every stdp_synapse user sets) and never reads it. It
+   refuses a new value, naming the parameters that count.
 """
 
 from __future__ import annotations
@@ -94,3 +100,60 @@ def report_volume_transmitter(synapse_header: str) -> tuple[str, bool]:
         d[ names::volume_transmitter ] = NodeCollection::create( static_cast< const Node* >( vt_ ) );
     }"""
     return synapse_header.replace(_VT_GET_STATUS, patched), True
+
+
+_WRONG_NEURON = re.compile(
+    r'catch \(std::bad_cast &exp\) \{\n(\s*)std::cerr << "wrong type of neuron connected! Synapse \'(\w+)\' will only '
+    r'work with neuron \'(\w+)\'\.\\n";\n\s*exit\(1\);')
+
+
+def refuse_wrong_neuron(synapse_header: str) -> tuple[str, bool]:
+    """A co-generated synapse connected to another neuron raises NEST's IllegalConnection instead of exit(1).
+
+    NESTML's check_connection ends the whole process (a Jupyter kernel dies);
+    NEST's own models raise ``IllegalConnection``, which PyNEST turns into a
+    Python exception.
+    """
+    def replace(m: re.Match) -> str:
+        indent, synapse, neuron = m.groups()
+        return (f'catch (std::bad_cast &exp) {{\n'
+                f'{indent}// patched (codegen/patches.py): NESTML calls exit(1) here\n'
+                f'{indent}throw nest::IllegalConnection( "{synapse} connects only to {neuron} (the neuron it was '
+                f'generated with, or its short name), not to " + t.get_name() );')
+
+    patched, n = _WRONG_NEURON.subn(replace, synapse_header)
+    return patched, n == 1
+
+
+_ARCHIVING_SET = "  ArchivingNode::set_status(__d);\n"
+
+
+def refuse_unused_tau_minus(neuron_header: str, moved: dict[str, list[str]]) -> tuple[str, bool]:
+    """A co-generated neuron refuses a new ``tau_minus``/``tau_minus_triplet``, naming the parameters that count.
+
+    Every NEST user sets ``tau_minus`` on the postsynaptic neuron for
+    ``stdp_synapse``; after co-generation the postsynaptic traces are the
+    neuron's ``tau_tr_post__for_<synapse>`` (and the like), and the archiving
+    node's ``tau_minus`` is never read. Setting it to the value it has (a
+    get/set round trip) stays allowed. ``moved`` maps each synapse to the names
+    of its time constants in the neuron.
+    """
+    if neuron_header.count(_ARCHIVING_SET) != 1:
+        return neuron_header, False
+    counted = "; ".join(f"{s}: {', '.join(v)}" for s, v in moved.items() if v) or "none"
+    message = ("is not used by this co-generated neuron: its synapses' postsynaptic traces have their own "
+               f"time constants, set those instead ({counted})")
+    check = ("  // patched (codegen/patches.py): tau_minus is NEST's archiving-node parameter, unused after co-generation\n"
+             "  {\n"
+             "    DictionaryDatum __archived;\n"
+             "    ArchivingNode::get_status( __archived );\n"
+             "    for ( const std::string& __n : { nest::names::tau_minus, nest::names::tau_minus_triplet } )\n"
+             "    {\n"
+             "      double __v;\n"
+             "      if ( __d.update_value( __n, __v ) and __v != __archived.get< double >( __n ) )\n"
+             "      {\n"
+             f'        throw nest::BadProperty( __n + " {message}" );\n'
+             "      }\n"
+             "    }\n"
+             "  }\n")
+    return neuron_header.replace(_ARCHIVING_SET, check + _ARCHIVING_SET), True

@@ -123,3 +123,27 @@ def test_moved_synapse_parameter_is_refused_on_the_synapse_and_works_on_the_neur
     nest.SetDefaults(neuron, {moved: 33.0})
     assert nest.GetDefaults(neuron)[moved] == 33.0
     assert "tau_tr_post" not in nest.GetDefaults(synapse)
+
+
+def test_a_cogenerated_synapse_on_another_neuron_raises_instead_of_exiting(nest_kernel):
+    """NESTML's generated check called exit(1): the Python process (a Jupyter kernel) died."""
+    nest = nest_kernel
+    _, synapse = nestml_lab.pair_models("iaf_psc_exp_neuron", "stdp_synapse")
+    pre, other = nest.Create("parrot_neuron"), nest.Create("iaf_psc_exp")
+    with pytest.raises(nest.NESTError, match=r"connects only to .* not to iaf_psc_exp"):
+        nest.Connect(pre, other, syn_spec={"synapse_model": synapse})
+    assert nest.GetKernelStatus("num_connections") == 0   # and the process is still here
+
+
+def test_tau_minus_on_a_cogenerated_neuron_is_refused_naming_the_parameter_that_counts(nest_kernel):
+    nest = nest_kernel
+    neuron, _ = nestml_lab.pair_models("iaf_psc_exp_neuron", "stdp_synapse")
+    moved = nestml_lab.moved_parameter("stdp_synapse", "tau_tr_post")
+    n = nest.Create(neuron)
+    with pytest.raises(nest.NESTError, match=rf"tau_minus is not used .*{moved}"):
+        n.set(tau_minus=33.0)
+    with pytest.raises(nest.NESTError, match="tau_minus is not used"):
+        nest.Create(neuron, params={"tau_minus": 33.0})
+    n.set(n.get())   # a get/set round trip (the value it has) stays allowed
+    n.set({moved: 33.0})
+    assert n.get(moved) == 33.0

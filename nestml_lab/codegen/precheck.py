@@ -1,0 +1,68 @@
+"""Checks of the model sources before NESTML runs: what NESTML 9.0.0 reports badly or not at all.
+
+- A file that is not UTF-8 text (NESTML: a UnicodeDecodeError without the file name).
+- A file whose model has another name (NESTML generates the other name; the toolkit then cannot find
+  the code it expects and blamed its own internals).
+- ``onReceive`` on a continuous input port: NESTML 9.0.0 accepts it and runs the block on every
+  spike of every port, which is never what was meant.
+- Nesting deeper than NESTML's recursive parser survives (a RecursionError).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from nestml_lab.codegen.errors import ModelMessage, SourceError
+
+_MODEL = re.compile(r"^\s*(?:model|neuron|synapse)\s+([A-Za-z_]\w*)\s*:", re.M)
+_CONTINUOUS = re.compile(r"^\s*([A-Za-z_]\w*)\s*(?:\[[^\]]*\])?\s*(?:[^<#]*)<-\s*continuous\b")
+_ON_RECEIVE = re.compile(r"^\s*onReceive\s*\(\s*([A-Za-z_]\w*)")
+#: NESTML 9.0.0's parser recurses per parenthesis: 1000 levels parsed here, 3000 crashed it (Python's
+#: recursion limit); we refuse well before.
+MAX_PAREN_DEPTH = 500
+
+
+def check_source(path: Path, model: str) -> list[ModelMessage]:
+    """Problems of one model source (empty when none)."""
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return [ModelMessage(str(path), 0, 0, f"not a UTF-8 text file (byte {exc.start}): is it a model source?")]
+    out = []
+    names = _MODEL.findall(text)
+    if not names:
+        out.append(ModelMessage(str(path), 1, 0, "no 'model NAME:' line: is this a NESTML model?"))
+    elif names[0] != model:
+        line = text[:_MODEL.search(text).start()].count("\n") + 1
+        out.append(ModelMessage(str(path), line, 0, f"the file {path.name} holds model {names[0]!r}, but the "
+                                f"manifest expects {model!r} in it: rename the file or the model"))
+    continuous = {}
+    depth, deepest, deepest_line = 0, 0, 0
+    for number, line in enumerate(text.splitlines(), 1):
+        code = line.split("#", 1)[0]
+        if m := _CONTINUOUS.match(code):
+            continuous[m.group(1)] = number
+        if (m := _ON_RECEIVE.match(code)) and m.group(1) in continuous:
+            out.append(ModelMessage(str(path), number, 0, f"onReceive({m.group(1)}): {m.group(1)} is a continuous "
+                                    f"port (line {continuous[m.group(1)]}); NESTML 9.0.0 accepts this but runs "
+                                    "the block on every spike. Read the port in update: instead"))
+        for ch in code:
+            depth += ch == "("
+            if depth > deepest:
+                deepest, deepest_line = depth, number
+            depth -= ch == ")"
+    if deepest > MAX_PAREN_DEPTH:
+        out.append(ModelMessage(str(path), deepest_line, 0, f"parentheses nested {deepest} deep (more than "
+                                f"{MAX_PAREN_DEPTH}): NESTML's parser recurses per level and crashes on deep "
+                                "nesting; split the expression"))
+    return out
+
+
+def check_sources(manifest) -> None:
+    """Raise :class:`SourceError` listing every problem of the manifest's model sources."""
+    problems = []
+    for model in sorted(set(manifest.neurons) | set(manifest.synapses)):
+        problems += check_source(manifest.source(model), model)
+    if problems:
+        raise SourceError(problems)
