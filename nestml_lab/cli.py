@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import math
+import os
 import sys
 import time
 from pathlib import Path
@@ -27,6 +29,15 @@ def _project_arg(value: str | None):
     if (paths.MODELS_DIR / MANIFEST_NAME).is_file():
         return paths.MODELS_DIR
     raise ValueError(f"no {MANIFEST_NAME} in {Path.cwd()}: give a project folder, or start one with `nestml-lab init`")
+
+
+def _check_writable(out: Path) -> None:
+    """Refuse an output folder that cannot be written before minutes of simulation, not after."""
+    existing = out
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
+        raise OSError(f"--out {out}: cannot write there ({existing} is not a writable folder)")
 
 
 def cmd_module(args: argparse.Namespace) -> int:
@@ -91,6 +102,11 @@ def _assignments(items: list[str], flag: str) -> dict:
             out[name] = float(value)
         except ValueError:
             raise ValueError(f"{flag} {item!r}: {value!r} is not a number") from None
+        if not math.isfinite(out[name]):
+            raise ValueError(f"{flag} {item!r}: {value} is not a finite number")
+        if name in ("Wmax", "tau_tr_pre", "tau_tr_post", "tau_plus", "tau_minus", "tau_x", "tau_y") \
+                and out[name] <= 0:
+            raise ValueError(f"{flag} {item!r}: {name} must be positive")
     return out
 
 
@@ -113,6 +129,10 @@ def cmd_stdp_window(args: argparse.Namespace) -> int:
     print(f"[stdp-window] done in {time.perf_counter() - t0:.1f} s: {files['csv']}, {files['json']}, {fig}",
           flush=True)
     return 0
+
+
+#: Exit status of `nestml-lab upgrade` when something was left alone for the author (2 is argparse's usage error).
+UPGRADE_LEFT_ALONE = 3
 
 
 def cmd_upgrade(args: argparse.Namespace) -> int:
@@ -139,7 +159,7 @@ def cmd_upgrade(args: argparse.Namespace) -> int:
             print(f"{path}: {len(result.changes)} line(s) would change; nothing written "
                   "(--in-place to rewrite the file, --out DIR for a copy, --diff for a diff)")
         if result.findings:
-            status = 2
+            status = UPGRADE_LEFT_ALONE
     return status
 
 
@@ -207,7 +227,8 @@ def cmd_pd14(args: argparse.Namespace) -> int:
     impls = ["nest", "nestml"] if args.neuron == "both" else [args.neuron]
     results = {}
     for impl in impls:
-        params = pd14.Pd14Params(neuron=impl, scale=args.scale, t_sim_ms=args.t_sim, seed=args.seed)
+        params = pd14.Pd14Params(neuron=impl, scale=args.scale, t_sim_ms=args.t_sim, seed=args.seed,
+                                 threads=args.threads)
         r = pd14.run(params, progress=_progress)
         results[impl] = r
         pd14.save(r, f"{args.out}/{impl}")
@@ -243,7 +264,7 @@ def cmd_song2000(args: argparse.Namespace) -> int:
     from nestml_lab.experiments import song2000
 
     p = song2000.Song2000Params(t_sim_s=args.t_sim, n_inputs=args.inputs, seed=args.seed, a_plus_rel=args.a_plus,
-                                threads=2)
+                                threads=args.threads)
     t0 = time.perf_counter()
     r = song2000.run(p, out_dir=f"{args.out}/run", progress=_progress)
     song2000.save(r, args.out)
@@ -256,9 +277,11 @@ def cmd_song2000(args: argparse.Namespace) -> int:
 
 def cmd_adex_network(args: argparse.Namespace) -> int:
     """Seed 004's AdEx E/I network with STP+STDP: the four conditions."""
+    from nestml_lab import parallel
     from nestml_lab.experiments import adex_network
 
-    p = adex_network.AdexNetworkParams(n_inh=args.n_inh, t_sim_ms=args.t_sim, seed=args.seed)
+    p = adex_network.AdexNetworkParams(n_inh=args.n_inh, t_sim_ms=args.t_sim, seed=args.seed,
+                                       threads=args.threads)
     r = adex_network.run(p, out_dir=f"{args.out}/runs", progress=_progress)
     adex_network.save(r, args.out)
     fig = adex_network.plot(r, args.out)
@@ -267,7 +290,7 @@ def cmd_adex_network(args: argparse.Namespace) -> int:
         print(f"[adex] {cond:22s} E {e:6.2f} Hz  I {i:6.2f} Hz  CV(E) {r.cv_isi()[cond]:.2f}  "
               f"wall {c['build_s'] + c['simulate_s']:.1f} s  peak RSS {c['peak_rss_mb']:.0f} MB")
     print(f"[adex] figure {fig}", flush=True)
-    if args.brian2:
+    if args.brian2 and parallel.is_root():
         print("[adex] the same network in Brian2 (its own environment) ...", flush=True)
         theirs = adex_network.brian2_crosscheck(p, f"{args.out}/brian2")
         print(f"[adex] {'condition':22s} {'rate E (Hz)':>18s} {'rate I (Hz)':>18s} {'CV(E)':>12s} "
@@ -350,6 +373,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--scale", type=float, default=0.1)
     p.add_argument("--t-sim", type=float, default=1000.0, help="analysed time after a 500 ms presimulation (ms)")
     p.add_argument("--seed", type=int, default=55)
+    p.add_argument("--threads", type=int, default=2, help="threads per process (default 2); under "
+                   "`mpirun -np N` every process runs this many: use 1 per core")
     p.add_argument("--out", default="results/pd14", help="output folder")
     p.set_defaults(func=cmd_pd14)
 
@@ -366,6 +391,8 @@ def main(argv: list[str] | None = None) -> int:
                    help="A+ / g_max (the paper's 0.005; larger is faster but blurs the modes, see the README)")
     p.add_argument("--inputs", type=int, default=1000)
     p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--threads", type=int, default=2, help="threads per process (default 2); under "
+                   "`mpirun -np N` every process runs this many: use 1 per core")
     p.add_argument("--out", default="results/song2000")
     p.set_defaults(func=cmd_song2000)
 
@@ -373,12 +400,16 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--n-inh", type=int, default=500, help="interneurons (excitatory: 4x)")
     p.add_argument("--t-sim", type=float, default=10000.0, help="simulated time per condition (ms)")
     p.add_argument("--seed", type=int, default=4022)
+    p.add_argument("--threads", type=int, default=2, help="threads per process (default 2); under "
+                   "`mpirun -np N` every process runs this many: use 1 per core")
     p.add_argument("--brian2", action="store_true",
                    help="also run the network in Brian2 and compare (needs `make brian2-setup`)")
     p.add_argument("--out", default="results/adex_network")
     p.set_defaults(func=cmd_adex_network)
 
-    p = sub.add_parser("upgrade", help="rewrite NESTML 7/8 models (and manifests) to NESTML 9 syntax")
+    p = sub.add_parser("upgrade", help="rewrite NESTML 7/8 models (and manifests) to NESTML 9 syntax",
+                       epilog="exit status: 0 done, 1 error, 2 wrong arguments, 3 something was left alone "
+                              "(reported with its line)")
     p.add_argument("files", nargs="+", help=".nestml files, or a manifest (.yaml) / options file (.json)")
     mode = p.add_mutually_exclusive_group()
     mode.add_argument("--in-place", action="store_true", help="rewrite the files, keeping FILE.bak")
@@ -391,11 +422,18 @@ def main(argv: list[str] | None = None) -> int:
     p.set_defaults(func=cmd_check)
 
     args = parser.parse_args(argv)
+    from nestml_lab import parallel
+
+    rank, processes = parallel.launcher_rank(), parallel.launcher_size()
+    if rank > 0:   # under mpirun: every process runs this command; rank 0 alone prints progress and results
+        sys.stdout = open(os.devnull, "w")
     try:
+        if getattr(args, "out", None):
+            _check_writable(Path(args.out))
         return args.func(args)
     except (CodegenError, BuildError, KeyError, ValueError, RuntimeError, OSError) as exc:
         message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
-        print(f"error: {message}", file=sys.stderr)
+        print(f"error{f' (MPI rank {rank} of {processes})' if processes > 1 else ''}: {message}", file=sys.stderr)
         if args.command == "module":
             print("The previously installed module, if any, was left as it was.", file=sys.stderr)
         return 1

@@ -2,7 +2,9 @@
 
 The tree (seed notebook 003 shows the idea) has three parts::
 
-    kernel:    {resolution_ms: 0.1, seed: 1, threads: 2}
+    kernel:    {resolution_ms: 0.1, seed: 1, threads: 2}   # threads per process, or instead
+                                                           # total_num_virtual_procs: 2 (processes x threads:
+                                                           # the same spikes for 1 x 2 and 2 x 1)
     network:
       neuron_models:      # a tree: every node may carry params / nest_params; leaves are models and
         params: {catalog: iaf_psc_exp_neuron}          # inherit from their ancestors (leaf wins)
@@ -26,7 +28,8 @@ by NEST: ``{normal: {mean: -65, std: 5}}``, ``{uniform: {min: 0, max: 1}}``,
 ``{redraw: {normal: {...}, min: 0, max: .inf}}``.
 Unknown keys anywhere are errors that name the file and the path in the tree.
 
-:func:`run` writes, into its output folder, the fully resolved tree
+:func:`simulate` runs a tree and returns what it recorded (merged over MPI
+processes: :mod:`nestml_lab.parallel`); :func:`run` also writes, into its output folder, the fully resolved tree
 (``parameter_tree.yml``: every leaf with its inherited parameters), the
 versions (``versions.json``), the session times (``session_times.yml``) and
 the recorded data per session (``data/<session>.npz``: ``<recorder>_senders``
@@ -39,6 +42,7 @@ and :func:`rerun_tree` gives the tree of a run folder to run it again.
 from __future__ import annotations
 
 import json
+import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -47,22 +51,11 @@ import numpy as np
 import yaml
 
 from nestml_lab import module as catalog
+from nestml_lab import yaml_strict
+from nestml_lab.tree_checks import (
+    TreeError, check_keys, check_memory, check_name, check_values, positive_number, whole_number,
+)
 from nestml_lab.provenance import provenance
-
-
-class TreeError(ValueError):
-    """A malformed experiment tree: the message names the file and the path inside the tree."""
-
-
-def _check(node, allowed: set, where: str, required: set = frozenset()):
-    if not isinstance(node, dict):
-        raise TreeError(f"{where}: expected a mapping, got {type(node).__name__}")
-    unknown = sorted(set(node) - allowed)
-    if unknown:
-        raise TreeError(f"{where}: unknown key(s) {unknown}; allowed: {', '.join(sorted(allowed))}")
-    missing = sorted(required - set(node))
-    if missing:
-        raise TreeError(f"{where}: missing key(s) {missing}")
 
 
 def _leaves(node: dict, where: str, inherited: dict | None = None) -> dict[str, dict]:
@@ -109,17 +102,28 @@ class Tree:
             "sessions": self.sessions}
 
 
-KERNEL_KEYS = {"resolution_ms", "seed", "threads"}
+
+KERNEL_KEYS = {"resolution_ms", "seed", "threads", "total_num_virtual_procs"}
 MODEL_PARAMS = {"nest_model", "catalog", "partner"}
 
 
 def parse(data: dict, source: str = "<tree>") -> Tree:
     """Validate a tree (a loaded YAML document) and resolve its inheritance."""
-    _check(data, {"kernel", "network", "sessions"}, source, {"network", "sessions"})
+    check_keys(data, {"kernel", "network", "sessions"}, source, {"network", "sessions"})
     kernel = {"resolution_ms": 0.1, "seed": 1, "threads": 1, **(data.get("kernel") or {})}
-    _check(kernel, KERNEL_KEYS, f"{source}: kernel")
+    check_keys(kernel, KERNEL_KEYS, f"{source}: kernel")
+    positive_number(kernel["resolution_ms"], f"{source}: kernel.resolution_ms")
+    kernel["seed"] = whole_number(kernel["seed"], f"{source}: kernel.seed")
+    for key in ("threads", "total_num_virtual_procs"):
+        if key in kernel:
+            kernel[key] = whole_number(kernel[key], f"{source}: kernel.{key}")
+    if "total_num_virtual_procs" in kernel:
+        if "threads" in (data.get("kernel") or {}):
+            raise TreeError(f"{source}: kernel: give threads (per process) or total_num_virtual_procs "
+                            "(processes x threads), not both")
+        del kernel["threads"]
     net = data["network"]
-    _check(net, {"neuron_models", "synapse_models", "populations", "connections", "recorders"},
+    check_keys(net, {"neuron_models", "synapse_models", "populations", "connections", "recorders"},
            f"{source}: network", {"populations"})
     neuron_models = _leaves(net["neuron_models"], f"{source}: network.neuron_models") \
         if net.get("neuron_models") else {}
@@ -128,22 +132,30 @@ def parse(data: dict, source: str = "<tree>") -> Tree:
     for kind, models in (("neuron_models", neuron_models), ("synapse_models", synapse_models)):
         for name, leaf in models.items():
             where = f"{source}: network.{kind}.{name}.params"
-            _check(leaf["params"], MODEL_PARAMS, where)
+            check_keys(leaf["params"], MODEL_PARAMS, where)
             if ("nest_model" in leaf["params"]) == ("catalog" in leaf["params"]):
                 raise TreeError(f"{where}: give exactly one of nest_model (a NEST built-in) or catalog")
+    for kind, models in (("neuron_models", neuron_models), ("synapse_models", synapse_models)):
+        for name, leaf in models.items():
+            check_values(leaf["nest_params"], f"{source}: network.{kind}.{name}.nest_params")
     populations = {}
     for name, pop in (net["populations"] or {}).items():
         where = f"{source}: network.populations.{name}"
-        _check(pop, {"model", "n", "nest_params"}, where, {"model"})
+        check_name(name, where)
+        check_keys(pop, {"model", "n", "nest_params"}, where, {"model"})
         model = pop["model"]
+        if not isinstance(model, str):
+            raise TreeError(f"{where}.model: expected a model name, got {model!r}")
+        check_values(pop.get("nest_params", {}), f"{where}.nest_params")
         if not model.startswith("nest:") and model not in neuron_models:
             raise TreeError(f"{where}.model: {model!r} is neither a neuron model of the tree "
                             f"({', '.join(neuron_models) or 'none'}) nor nest:<model>")
-        populations[name] = {"model": model, "n": int(pop.get("n", 1)), "nest_params": pop.get("nest_params", {})}
+        populations[name] = {"model": model, "n": whole_number(pop.get("n", 1), f"{where}.n"),
+                             "nest_params": pop.get("nest_params", {})}
     connections = []
     for i, conn in enumerate(net.get("connections") or []):
         where = f"{source}: network.connections[{i}]"
-        _check(conn, {"source", "target", "target_range", "synapse", "rule", "nest_params"}, where,
+        check_keys(conn, {"source", "target", "target_range", "synapse", "rule", "nest_params"}, where,
                {"source", "target"})
         if "target_range" in conn:
             r = conn["target_range"]
@@ -152,16 +164,30 @@ def parse(data: dict, source: str = "<tree>") -> Tree:
         for end in ("source", "target"):
             names = conn[end] if isinstance(conn[end], list) else [conn[end]]
             for n in names:
-                if n not in populations:
+                if not isinstance(n, str) or n not in populations:
                     raise TreeError(f"{where}.{end}: unknown population {n!r}; there are: {', '.join(populations)}")
         if "synapse" in conn and conn["synapse"] not in synapse_models:
             raise TreeError(f"{where}.synapse: unknown synapse model {conn['synapse']!r}; there are: "
                             f"{', '.join(synapse_models) or 'none'}")
+        if "target_range" in conn:
+            size = populations[conn["target"]]["n"]
+            first = whole_number(conn["target_range"][0], f"{where}.target_range[0]", 0)
+            stop = whole_number(conn["target_range"][1], f"{where}.target_range[1]", 0)
+            if not first < stop <= size:
+                raise TreeError(f"{where}.target_range: [{first}, {stop}) is not inside {conn['target']} "
+                                f"(0 .. {size})")
+        if not isinstance(conn.get("rule", {}), dict):
+            raise TreeError(f"{where}.rule: expected a mapping such as {{rule: fixed_indegree, indegree: 10}}")
+        check_values(conn.get("nest_params", {}), f"{where}.nest_params")
         connections.append({"rule": {"rule": "all_to_all"}, "nest_params": {}, **conn})
     recorders = []
     for i, rec in enumerate(net.get("recorders") or []):
         where = f"{source}: network.recorders[{i}]"
-        _check(rec, {"name", "populations", "weights"}, where, {"name"})
+        check_keys(rec, {"name", "populations", "weights"}, where, {"name"})
+        check_name(rec["name"], f"{where}.name")
+        if rec["name"] in {r["name"] for r in recorders}:
+            raise TreeError(f"{where}.name: a second recorder named {rec['name']!r} (its data would replace "
+                            "the first's)")
         if ("populations" in rec) == ("weights" in rec):
             raise TreeError(f"{where}: give populations (spikes) or weights (a connection sample), not both")
         for n in rec.get("populations", []):
@@ -169,23 +195,31 @@ def parse(data: dict, source: str = "<tree>") -> Tree:
                 raise TreeError(f"{where}.populations: unknown population {n!r}")
         if "weights" in rec:
             w = rec["weights"]
-            _check(w, {"source", "synapse", "max_sources"}, f"{where}.weights", {"source", "synapse"})
+            check_keys(w, {"source", "synapse", "max_sources"}, f"{where}.weights", {"source", "synapse"})
             if w["source"] not in populations:
                 raise TreeError(f"{where}.weights.source: unknown population {w['source']!r}")
             if w["synapse"] not in synapse_models:
                 raise TreeError(f"{where}.weights.synapse: unknown synapse model {w['synapse']!r}")
+            if "max_sources" in w:
+                whole_number(w["max_sources"], f"{where}.weights.max_sources")
         recorders.append(rec)
     sessions = {}
     for name, s in (data["sessions"] or {}).items():
         where = f"{source}: sessions.{name}"
-        _check(s, {"simulation_time_ms", "record", "unit_changes"}, where, {"simulation_time_ms"})
+        check_name(name, where)
+        check_keys(s, {"simulation_time_ms", "record", "unit_changes"}, where, {"simulation_time_ms"})
+        positive_number(s["simulation_time_ms"], f"{where}.simulation_time_ms")
+        if not isinstance(s.get("record", True), bool):
+            raise TreeError(f"{where}.record: expected true or false, got {s['record']!r}")
         for j, change in enumerate(s.get("unit_changes") or []):
-            _check(change, {"population", "nest_params"}, f"{where}.unit_changes[{j}]", {"population", "nest_params"})
-            if change["population"] not in populations:
+            check_keys(change, {"population", "nest_params"}, f"{where}.unit_changes[{j}]", {"population", "nest_params"})
+            if not isinstance(change["population"], str) or change["population"] not in populations:
                 raise TreeError(f"{where}.unit_changes[{j}].population: unknown population {change['population']!r}")
+            check_values(change["nest_params"], f"{where}.unit_changes[{j}].nest_params")
         sessions[name] = {"record": True, "unit_changes": [], **s}
     if not sessions:
         raise TreeError(f"{source}: sessions: at least one session is needed")
+    check_memory(populations, connections, source)
     return Tree(kernel, neuron_models, synapse_models, populations, connections, recorders, sessions, source, data)
 
 
@@ -193,9 +227,15 @@ def read(path: str | Path) -> Tree:
     """Read and validate a YAML experiment tree."""
     path = Path(path)
     try:
-        data = yaml.safe_load(path.read_text())
+        data = yaml_strict.load(path.read_text())
+    except FileNotFoundError:
+        raise TreeError(f"{path}: no such file") from None
+    except UnicodeDecodeError:
+        raise TreeError(f"{path}: not a text file (not UTF-8)") from None
     except yaml.YAMLError as exc:
         raise TreeError(f"{path}: not valid YAML: {exc}") from None
+    if not isinstance(data, (dict, type(None))):
+        raise TreeError(f"{path}: expected a mapping with kernel, network and sessions")
     return parse(data or {}, str(path))
 
 
@@ -241,6 +281,27 @@ def _nodes(pops: dict, names):
     return sum((pops[n] for n in names[1:]), pops[names[0]])
 
 
+class _NestStep:
+    """Turns NEST's error in one step of building or running a tree into a TreeError naming the tree path."""
+
+    def __init__(self, nest, source: str):
+        self.errors = tuple(e for e in (getattr(getattr(nest, "NESTErrors", None), "KernelException", None),
+                                        getattr(nest, "NESTError", None)) if isinstance(e, type))
+        self.source, self.where = source, ""
+
+    def __call__(self, where: str) -> "_NestStep":
+        self.where = where
+        return self
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, exc, tb):
+        if exc is not None and self.errors and isinstance(exc, self.errors):
+            raise TreeError(f"{self.source}: {self.where}: NEST refused it: {exc}") from None
+        return False
+
+
 def peak_rss_mb() -> float:
     """Peak resident memory of this process (MB): VmHWM, which a forked child does not inherit (ru_maxrss does)."""
     try:
@@ -254,19 +315,41 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
-def run(tree: Tree, out_dir: str | Path, progress=None) -> Path:
-    """Build the network, run the sessions in order, and write the run folder (see the module docstring)."""
+@dataclass
+class RunData:
+    """A run in memory (from :func:`simulate`) or read back (:func:`load`).
+
+    Under MPI every process holds the whole run: the spikes and weight samples
+    of all processes, merged and sorted (see :mod:`nestml_lab.parallel`).
+    """
+
+    tree: dict
+    versions: dict
+    session_times: dict
+    spikes: dict   # session -> recorder -> (senders, times)
+    weights: dict  # session -> recorder -> (sources, targets, weights)
+
+
+def simulate(tree: Tree, progress=None) -> RunData:
+    """Build the network, run the sessions in order, and return what was recorded (nothing is written)."""
     import nest
 
-    say = progress or (lambda line: None)
-    out = Path(out_dir)
-    (out / "data").mkdir(parents=True, exist_ok=True)
-    (out / "parameter_tree.yml").write_text(yaml.safe_dump(tree.resolved(), sort_keys=False))
-    nest.verbosity = nest.VerbosityLevel.ERROR
+    from nestml_lab import parallel
+
     catalog.reset_kernel()
+    nest.verbosity = nest.VerbosityLevel.ERROR
+    say = progress if progress and parallel.is_root() else (lambda line: None)
     nest.resolution = tree.kernel["resolution_ms"]
-    nest.local_num_threads = tree.kernel["threads"]
+    if "total_num_virtual_procs" in tree.kernel:
+        vps = int(tree.kernel["total_num_virtual_procs"])
+        if vps % parallel.num_processes():
+            raise TreeError(f"{tree.source}: kernel.total_num_virtual_procs: {vps} is not a multiple of the "
+                            f"{parallel.num_processes()} MPI processes")
+        nest.total_num_virtual_procs = vps
+    else:
+        nest.local_num_threads = tree.kernel["threads"]
     nest.rng_seed = tree.kernel["seed"]
+    step = _NestStep(nest, tree.source)
     t_build = time.perf_counter()
     pops = {}
     for name, pop in tree.populations.items():
@@ -275,13 +358,16 @@ def run(tree: Tree, out_dir: str | Path, progress=None) -> Path:
         else:
             leaf = tree.neuron_models[pop["model"]]
             model, params = _neuron_name(leaf), leaf["nest_params"]
-        nodes = nest.Create(model, pop["n"])
-        params = {**params, **pop["nest_params"]}
-        if params:
-            nodes.set({k: _value(nest, v) for k, v in params.items()})
+        with step(f"network.populations.{name}"):
+            nodes = nest.Create(model, pop["n"])
+            params = {**params, **pop["nest_params"]}
+            if params:
+                nodes.set({k: _value(nest, v) for k, v in params.items()})
         pops[name] = nodes
-    say(f"[tree] {sum(len(p) for p in pops.values())} nodes in {len(pops)} populations")
-    for conn in tree.connections:
+    layout = parallel.layout()
+    say(f"[tree] {sum(len(p) for p in pops.values())} nodes in {len(pops)} populations; "
+        f"{layout['mpi_processes']} process(es) x {layout['threads_per_process']} thread(s)")
+    for i, conn in enumerate(tree.connections):
         src, tgt = _nodes(pops, conn["source"]), _nodes(pops, conn["target"])
         if "target_range" in conn:
             first, stop = conn["target_range"]
@@ -291,7 +377,8 @@ def run(tree: Tree, out_dir: str | Path, progress=None) -> Path:
             leaf = tree.synapse_models[conn["synapse"]]
             syn = {"synapse_model": _synapse_name(leaf), **leaf["nest_params"]}
         syn.update(conn["nest_params"])
-        nest.Connect(src, tgt, dict(conn["rule"]), {k: _value(nest, v) for k, v in syn.items()})
+        with step(f"network.connections[{i}]"):
+            nest.Connect(src, tgt, dict(conn["rule"]), {k: _value(nest, v) for k, v in syn.items()})
     recorders, weight_samples = {}, {}
     for rec in tree.recorders:
         if "populations" in rec:
@@ -305,48 +392,83 @@ def run(tree: Tree, out_dir: str | Path, progress=None) -> Path:
             weight_samples[rec["name"]] = (sources, _synapse_name(tree.synapse_models[w["synapse"]]))
     recorder_ids = np.array([sr.global_id for sr in recorders.values()], dtype=int)
     build_s = time.perf_counter() - t_build
-    times = {}
+    times, spikes, weights = {}, {}, {}
     t_model = 0.0
     for name, s in tree.sessions.items():
-        for change in s["unit_changes"]:
-            pops[change["population"]].set({k: _value(nest, v) for k, v in change["nest_params"].items()})
+        for j, change in enumerate(s["unit_changes"]):
+            with step(f"sessions.{name}.unit_changes[{j}]"):
+                pops[change["population"]].set({k: _value(nest, v) for k, v in change["nest_params"].items()})
         for sr in recorders.values():
             sr.n_events = 0   # each session's data is its own
         t0 = time.perf_counter()
-        nest.Simulate(float(s["simulation_time_ms"]))
+        with step(f"sessions.{name}"):
+            nest.Simulate(float(s["simulation_time_ms"]))
         wall = time.perf_counter() - t0
         times[name] = {"start_ms": t_model, "end_ms": t_model + float(s["simulation_time_ms"]), "wall_s": wall}
         t_model += float(s["simulation_time_ms"])
         if s["record"]:
-            arrays = {}
+            spikes[name] = {}
             for r, sr in recorders.items():
-                arrays[f"{r}_senders"] = np.asarray(sr.events["senders"])
-                arrays[f"{r}_times"] = np.asarray(sr.events["times"])
+                ev = parallel.events(sr)
+                spikes[name][r] = (ev["senders"], ev["times"])
+            weights[name] = {}
             for r, (sources, synapse) in weight_samples.items():
-                conns = nest.GetConnections(source=sources, synapse_model=synapse)
-                got = conns.get(["source", "target", "weight"])
-                keep = ~np.isin(np.atleast_1d(got["target"]), recorder_ids)   # not the links to recorders
-                for k in ("source", "target", "weight"):
-                    arrays[f"{r}_w{k}"] = np.atleast_1d(np.asarray(got[k]))[keep]
-            np.savez_compressed(out / "data" / f"{name}.npz", **arrays)
+                got = parallel.connections(nest.GetConnections(source=sources, synapse_model=synapse))
+                keep = ~np.isin(got["target"], recorder_ids)   # not the links to recorders
+                weights[name][r] = tuple(got[k][keep] for k in ("source", "target", "weight"))
         say(f"[tree] session {name}: {s['simulation_time_ms']:g} ms in {wall:.1f} s")
-    (out / "session_times.yml").write_text(yaml.safe_dump(times, sort_keys=False))
-    first_ids = {name: int(p[0].global_id) for name, p in pops.items()}
-    info = {"tree": tree.source, "first_ids": first_ids, "sizes": {n: len(p) for n, p in pops.items()},
-            "build_s": build_s, "peak_rss_mb": peak_rss_mb()}
-    (out / "versions.json").write_text(json.dumps({**provenance(), **info}, indent=1))
+    per_process = parallel.allgather({"build_s": build_s, "peak_rss_mb": peak_rss_mb(),
+                                      "simulate_s": sum(t["wall_s"] for t in times.values())})
+    info = {"tree": tree.source, "first_ids": {name: int(p[0].global_id) for name, p in pops.items()},
+            "sizes": {n: len(p) for n, p in pops.items()}, **layout,
+            "build_s": max(p["build_s"] for p in per_process),
+            "peak_rss_mb": max(p["peak_rss_mb"] for p in per_process), "per_process": per_process}
+    return RunData(tree.resolved(), {**provenance(), **info}, times, spikes, weights)
+
+
+def write(data: RunData, out_dir: str | Path) -> Path:
+    """Write a run folder (see the module docstring) and return it.
+
+    Under MPI only rank 0 writes. The folder is assembled beside its place and
+    renamed into it, so a run that fails leaves no folder that looks complete;
+    an earlier run in the same place is replaced only once the new one is whole.
+    """
+    import shutil
+
+    from nestml_lab import parallel
+
+    out = Path(out_dir)
+    if not parallel.is_root():
+        return out
+    out.parent.mkdir(parents=True, exist_ok=True)
+    partial = out.with_name(f".{out.name}.partial-{os.getpid()}")
+    shutil.rmtree(partial, ignore_errors=True)
+    (partial / "data").mkdir(parents=True)
+    (partial / "parameter_tree.yml").write_text(yaml.safe_dump(data.tree, sort_keys=False))
+    for session, recs in data.spikes.items():
+        arrays = {}
+        for r, (senders, times) in recs.items():
+            arrays[f"{r}_senders"], arrays[f"{r}_times"] = senders, times
+        for r, (src, tgt, w) in data.weights.get(session, {}).items():
+            arrays[f"{r}_wsource"], arrays[f"{r}_wtarget"], arrays[f"{r}_wweight"] = src, tgt, w
+        np.savez_compressed(partial / "data" / f"{session}.npz", **arrays)
+    (partial / "session_times.yml").write_text(yaml.safe_dump(data.session_times, sort_keys=False))
+    (partial / "versions.json").write_text(json.dumps(data.versions, indent=1))
+    old = out.with_name(f".{out.name}.old-{os.getpid()}")
+    if out.exists():
+        out.rename(old)
+    partial.rename(out)
+    shutil.rmtree(old, ignore_errors=True)
     return out
 
 
-@dataclass
-class RunData:
-    """A run folder read back: the resolved tree, versions, session times and spikes per session."""
+def run(tree: Tree, out_dir: str | Path, progress=None) -> Path:
+    """:func:`simulate`, then :func:`write` the run folder (once, by rank 0 under MPI); return the folder."""
+    from nestml_lab import parallel
 
-    tree: dict
-    versions: dict
-    session_times: dict
-    spikes: dict   # session -> recorder -> (senders, times)
-    weights: dict  # session -> recorder -> (sources, targets, weights)
+    out = write(simulate(tree, progress), out_dir)
+    parallel.barrier()   # the folder is complete before any process goes on to read it
+    return out
 
 
 def load(run_dir: str | Path) -> RunData:

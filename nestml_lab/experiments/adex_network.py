@@ -179,32 +179,28 @@ def tree(p: AdexNetworkParams, condition: str) -> dict:
 
 def run(p: AdexNetworkParams, out_dir: str | Path | None = None, progress=None) -> AdexNetworkResult:
     """Run every condition's tree (one run folder each under ``out_dir``); spikes relative to the first cell."""
-    import tempfile
-
     from nestml_lab import trees
 
     unknown = set(p.conditions) - set(CONDITIONS)
     if unknown:
         raise KeyError(f"unknown condition(s) {sorted(unknown)}; there are: {', '.join(CONDITIONS)}")
     spikes, inputs, info = {}, {}, {}
-    with tempfile.TemporaryDirectory(prefix="adex-") as tmp:
-        base = Path(out_dir) if out_dir is not None else Path(tmp)
-        for name in p.conditions:
-            t = tree(p, name)
-            trees.run(trees.parse(t, f"adex_network[{name}]"), base / name, progress=progress)
-            data = trees.load(base / name)
-            first = data.versions["first_ids"]
-            ids, times = data.spikes["run"]["network"]
-            spikes[name] = (np.asarray(ids) - first["E"], np.asarray(times))
-            uid, ut = data.spikes["run"]["input"]
-            inputs[name] = (np.asarray(uid) - first["input"], np.asarray(ut))
-            wall = sum(v["wall_s"] for v in data.session_times.values())
-            info[name] = {"build_s": data.versions["build_s"], "simulate_s": wall,
-                          "peak_rss_mb": data.versions["peak_rss_mb"]}
-            if progress:
-                e = spikes[name][0] < p.n_exc
-                progress(f"[adex] {name}: E {np.sum(e) / p.n_exc / p.t_sim_ms * 1e3:.2f} Hz, "
-                         f"I {np.sum(~e) / p.n_inh / p.t_sim_ms * 1e3:.2f} Hz, {wall:.1f} s")
+    for name in p.conditions:
+        data = trees.simulate(trees.parse(tree(p, name), f"adex_network[{name}]"), progress=progress)
+        if out_dir is not None:
+            trees.write(data, Path(out_dir) / name)
+        first = data.versions["first_ids"]
+        ids, times = data.spikes["run"]["network"]
+        spikes[name] = (np.asarray(ids) - first["E"], np.asarray(times))
+        uid, ut = data.spikes["run"]["input"]
+        inputs[name] = (np.asarray(uid) - first["input"], np.asarray(ut))
+        wall = sum(v["wall_s"] for v in data.session_times.values())
+        info[name] = {"build_s": data.versions["build_s"], "simulate_s": wall,
+                      "peak_rss_mb": data.versions["peak_rss_mb"]}
+        if progress:
+            e = spikes[name][0] < p.n_exc
+            progress(f"[adex] {name}: E {np.sum(e) / p.n_exc / p.t_sim_ms * 1e3:.2f} Hz, "
+                     f"I {np.sum(~e) / p.n_inh / p.t_sim_ms * 1e3:.2f} Hz, {wall:.1f} s")
     return AdexNetworkResult(p, spikes, inputs, {"conditions": info, **data.versions})
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from nestml_lab import module as catalog
+from nestml_lab import parallel
 
 BUILTIN_PREFIX = "nest:"
 
@@ -95,7 +96,7 @@ def _kick(neuron: str, resolution_ms: float, neuron_params: dict, weight: float)
     nest.Connect(sg, n, syn_spec={"weight": weight, "delay": resolution_ms})
     nest.Connect(n, sr)
     nest.Simulate(60.0)
-    return sr.events["times"] - 10.0
+    return parallel.events(sr)["times"] - 10.0
 
 
 def calibrate_drive(neuron: str, resolution_ms: float, neuron_params: dict,
@@ -163,17 +164,15 @@ def final_weights(synapse: str, pre) -> np.ndarray:
     """Weights of the ``synapse`` connections leaving each node of ``pre``, in the order of ``pre``."""
     import nest
 
-    conns = nest.GetConnections(source=pre, synapse_model=synapse)
-    src = np.atleast_1d(conns.get("source"))
-    w = np.atleast_1d(np.asarray(conns.get("weight"), dtype=float))
-    if len(src) != len(pre):
-        raise RuntimeError(f"expected one {synapse} connection per source, found {len(src)} for {len(pre)}")
-    return w[np.argsort(src)]
+    got = parallel.connections(nest.GetConnections(source=pre, synapse_model=synapse), ("source", "weight"))
+    if len(got["source"]) != len(pre):
+        raise RuntimeError(f"expected one {synapse} connection per source, found {len(got['source'])} for {len(pre)}")
+    return got["weight"].astype(float)   # sorted by source: the order of pre
 
 
 def spikes_by_sender(recorder, nodes) -> list[np.ndarray]:
-    """Sorted spike times of each node, from a spike recorder connected to all of them."""
-    ev = recorder.events
+    """Sorted spike times of each node, from a spike recorder connected to all of them (from every MPI process)."""
+    ev = parallel.events(recorder)
     return [np.sort(ev["times"][ev["senders"] == gid]) for gid in nodes.tolist()]
 
 
@@ -203,14 +202,16 @@ def pyplot():
 def save_table(out_dir, stem: str, header: list[str], rows, meta: dict) -> dict[str, Path]:
     """Write ``out_dir/stem.csv`` (``header``, then ``rows``) and ``out_dir/stem.json`` (``meta``).
 
-    Returns ``{"csv": path, "json": path}``; the folder is created.
+    Returns ``{"csv": path, "json": path}``; the folder is created. Under MPI only rank 0 writes.
     """
     import csv
     import json
 
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
     csv_path, json_path = out / f"{stem}.csv", out / f"{stem}.json"
+    if not parallel.is_root():
+        return {"csv": csv_path, "json": json_path}
+    out.mkdir(parents=True, exist_ok=True)
     with open(csv_path, "w", newline="") as f:
         writer = csv.writer(f)
         writer.writerow(header)
@@ -220,22 +221,28 @@ def save_table(out_dir, stem: str, header: list[str], rows, meta: dict) -> dict[
 
 
 def save_arrays(out_dir, json_name: str, meta: dict, npz_name: str, arrays: dict) -> tuple[Path, Path]:
-    """Write ``meta`` as ``out_dir/json_name`` and ``arrays`` compressed as ``out_dir/npz_name``; return both paths."""
+    """Write ``meta`` as ``out_dir/json_name`` and ``arrays`` compressed as ``out_dir/npz_name``; return both paths.
+
+    Under MPI only rank 0 writes.
+    """
     import json
 
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
     json_path, npz_path = out / json_name, out / npz_name
+    if not parallel.is_root():
+        return json_path, npz_path
+    out.mkdir(parents=True, exist_ok=True)
     json_path.write_text(json.dumps(meta, indent=1))
     np.savez_compressed(npz_path, **arrays)
     return json_path, npz_path
 
 
 def save_figure(fig, out_dir, name: str, dpi: int = 120) -> Path:
-    """Write ``fig`` as ``out_dir/name`` (the folder is created), close it, and return the path."""
+    """Write ``fig`` as ``out_dir/name`` (the folder is created; under MPI by rank 0), close it, return the path."""
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
     path = out / name
-    fig.savefig(path, dpi=dpi)
+    if parallel.is_root():
+        out.mkdir(parents=True, exist_ok=True)
+        fig.savefig(path, dpi=dpi)
     pyplot().close(fig)
     return path

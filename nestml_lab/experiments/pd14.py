@@ -132,14 +132,11 @@ def tree(p: Pd14Params) -> dict:
 
 def run(p: Pd14Params, out_dir: str | Path | None = None, progress=None) -> Pd14Result:
     """Run the tree of :func:`tree`; the run folder (tree, versions, session times, spikes) goes to ``out_dir``."""
-    import tempfile
-
     from nestml_lab import trees
 
-    with tempfile.TemporaryDirectory(prefix="pd14-") as tmp:
-        folder = Path(out_dir) if out_dir is not None else Path(tmp)
-        trees.run(trees.parse(tree(p), f"pd14(scale={p.scale:g}, neuron={p.neuron})"), folder, progress=progress)
-        data = trees.load(folder)
+    data = trees.simulate(trees.parse(tree(p), f"pd14(scale={p.scale:g}, neuron={p.neuron})"), progress=progress)
+    if out_dir is not None:
+        trees.write(data, out_dir)
     first = {name: data.versions["first_ids"][name] for name in P.POPULATIONS}
     spikes = {name: tuple(np.asarray(a) for a in data.spikes["sim"][name]) for name in P.POPULATIONS}
     simulate_s = sum(t["wall_s"] for t in data.session_times.values())

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from nestml_lab import module as catalog
+from nestml_lab import parallel
 from nestml_lab import references
 from nestml_lab.experiments import common
 from nestml_lab.provenance import provenance
@@ -93,7 +94,7 @@ def run(p: ShortTermParams) -> ShortTermResult:
     t_end = max(t[-1] for t in trains) + p.delay_ms + 5.0
     nest.Simulate(t_end)
 
-    ev = mm.events
+    ev = parallel.events(mm, ("senders", "times", "I_syn_ex"))
     decay = np.exp(-h / p.tau_psc_ms)
     recorded_pre = common.spikes_by_sender(sr, pre)
     amplitudes, reference = {}, {}

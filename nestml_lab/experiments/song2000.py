@@ -122,19 +122,16 @@ def tree(p: Song2000Params) -> dict:
 
 
 def run(p: Song2000Params, out_dir: str | Path | None = None, progress=None) -> Song2000Result:
-    """Run the tree of :func:`tree`; the run folder goes to ``out_dir`` (a temporary one if None)."""
-    import tempfile
-
+    """Run the tree of :func:`tree`; the run folder goes to ``out_dir`` (none is written if None)."""
     from nestml_lab import trees
 
     def report(line: str) -> None:
         if progress:
             progress(line.replace("[tree]", "[song2000]"))
 
-    with tempfile.TemporaryDirectory(prefix="song2000-") as tmp:
-        folder = Path(out_dir) if out_dir is not None else Path(tmp)
-        trees.run(trees.parse(tree(p), "song2000"), folder, progress=report)
-        data = trees.load(folder)
+    data = trees.simulate(trees.parse(tree(p), "song2000"), progress=report)
+    if out_dir is not None:
+        trees.write(data, out_dir)
     times, weights, rates = [], [], []
     for name, t in data.session_times.items():
         src, _tgt, w = data.weights[name]["weights"]

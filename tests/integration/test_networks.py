@@ -112,3 +112,12 @@ def test_adex_network_agrees_with_brian2(built_module, tmp_path):
         cvs = [r.cv_isi()[cond] for r in runs]
         if np.isfinite(b["cv_exc"]) and np.all(np.isfinite(cvs)):
             assert abs(np.mean(cvs) - b["cv_exc"]) <= 0.4 * np.mean(cvs), (cond, cvs, b["cv_exc"])
+
+
+def test_a_nest_error_names_the_tree_path_and_leaves_no_run_folder(built_module, tmp_path):
+    data = _small_brunel()
+    data["network"]["neuron_models"]["nest_params"]["tau_mem"] = 20.0   # NEST's name is tau_m
+    tree = trees.parse(data, "misspelt.yml")
+    with pytest.raises(trees.TreeError, match=r"misspelt.yml: network.populations.E: NEST refused it: .*tau_mem"):
+        trees.run(tree, tmp_path / "run")
+    assert list(tmp_path.iterdir()) == []

@@ -43,6 +43,7 @@ def test_leaf_overrides_ancestor():
     (lambda d: d.update(kernel={"seeds": 1}), "kernel: unknown key(s) ['seeds']"),
     (lambda d: d["sessions"]["low_input"]["unit_changes"][0].update(population="noize"), "unknown population"),
     (lambda d: d.update(sessions={}), "at least one session"),
+    (lambda d: d.update(kernel={"threads": 2, "total_num_virtual_procs": 2}), "not both"),
 ])
 def test_errors_name_the_path(edit, message):
     data = copy.deepcopy(_example())
@@ -66,3 +67,10 @@ def test_the_network_experiments_are_trees():
     for condition in adex_network.CONDITIONS:
         t = trees.parse(adex_network.tree(adex_network.AdexNetworkParams(), condition), condition)
         assert t.populations["E"]["n"] == 2000 and t.populations["I"]["n"] == 500
+
+
+def test_total_num_virtual_procs_replaces_threads():
+    data = _example()
+    data["kernel"] = {"total_num_virtual_procs": 2}
+    t = trees.parse(data)
+    assert t.kernel["total_num_virtual_procs"] == 2 and "threads" not in t.kernel

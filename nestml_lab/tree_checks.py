@@ -1,0 +1,159 @@
+"""Checks of an experiment tree's values, before anything runs: names, whole numbers, finite numbers, memory.
+
+Every error is a :class:`TreeError` whose message starts with the file and the path in the tree.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+
+class TreeError(ValueError):
+    """A malformed experiment tree: the message names the file and the path inside the tree."""
+
+
+def check_keys(node, allowed: set, where: str, required: set = frozenset()):
+    if not isinstance(node, dict):
+        raise TreeError(f"{where}: expected a mapping, got {type(node).__name__}")
+    unknown = sorted(set(node) - allowed)
+    if unknown:
+        raise TreeError(f"{where}: unknown key(s) {unknown}; allowed: {', '.join(sorted(allowed))}")
+    missing = sorted(required - set(node))
+    if missing:
+        raise TreeError(f"{where}: missing key(s) {missing}")
+
+
+#: Names that become file names or keys in the run folder: no path separators, no "..".
+_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]*\Z")
+
+
+def check_name(value, where: str) -> str:
+    if not isinstance(value, str) or not _NAME.match(value):
+        raise TreeError(f"{where}: {value!r} is not a valid name (letters, digits, _ and -; it names files "
+                        "and arrays in the run folder)")
+    return value
+
+
+def whole_number(value, where: str, minimum: int = 1) -> int:
+    """A whole number >= minimum; 2.7 or "ten" is an error, 100.0 is 100."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or isinstance(value, float) and (
+            not math.isfinite(value) or value != int(value)):
+        raise TreeError(f"{where}: expected a whole number, got {value!r}")
+    if int(value) < minimum:
+        raise TreeError(f"{where}: expected a whole number >= {minimum}, got {value!r}")
+    return int(value)
+
+
+def positive_number(value, where: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
+        raise TreeError(f"{where}: expected a positive number, got {value!r}")
+    return float(value)
+
+
+_DISTRIBUTIONS = {"normal": {"mean", "std"}, "uniform": {"min", "max"}, "lognormal": {"mean", "std"}}
+
+
+def check_values(params, where: str) -> None:
+    """NEST parameter values: finite numbers (or lists of them), text, or a distribution of finite numbers."""
+    if not isinstance(params, dict):
+        raise TreeError(f"{where}: expected a mapping of NEST parameters, got {type(params).__name__}")
+    for key, v in params.items():
+        here = f"{where}.{key}"
+        if isinstance(v, dict):
+            check_distribution(v, here)
+        else:
+            check_finite(v, here)
+
+
+def check_finite(v, where: str) -> None:
+    if isinstance(v, list):
+        for i, x in enumerate(v):
+            check_finite(x, f"{where}[{i}]")
+    elif isinstance(v, float) and not math.isfinite(v):
+        raise TreeError(f"{where}: {v} is not a finite number")
+    elif v is None or isinstance(v, dict):
+        raise TreeError(f"{where}: expected a number, text or a list, got {v!r}")
+
+
+def check_distribution(v: dict, where: str) -> None:
+    if len(v) != 1:
+        raise TreeError(f"{where}: a distribution is one of {{normal: ..}}, {{uniform: ..}}, {{lognormal: ..}}, "
+                        f"{{redraw: ..}}; got {v!r}")
+    (kind, args), = v.items()
+    if kind == "redraw":
+        if not isinstance(args, dict):
+            raise TreeError(f"{where}.redraw: expected a mapping")
+        bounds = {k: args[k] for k in ("min", "max") if k in args}
+        for k, b in bounds.items():
+            if isinstance(b, bool) or not isinstance(b, (int, float)) or math.isnan(b):
+                raise TreeError(f"{where}.redraw.{k}: expected a number, got {b!r}")
+        check_distribution({k: a for k, a in args.items() if k not in bounds}, f"{where}.redraw")
+        return
+    if kind not in _DISTRIBUTIONS:
+        raise TreeError(f"{where}: unknown distribution {kind!r}; there are: {', '.join(_DISTRIBUTIONS)}, redraw")
+    check_keys(args, _DISTRIBUTIONS[kind], f"{where}.{kind}", _DISTRIBUTIONS[kind])
+    for k, x in args.items():
+        if isinstance(x, bool) or not isinstance(x, (int, float)) or not math.isfinite(x):
+            raise TreeError(f"{where}.{kind}.{k}: expected a finite number, got {x!r}")
+
+
+#: Rough bytes per neuron and per connection in NEST (plastic synapses and bookkeeping included): an
+#: upper estimate, to refuse before NEST runs out of memory in the middle of building the network.
+BYTES_PER_NODE = 2_000
+BYTES_PER_CONNECTION = 100
+
+
+def connection_count(rule: dict, n_src: int, n_tgt: int, where: str) -> int:
+    kind = rule.get("rule", "all_to_all")
+    if kind == "all_to_all":
+        return n_src * n_tgt
+    if kind == "one_to_one":
+        if n_src != n_tgt:
+            raise TreeError(f"{where}: one_to_one needs populations of one size, got {n_src} and {n_tgt}")
+        return n_tgt
+    if kind == "fixed_indegree":
+        return whole_number(rule.get("indegree"), f"{where}.indegree", 0) * n_tgt
+    if kind == "fixed_outdegree":
+        return whole_number(rule.get("outdegree"), f"{where}.outdegree", 0) * n_src
+    if kind == "fixed_total_number":
+        return whole_number(rule.get("N"), f"{where}.N", 0)
+    if kind == "pairwise_bernoulli":
+        p = rule.get("p")
+        if not isinstance(p, (int, float)) or isinstance(p, bool) or not 0 <= p <= 1:
+            raise TreeError(f"{where}.p: expected a probability in [0, 1], got {p!r}")
+        return int(p * n_src * n_tgt)
+    return n_src * n_tgt   # another rule: NEST checks it; count the worst case
+
+
+def available_memory_bytes() -> int | None:
+    """MemAvailable of this machine (None where /proc/meminfo is missing)."""
+    try:
+        for line in open("/proc/meminfo"):
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return None
+
+
+def estimate_memory_bytes(populations: dict, connections: list) -> int:
+    """An upper estimate of the memory NEST needs for a tree's network (see BYTES_PER_*)."""
+    nodes = sum(p["n"] for p in populations.values())
+    synapses = 0
+    for i, conn in enumerate(connections):
+        size = {end: sum(populations[n]["n"] for n in (conn[end] if isinstance(conn[end], list) else [conn[end]]))
+                for end in ("source", "target")}
+        if "target_range" in conn:
+            size["target"] = int(conn["target_range"][1]) - int(conn["target_range"][0])
+        synapses += connection_count(conn.get("rule", {}), size["source"], size["target"],
+                                      f"network.connections[{i}].rule")
+    return nodes * BYTES_PER_NODE + synapses * BYTES_PER_CONNECTION
+
+
+def check_memory(populations: dict, connections: list, source: str) -> None:
+    need, have = estimate_memory_bytes(populations, connections), available_memory_bytes()
+    if have is not None and need > 0.9 * have:
+        raise TreeError(f"{source}: network: this network needs about {need / 1e9:.1f} GB (estimate: "
+                        f"{BYTES_PER_NODE} B per node, {BYTES_PER_CONNECTION} B per connection), but this machine "
+                        f"has {have / 1e9:.1f} GB available: make it smaller, or run it under MPI on more machines")
