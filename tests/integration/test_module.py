@@ -144,6 +144,6 @@ def test_tau_minus_on_a_cogenerated_neuron_is_refused_naming_the_parameter_that_
         n.set(tau_minus=33.0)
     with pytest.raises(nest.NESTError, match="tau_minus is not used"):
         nest.Create(neuron, params={"tau_minus": 33.0})
-    n.set(n.get())   # a get/set round trip (the value it has) stays allowed
+    n.set(tau_minus=n.get("tau_minus"))   # the value it has (a get/set round trip) stays allowed
     n.set({moved: 33.0})
     assert n.get(moved) == 33.0

@@ -47,6 +47,7 @@ def test_tree_runs_sessions_saves_and_reruns_identically(built_module, tmp_path)
         np.testing.assert_array_equal(data.spikes[session]["spikes"][0], again.spikes[session]["spikes"][0])
 
 
+@pytest.mark.slow   # 1500 s of model time: about 75 s
 def test_song2000_weights_become_bimodal(built_module, tmp_path):
     """Song et al. 2000 at full size and the paper's A+ = 0.005 g_max: the weights end up near 0 or g_max.
 

@@ -70,6 +70,7 @@ def user_project(built_module, tmp_path_factory):
     return {"project": project, "before": before, "catalog_files": catalog_files, "env": env, "site": site}
 
 
+@pytest.mark.slow   # pip-installs the toolkit and builds a project
 def test_user_project_builds_in_its_own_folder_and_loads_beside_the_catalog(nest_kernel, user_project):
     nest = nest_kernel
     project = user_project["project"]
@@ -100,11 +101,13 @@ def test_user_project_builds_in_its_own_folder_and_loads_beside_the_catalog(nest
     assert neuron in nest.node_models
 
 
+@pytest.mark.slow   # pip-installs the toolkit and builds a project
 def test_catalog_cache_and_module_are_untouched_by_the_user_project(user_project):
     after = _tree_digest(*user_project["catalog_files"])
     assert after == user_project["before"]
 
 
+@pytest.mark.slow   # pip-installs the toolkit and builds a project
 def test_stamp_refuses_edited_sources_and_another_nest(user_project, tmp_path):
     project = user_project["project"]
     module = nestml_lab.load(project)

@@ -14,7 +14,7 @@ import nestml_lab
 from nestml_lab import unrewritten
 from nestml_lab.module import manifest
 
-pytestmark = pytest.mark.nest
+pytestmark = [pytest.mark.nest, pytest.mark.slow]   # builds the unrewritten catalog (about 2 min cold)
 
 # Drive per neuron (I_e, pA) and input weight per input spike (pA, nS or mV, by model family).
 DRIVE = {"iaf_psc_exp_neuron": (380.0, 60.0), "iaf_psc_alpha_neuron": (380.0, 60.0),
