@@ -1,11 +1,16 @@
-"""A malformed model, a C++ compile error and a missing compiler each stop `make module` with a clear
-error, and the previously installed module stays in place and loads.
+"""Bad input and faults during `nestml-lab module`: each stops with a clear error, or recovers, and the
+installed module is always the last good one and loads.
 
-Runs the real command on a two-model project in a temporary folder (about a minute, cached by ccache after).
+Bad input: a malformed model, C++ that does not compile, a missing or poisoned compiler, the hostile
+manifests and models of tests/unit/test_hostile_inputs.py. Faults: a build killed during generation and
+during compilation, a link killed half-way (a truncated library), a truncated installed library, a model
+edited during a build, two builds at once. Runs the real command on a small project in a temporary
+folder (a few minutes; `make test-slow`).
 """
 
 import hashlib
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -187,4 +192,83 @@ def test_a_second_build_waits_for_the_first(checkout):
         lock.close()
     rest, _ = second.communicate(timeout=600)
     assert second.returncode == 0, rest
+    assert _loads(checkout)
+
+
+def _stamp(root: Path) -> dict:
+    import json
+
+    [stamp] = (root / "build").glob("nest-*/tiny_module.json")
+    return json.loads(stamp.read_text())
+
+
+@pytest.mark.parametrize("kill_at", ["generation", "compilation"])
+def test_a_build_killed_then_run_again_installs_a_good_module(checkout, kill_at):
+    """Kill `nestml-lab module` while NESTML generates or while C++ compiles; the installed module stays the
+    last good one, and the next run finishes the job."""
+    import signal
+    import time
+
+    so = _so(checkout)
+    before, stamp_before = _digest(so), _stamp(checkout)
+    src = checkout / "iaf_psc_exp_neuron.nestml"
+    original = src.read_text()
+    src.write_text(original.replace("tau_m ms = 10 ms", f"tau_m ms = {11 if kill_at == 'generation' else 12} ms"))
+    try:
+        proc = subprocess.Popen([sys.executable, "-m", "nestml_lab", "module"], cwd=checkout, text=True,
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+        if kill_at == "generation":
+            time.sleep(2.0)
+        else:   # once generation is done, the compiler runs
+            seen = ""
+            while "[codegen] done" not in seen and proc.poll() is None:
+                seen += proc.stdout.readline()
+            time.sleep(3.0)
+        assert proc.poll() is None, f"the build ended before it could be killed ({kill_at})"
+        os.killpg(proc.pid, signal.SIGKILL)   # the whole group: the worker processes and the compiler too
+        proc.wait()
+        assert _digest(so) == before and _stamp(checkout) == stamp_before, "the last good module stays"
+        assert _loads(checkout)
+        again = _run(checkout)
+        assert again.returncode == 0, again.stdout + again.stderr
+        assert _stamp(checkout)["source_hash"] != stamp_before["source_hash"], "the edited model is installed"
+        assert _loads(checkout)
+    finally:
+        src.write_text(original)
+    assert _run(checkout).returncode == 0
+
+
+def test_every_hostile_manifest_and_model_keeps_the_installed_module(checkout, tmp_path):
+    """The corpus of tests/unit/test_hostile_inputs.py, run as `make_module` on a built project."""
+    from nestml_lab.codegen.errors import CodegenError
+    from nestml_lab.project import make_module
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "unit"))
+    import test_hostile_inputs as corpus
+
+    shutil.copy(paths.MODELS_DIR / "stdp_synapse.nestml", checkout)
+    so = _so(checkout)
+    before = _digest(so)
+    manifest, neuron = checkout / "module.yaml", checkout / "iaf_psc_exp_neuron.nestml"
+    good_manifest, good_neuron = manifest.read_text(), neuron.read_bytes()
+    tried = 0
+    try:
+        for what, text, expected in corpus.MANIFESTS:
+            manifest.write_text(text)
+            with pytest.raises(CodegenError, match=re.escape(expected)):
+                make_module(checkout, log=lambda line: None)
+            assert _digest(so) == before, what
+            tried += 1
+        manifest.write_text(good_manifest)
+        for what, content, expected in corpus.MODELS:
+            neuron.write_bytes(content if isinstance(content, bytes) else content.encode())
+            with pytest.raises(CodegenError, match=re.escape(expected)):
+                make_module(checkout, log=lambda line: None)
+            assert _digest(so) == before, what
+            tried += 1
+    finally:
+        manifest.write_text(good_manifest)
+        neuron.write_bytes(good_neuron)
+        (checkout / "stdp_synapse.nestml").unlink()
+    assert tried == len(corpus.MANIFESTS) + len(corpus.MODELS)
     assert _loads(checkout)
