@@ -31,6 +31,22 @@ def _project_arg(value: str | None):
     raise ValueError(f"no {MANIFEST_NAME} in {Path.cwd()}: give a project folder, or start one with `nestml-lab init`")
 
 
+def _version() -> str:
+    import importlib.metadata
+
+    def v(dist: str) -> str:
+        try:
+            return importlib.metadata.version(dist)
+        except importlib.metadata.PackageNotFoundError:
+            return "not installed"
+
+    from nestml_lab.provenance import git_revision
+
+    rev = git_revision(paths.REPO_ROOT)
+    return (f"nestml-lab {v('nestml-lab')}" + (f" (git {rev})" if rev else "")
+            + f", NESTML {v('nestml')}, NEST {v('nest-simulator')}")
+
+
 def _check_writable(out: Path) -> None:
     """Refuse an output folder that cannot be written before minutes of simulation, not after."""
     existing = out
@@ -308,7 +324,10 @@ def cmd_adex_network(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    # NEST's start-up banner says nothing a user of this command needs (set PYNEST_QUIET= to see it again)
+    os.environ.setdefault("PYNEST_QUIET", "1")
     parser = argparse.ArgumentParser(prog="nestml-lab", description=__doc__)
+    parser.add_argument("--version", action="version", version=_version())
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("module", help="generate, compile and install a project's NEST module")

@@ -239,12 +239,31 @@ def _failing_model(log_text: str, generated_dir: Path | None) -> str | None:
     return None
 
 
-def _run(cmd: list[str], log: Path, stage: str, generated_dir: Path | None = None) -> None:
+_BUILDING = re.compile(r"^\[\s*(\d+)%\] Building CXX object .*?([\w.]+)\.o$")
+
+
+def _run(cmd: list[str], log: Path, stage: str, generated_dir: Path | None = None, progress=None) -> None:
+    """Run a tool, its output into ``log``; with ``progress``, report the compiler's progress from it.
+
+    Make prints ``[ 42%] Building CXX object .../x.cpp.o`` per file; one line per tenth of the way
+    (``[compile] 40 %: 7 files compiled, now x.cpp``) tells a user that the minutes of compiling move.
+    """
     with open(log, "a") as f:
         start = f.tell()
         f.write(f"$ {' '.join(cmd)}\n")
         f.flush()
-        proc = subprocess.run(cmd, stdout=f, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, errors="replace")
+        files, reported = 0, -10
+        for line in proc.stdout:
+            f.write(line)
+            m = _BUILDING.match(line.strip()) if progress else None
+            if m:
+                files += 1
+                pct = int(m.group(1))
+                if pct >= reported + 10:
+                    reported = pct - pct % 10
+                    progress(f"[compile] {pct:3d} %: {files} file(s) started, now {m.group(2)}")
+        proc.wait()
     if proc.returncode != 0:
         text = log.read_text(errors="replace")[start:]
         model = _failing_model(text, generated_dir) if stage == "compile" else None
@@ -354,7 +373,8 @@ def compile_module(module: str, generated_dir: Path, build_dir: Path, target: Ne
     t = time.perf_counter()
     so = build / f"{module}.so"
     for attempt in (1, 2):
-        _run([cmake, "--build", str(build), "-j", str(jobs or os.cpu_count())], log_path, "compile", generated_dir)
+        _run([cmake, "--build", str(build), "-j", str(jobs or os.cpu_count())], log_path, "compile", generated_dir,
+             progress=log)
         if not so.is_file():
             raise BuildError("compile", f"the build finished but {so} is missing", log=log_path)
         broken = check_elf(so)
