@@ -208,20 +208,67 @@ def save(result: StdpWindowResult, out_dir: Path | str) -> dict[str, Path]:
                               "w0": result.w0, "provenance": result.provenance})
 
 
+def reference_curve(p: StdpWindowParams, dts: np.ndarray) -> np.ndarray | None:
+    """The reference rule's dw on the protocol's own spike schedule, for any dt (ms); None without a reference.
+
+    The pairings are placed as :func:`_simulate` places them (on the grid, a pairing period apart, the
+    flushing presynaptic spike included), so the curve is what the simulation would give at each dt.
+    """
+    rule = reference_rule(p)
+    if rule is None:
+        return None
+    period = 1000.0 / p.frequency_hz
+    t0 = float(np.max(np.abs(dts))) + p.silent_start_ms
+    base = t0 + np.arange(p.n_pairings) * period
+    pre = common.on_grid(base, p.resolution_ms)
+    if p.flush_pre_spike:
+        pre = np.append(pre, common.on_grid(t0 + p.n_pairings * period, p.resolution_ms))
+    return np.array([rule(pre, common.on_grid(base + dt, p.resolution_ms)) for dt in dts]) - p.w0
+
+
+def _broken_at_jumps(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``x, y`` with a NaN point between neighbours whose ``y`` jumps by more than a quarter of the curve's
+    range: matplotlib breaks the line there."""
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    span = np.nanmax(y) - np.nanmin(y) if len(y) else 0.0
+    if not span > 0:
+        return x, y
+    after = np.flatnonzero(np.abs(np.diff(y)) > 0.25 * span) + 1
+    return np.insert(x, after, np.nan), np.insert(y, after, np.nan)
+
+
+def weight_unit(neuron: str) -> str:
+    """Unit of a synaptic weight onto ``neuron``: nS for conductance-based neurons, pA for current-based ones."""
+    return "nS" if "cond" in neuron else "pA"
+
+
 def plot(result: StdpWindowResult, out_dir: Path | str) -> Path:
-    """Figure of dw versus dt, written as ``window.png`` into ``out_dir``."""
+    """Figure of dw versus dt, written as ``window.png`` into ``out_dir``.
+
+    The reference is drawn at every simulation step of dt and broken where the window jumps (near
+    dt = 0, where exactly depends on the delay and the rule), since a line across the jump would show
+    values no dt gives. The right axis gives dw in % of w0.
+    """
     plt = common.pyplot()
 
     p = result.params
-    fig, ax = plt.subplots(figsize=(6, 4))
+    unit = weight_unit(p.neuron)
+    fig, ax = plt.subplots(figsize=(6.4, 4.4))
     ax.axhline(0, color="0.6", lw=0.8)
     ax.axvline(0, color="0.6", lw=0.8)
-    ax.plot(result.dt_ms, result.dw, "o", ms=3.5, label=f"NEST simulation ({p.synapse})")
-    if result.dw_reference is not None:
-        ax.plot(result.dt_ms, result.dw_reference, "-", color="k", lw=0.9, label="Python reference (same spikes)")
-    ax.legend(fontsize=7, frameon=False)
+    fine = np.arange(np.floor(result.dt_ms.min()), np.ceil(result.dt_ms.max()) + p.resolution_ms / 2,
+                     p.resolution_ms)
+    curve = reference_curve(p, fine)
+    if curve is not None:
+        ax.plot(*_broken_at_jumps(fine, curve), "-", color="k", lw=0.9, zorder=1,
+                label="reference rule (Python, same schedule, every step)")
+    ax.plot(result.dt_ms, result.dw, "o", ms=3.5, color="C0", zorder=3, label=f"NEST simulation ({p.synapse})")
+    ax.legend(fontsize=7, frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.17), ncol=2)
     ax.set_xlabel(r"$\Delta t = t_\mathrm{post} - t_\mathrm{pre}$ (ms)")
-    ax.set_ylabel(r"$\Delta w$")
+    ax.set_ylabel(rf"$\Delta w$ ({unit}), from $w_0$ = {p.w0:g} {unit}")
+    if p.w0 != 0:
+        right = ax.secondary_yaxis("right", functions=(lambda y: 100.0 * y / p.w0, lambda y: y * p.w0 / 100.0))
+        right.set_ylabel(r"$\Delta w / w_0$ (%)")
     ax.set_title(f"{p.synapse} on {p.neuron}: {p.n_pairings} pairings at {p.frequency_hz:g} Hz, "
                  f"delay {p.delay_ms:g} ms", fontsize=9)
     fig.tight_layout()

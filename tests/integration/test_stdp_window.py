@@ -37,3 +37,15 @@ def test_reference_follows_a_moved_parameter_set_on_the_neuron(built_module):
                               neuron_params={"tau_tr_post__for_stdp_synapse_nestml": 40.0})
     r = run(params)
     np.testing.assert_allclose(r.dw, r.dw_reference, rtol=0, atol=1e-9)
+
+
+def test_reference_curve_on_the_protocol_schedule_equals_the_reference_on_recorded_spikes(built_module, tmp_path):
+    """The figure's fine-grid reference is the rule on the protocol's own spike schedule: at the simulated dt
+    it equals the reference on the recorded spikes, and the figure is written."""
+    from nestml_lab.experiments.stdp_window import plot, reference_curve, weight_unit
+
+    p = StdpWindowParams(n_dt=9, n_pairings=5, frequency_hz=2.0, dt_min_ms=-40.0, dt_max_ms=40.0)
+    r = run(p)
+    np.testing.assert_allclose(reference_curve(p, r.dt_ms), r.dw_reference, rtol=0, atol=1e-12)
+    assert weight_unit("iaf_psc_exp_neuron") == "pA" and weight_unit("aeif_cond_exp_neuron") == "nS"
+    assert plot(r, tmp_path).stat().st_size > 10_000
