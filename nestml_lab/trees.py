@@ -16,9 +16,10 @@ The tree (seed notebook 003 shows the idea) has three parts::
         E: {model: exc, n: 100}
       connections:        # list of projections (target_range: [first, stop) of the target population)
         - {source: E, target: E, synapse: ee, rule: {rule: fixed_indegree, indegree: 10}}
-      recorders:          # spikes of populations, or weights of a bounded sample of sources' connections
-        - {name: spikes, populations: [E]}
+      recorders:          # spikes of populations, weights of a bounded sample of sources' connections,
+        - {name: spikes, populations: [E]}        # or state variables of at most max_nodes per population
         - {name: w, weights: {source: E, synapse: ee, max_sources: 100}}
+        - {name: vm, multimeter: {populations: [E], record_from: [V_m], interval_ms: 1.0, max_nodes: 10}}
     sessions:             # named phases, run in order; each may change units before it runs
       warmup: {simulation_time_ms: 200, record: false}
       high_input: {simulation_time_ms: 500, unit_changes: [{population: noise, nest_params: {rate: 20.0}}]}
@@ -35,7 +36,8 @@ versions (``versions.json``), the session times (``session_times.yml``) and
 the recorded data per session (``data/<session>.npz``: ``<recorder>_senders``
 and ``<recorder>_times`` for spikes, ``<recorder>_wsource``, ``_wtarget``,
 ``_wweight`` for weights read at the end of the session from at most
-``max_sources`` sources, so memory stays bounded); :func:`load` reads a run back
+``max_sources`` sources, so memory stays bounded; ``<recorder>.senders``, ``.times`` and
+``.<variable>`` for multimeters); :func:`load` reads a run back
 and :func:`rerun_tree` gives the tree of a run folder to run it again.
 """
 
@@ -183,16 +185,30 @@ def parse(data: dict, source: str = "<tree>") -> Tree:
     recorders = []
     for i, rec in enumerate(net.get("recorders") or []):
         where = f"{source}: network.recorders[{i}]"
-        check_keys(rec, {"name", "populations", "weights"}, where, {"name"})
+        check_keys(rec, {"name", "populations", "weights", "multimeter"}, where, {"name"})
         check_name(rec["name"], f"{where}.name")
         if rec["name"] in {r["name"] for r in recorders}:
             raise TreeError(f"{where}.name: a second recorder named {rec['name']!r} (its data would replace "
                             "the first's)")
-        if ("populations" in rec) == ("weights" in rec):
-            raise TreeError(f"{where}: give populations (spikes) or weights (a connection sample), not both")
+        if sum(k in rec for k in ("populations", "weights", "multimeter")) != 1:
+            raise TreeError(f"{where}: give one of populations (spikes), weights (a connection sample) or "
+                            "multimeter (state variables)")
         for n in rec.get("populations", []):
             if n not in populations:
                 raise TreeError(f"{where}.populations: unknown population {n!r}")
+        if "multimeter" in rec:
+            m = rec["multimeter"]
+            check_keys(m, {"populations", "record_from", "interval_ms", "max_nodes"}, f"{where}.multimeter",
+                       {"populations", "record_from"})
+            for n in m["populations"] if isinstance(m["populations"], list) else [m["populations"]]:
+                if n not in populations:
+                    raise TreeError(f"{where}.multimeter.populations: unknown population {n!r}")
+            if not (isinstance(m["record_from"], list) and m["record_from"]
+                    and all(isinstance(v, str) and v.isidentifier() for v in m["record_from"])):
+                raise TreeError(f"{where}.multimeter.record_from: expected a list of state variable names, "
+                                f"got {m['record_from']!r}")
+            positive_number(m.get("interval_ms", 1.0), f"{where}.multimeter.interval_ms")
+            whole_number(m.get("max_nodes", 10), f"{where}.multimeter.max_nodes")
         if "weights" in rec:
             w = rec["weights"]
             check_keys(w, {"source", "synapse", "max_sources"}, f"{where}.weights", {"source", "synapse"})
@@ -328,6 +344,7 @@ class RunData:
     session_times: dict
     spikes: dict   # session -> recorder -> (senders, times)
     weights: dict  # session -> recorder -> (sources, targets, weights)
+    analog: dict = field(default_factory=dict)   # session -> multimeter -> {"senders", "times", variable: values}
 
 
 def simulate(tree: Tree, progress=None) -> RunData:
@@ -379,9 +396,18 @@ def simulate(tree: Tree, progress=None) -> RunData:
         syn.update(conn["nest_params"])
         with step(f"network.connections[{i}]"):
             nest.Connect(src, tgt, dict(conn["rule"]), {k: _value(nest, v) for k, v in syn.items()})
-    recorders, weight_samples = {}, {}
+    recorders, weight_samples, multimeters = {}, {}, {}
     for rec in tree.recorders:
-        if "populations" in rec:
+        if "multimeter" in rec:   # state variables of at most max_nodes neurons of each population
+            m = rec["multimeter"]
+            with step(f"network.recorders.{rec['name']}"):
+                mm = nest.Create("multimeter", params={"record_from": list(m["record_from"]),
+                                                       "interval": float(m.get("interval_ms", 1.0))})
+                names = m["populations"] if isinstance(m["populations"], list) else [m["populations"]]
+                for n in names:
+                    nest.Connect(mm, pops[n][:int(m.get("max_nodes", 10))])
+            multimeters[rec["name"]] = (mm, tuple(m["record_from"]))
+        elif "populations" in rec:
             sr = nest.Create("spike_recorder")
             for n in rec["populations"]:
                 nest.Connect(pops[n], sr)
@@ -392,13 +418,13 @@ def simulate(tree: Tree, progress=None) -> RunData:
             weight_samples[rec["name"]] = (sources, _synapse_name(tree.synapse_models[w["synapse"]]))
     recorder_ids = np.array([sr.global_id for sr in recorders.values()], dtype=int)
     build_s = time.perf_counter() - t_build
-    times, spikes, weights = {}, {}, {}
+    times, spikes, weights, analog = {}, {}, {}, {}
     t_model = 0.0
     for name, s in tree.sessions.items():
         for j, change in enumerate(s["unit_changes"]):
             with step(f"sessions.{name}.unit_changes[{j}]"):
                 pops[change["population"]].set({k: _value(nest, v) for k, v in change["nest_params"].items()})
-        for sr in recorders.values():
+        for sr in [*recorders.values(), *(mm for mm, _ in multimeters.values())]:
             sr.n_events = 0   # each session's data is its own
         t0 = time.perf_counter()
         with step(f"sessions.{name}"):
@@ -411,6 +437,8 @@ def simulate(tree: Tree, progress=None) -> RunData:
             for r, sr in recorders.items():
                 ev = parallel.events(sr)
                 spikes[name][r] = (ev["senders"], ev["times"])
+            analog[name] = {r: parallel.events(mm, ("senders", "times", *variables))
+                            for r, (mm, variables) in multimeters.items()}
             weights[name] = {}
             for r, (sources, synapse) in weight_samples.items():
                 got = parallel.connections(nest.GetConnections(source=sources, synapse_model=synapse))
@@ -423,7 +451,7 @@ def simulate(tree: Tree, progress=None) -> RunData:
             "sizes": {n: len(p) for n, p in pops.items()}, **layout,
             "build_s": max(p["build_s"] for p in per_process),
             "peak_rss_mb": max(p["peak_rss_mb"] for p in per_process), "per_process": per_process}
-    return RunData(tree.resolved(), {**provenance(), **info}, times, spikes, weights)
+    return RunData(tree.resolved(), {**provenance(), **info}, times, spikes, weights, analog)
 
 
 def write(data: RunData, out_dir: str | Path) -> Path:
@@ -451,6 +479,8 @@ def write(data: RunData, out_dir: str | Path) -> Path:
             arrays[f"{r}_senders"], arrays[f"{r}_times"] = senders, times
         for r, (src, tgt, w) in data.weights.get(session, {}).items():
             arrays[f"{r}_wsource"], arrays[f"{r}_wtarget"], arrays[f"{r}_wweight"] = src, tgt, w
+        for r, values in data.analog.get(session, {}).items():
+            arrays.update({f"{r}.{k}": v for k, v in values.items()})   # "." is in no name: no clash
         np.savez_compressed(partial / "data" / f"{session}.npz", **arrays)
     (partial / "session_times.yml").write_text(yaml.safe_dump(data.session_times, sort_keys=False))
     (partial / "versions.json").write_text(json.dumps(data.versions, indent=1))
@@ -472,21 +502,28 @@ def run(tree: Tree, out_dir: str | Path, progress=None) -> Path:
 
 
 def load(run_dir: str | Path) -> RunData:
-    """Read a run folder written by :func:`run`."""
+    """Read a run folder written by :func:`run`; the tree in it says which arrays belong to which recorder."""
     run_dir = Path(run_dir)
     tree = yaml.safe_load((run_dir / "parameter_tree.yml").read_text())
     times = yaml.safe_load((run_dir / "session_times.yml").read_text())
-    spikes, weights = {}, {}
+    recorders = (tree.get("network") or {}).get("recorders") or []
+    spikes, weights, analog = {}, {}, {}
     for session in times:
         f = run_dir / "data" / f"{session}.npz"
         if not f.exists():
             continue
-        d = np.load(f)
-        recs = {k[:-len("_senders")] for k in d.files if k.endswith("_senders")}
-        spikes[session] = {r: (d[f"{r}_senders"], d[f"{r}_times"]) for r in recs}
-        wrecs = {k[:-len("_wsource")] for k in d.files if k.endswith("_wsource")}
-        weights[session] = {r: (d[f"{r}_wsource"], d[f"{r}_wtarget"], d[f"{r}_wweight"]) for r in wrecs}
-    return RunData(tree, json.loads((run_dir / "versions.json").read_text()), times, spikes, weights)
+        with np.load(f) as d:
+            spikes[session], weights[session], analog[session] = {}, {}, {}
+            for rec in recorders:
+                r = rec["name"]
+                if "multimeter" in rec:
+                    keys = ("senders", "times", *rec["multimeter"]["record_from"])
+                    analog[session][r] = {k: d[f"{r}.{k}"] for k in keys}
+                elif "weights" in rec:
+                    weights[session][r] = (d[f"{r}_wsource"], d[f"{r}_wtarget"], d[f"{r}_wweight"])
+                else:
+                    spikes[session][r] = (d[f"{r}_senders"], d[f"{r}_times"])
+    return RunData(tree, json.loads((run_dir / "versions.json").read_text()), times, spikes, weights, analog)
 
 
 def rerun_tree(run_dir: str | Path) -> Tree:

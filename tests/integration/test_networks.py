@@ -122,3 +122,19 @@ def test_a_nest_error_names_the_tree_path_and_leaves_no_run_folder(built_module,
     with pytest.raises(trees.TreeError, match=r"misspelt.yml: network.populations.E: NEST refused it: .*tau_mem"):
         trees.run(tree, tmp_path / "run")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_multimeter_records_state_variables_of_a_bounded_sample(built_module, tmp_path):
+    data = _small_brunel()
+    data["network"]["recorders"].append(
+        {"name": "vm", "multimeter": {"populations": ["E", "I"], "record_from": ["V_m"], "interval_ms": 2.0,
+                                      "max_nodes": 3}})
+    run = trees.load(trees.run(trees.parse(data, "mm.yml"), tmp_path / "run"))
+    vm = run.analog["high_input"]["vm"]
+    first = run.versions["first_ids"]
+    recorded = set(range(first["E"], first["E"] + 3)) | set(range(first["I"], first["I"] + 3))
+    assert set(np.unique(vm["senders"])) == recorded, "3 neurons of each population"
+    t = run.session_times["high_input"]
+    assert len(vm["times"]) == 6 * 50 and vm["times"].min() >= t["start_ms"] and vm["times"].max() < t["end_ms"]
+    assert np.all(vm["V_m"] <= 20.0) and np.ptp(vm["V_m"]) > 1.0, "membrane potentials below threshold, moving"
+    assert "vm" not in run.spikes["high_input"] and "warmup" not in run.analog

@@ -101,13 +101,15 @@ PLASTIC_TREE = {
             {"source": "E", "target": "E", "synapse": "ee", "rule": {"rule": "fixed_indegree", "indegree": 20}},
         ],
         "recorders": [{"name": "spikes", "populations": ["E"]},
-                      {"name": "w", "weights": {"source": "E", "synapse": "ee", "max_sources": 50}}],
+                      {"name": "w", "weights": {"source": "E", "synapse": "ee", "max_sources": 50}},
+                      {"name": "vm", "multimeter": {"populations": ["E"], "record_from": ["V_m"],
+                                                    "interval_ms": 5.0, "max_nodes": 8}}],
     },
     "sessions": {"learn": {"simulation_time_ms": 500.0}, "more": {"simulation_time_ms": 300.0}},
 }
 
 
-def test_plastic_network_same_spikes_and_weights_for_two_processes_and_two_threads(mpi_catalog, tmp_path):
+def test_plastic_network_same_spikes_weights_and_v_m_for_two_processes_and_two_threads(mpi_catalog, tmp_path):
     tree = tmp_path / "plastic.yml"
     tree.write_text(yaml.safe_dump(PLASTIC_TREE))
     lab(1, "run-tree", tree, "--out", tmp_path / "threads")
@@ -119,6 +121,7 @@ def test_plastic_network_same_spikes_and_weights_for_two_processes_and_two_threa
         assert len(threads["spikes_times"]) > 500, "the network barely fired"
         assert 800 < len(threads["w_wweight"]) < 1200, "about 20 connections from each of the 50 sampled sources"
         assert np.all((threads["w_wweight"] >= 0) & (threads["w_wweight"] <= 100.0))
+        assert len(np.unique(threads["vm.senders"])) == 8, "V_m of 8 neurons, from both processes"
         _assert_same_arrays(threads, processes, f"session {session}")
     first = json.loads((tmp_path / "threads" / "versions.json").read_text())
     second = json.loads((tmp_path / "processes" / "versions.json").read_text())

@@ -44,6 +44,13 @@ def test_leaf_overrides_ancestor():
     (lambda d: d["sessions"]["low_input"]["unit_changes"][0].update(population="noize"), "unknown population"),
     (lambda d: d.update(sessions={}), "at least one session"),
     (lambda d: d.update(kernel={"threads": 2, "total_num_virtual_procs": 2}), "not both"),
+    (lambda d: d["network"]["recorders"].append({"name": "vm", "multimeter": {"populations": ["E"]}}),
+     "recorders[2].multimeter: missing key(s) ['record_from']"),
+    (lambda d: d["network"]["recorders"].append(
+        {"name": "vm", "multimeter": {"populations": ["E"], "record_from": "V_m"}}), "expected a list of state"),
+    (lambda d: d["network"]["recorders"].append(
+        {"name": "vm", "populations": ["E"], "multimeter": {"populations": ["E"], "record_from": ["V_m"]}}),
+     "give one of populations"),
 ])
 def test_errors_name_the_path(edit, message):
     data = copy.deepcopy(_example())
