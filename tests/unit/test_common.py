@@ -4,6 +4,7 @@ import csv
 import json
 
 import numpy as np
+import pytest
 
 from nestml_lab.experiments import common
 
@@ -30,3 +31,16 @@ def test_mean_cv_isi_per_sender_then_averaged():
     assert cv == (0.0 + isi.std() / isi.mean()) / 2
     assert abs(cv - 0.5) < 0.01
     assert np.isnan(common.mean_cv_isi([1, 1, 2], [1.0, 2.0, 3.0]))
+
+
+def test_ks_distance_is_the_largest_gap_between_the_empirical_cdfs():
+    """scipy's two-sample KS statistic, checked against the definition on data with ties."""
+    from nestml_lab.experiments.pd14 import ks_distance
+
+    rng = np.random.default_rng(3)
+    a, b = np.round(rng.normal(0, 1, 300), 1), np.round(rng.normal(0.3, 1.2, 200), 1)
+    grid = np.concatenate([a, b])
+    by_hand = np.max(np.abs(np.searchsorted(np.sort(a), grid, "right") / len(a)
+                            - np.searchsorted(np.sort(b), grid, "right") / len(b)))
+    assert ks_distance(a, b) == pytest.approx(by_hand, abs=1e-12)
+    assert ks_distance(a, a) == 0.0
