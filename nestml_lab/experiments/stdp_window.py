@@ -260,8 +260,12 @@ def plot(result: StdpWindowResult, out_dir: Path | str) -> Path:
                      p.resolution_ms)
     curve = reference_curve(p, fine)
     if curve is not None:
-        ax.plot(*_broken_at_jumps(fine, curve), "-", color="k", lw=0.9, zorder=1,
-                label="reference rule (Python, same schedule, every step)")
+        x, y = _broken_at_jumps(fine, curve)
+        ax.plot(x, y, "-", color="k", lw=0.9, zorder=1, label="reference rule (Python, same schedule, every step)")
+        # a value between two jumps (dt = -delay for stdp_synapse: pre and post meet, dw = 0) is no line
+        padded = np.concatenate([[np.nan], y, [np.nan]])
+        alone = ~np.isnan(y) & np.isnan(padded[:-2]) & np.isnan(padded[2:])
+        ax.plot(x[alone], y[alone], ".", color="k", ms=4, zorder=2)
     ax.plot(result.dt_ms, result.dw, "o", ms=3.5, color="C0", zorder=3, label=f"NEST simulation ({p.synapse})")
     ax.legend(fontsize=7, frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.17), ncol=2)
     ax.set_xlabel(r"$\Delta t = t_\mathrm{post} - t_\mathrm{pre}$ (ms)")
