@@ -297,6 +297,39 @@ def _nodes(pops: dict, names):
     return sum((pops[n] for n in names[1:]), pops[names[0]])
 
 
+#: Sessions run in pieces of this much model time (ms), so that long ones can report progress; NEST's
+#: Run() in pieces gives the same network state and spikes as one Simulate() (tested).
+CHUNK_MS = 200.0
+#: Seconds of wall time between two progress lines of one session (none for sessions shorter than this).
+PROGRESS_EVERY_S = 10.0
+
+
+def simulate_in_chunks(nest, duration_ms: float, resolution_ms: float, say, label: str) -> None:
+    """``nest.Simulate(duration_ms)`` as Prepare, Run in pieces, Cleanup, with a progress line every
+    :data:`PROGRESS_EVERY_S` (done, elapsed, an estimate of what is left)."""
+    steps = int(round(duration_ms / resolution_ms))
+    per_chunk = max(1, int(round(CHUNK_MS / resolution_ms)))
+    if steps <= per_chunk:
+        nest.Simulate(duration_ms)
+        return
+    t0 = last = time.perf_counter()
+    nest.Prepare()
+    try:
+        done = 0
+        while done < steps:
+            n = min(per_chunk, steps - done)
+            nest.Run(n * resolution_ms)
+            done += n
+            now = time.perf_counter()
+            if now - last >= PROGRESS_EVERY_S and done < steps:
+                last = now
+                left = (now - t0) * (steps - done) / done
+                say(f"{label}: {100 * done / steps:3.0f} % of {duration_ms:g} ms, {now - t0:.0f} s so far, "
+                    f"about {left:.0f} s left")
+    finally:
+        nest.Cleanup()
+
+
 class _NestStep:
     """Turns NEST's error in one step of building or running a tree into a TreeError naming the tree path."""
 
@@ -428,7 +461,8 @@ def simulate(tree: Tree, progress=None) -> RunData:
             sr.n_events = 0   # each session's data is its own
         t0 = time.perf_counter()
         with step(f"sessions.{name}"):
-            nest.Simulate(float(s["simulation_time_ms"]))
+            simulate_in_chunks(nest, float(s["simulation_time_ms"]), tree.kernel["resolution_ms"], say,
+                               f"[tree] session {name}")
         wall = time.perf_counter() - t0
         times[name] = {"start_ms": t_model, "end_ms": t_model + float(s["simulation_time_ms"]), "wall_s": wall}
         t_model += float(s["simulation_time_ms"])

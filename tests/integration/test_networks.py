@@ -138,3 +138,26 @@ def test_multimeter_records_state_variables_of_a_bounded_sample(built_module, tm
     assert len(vm["times"]) == 6 * 50 and vm["times"].min() >= t["start_ms"] and vm["times"].max() < t["end_ms"]
     assert np.all(vm["V_m"] <= 20.0) and np.ptp(vm["V_m"]) > 1.0, "membrane potentials below threshold, moving"
     assert "vm" not in run.spikes["high_input"] and "warmup" not in run.analog
+
+
+def test_sessions_run_in_pieces_give_the_same_spikes_as_one_simulate(built_module, monkeypatch):
+    data = _small_brunel()
+    for s in data["sessions"].values():
+        s["simulation_time_ms"] = 330.0   # not a multiple of the piece: the last one is shorter
+    tree = trees.parse(data, "pieces")
+    pieces = trees.simulate(tree)
+    monkeypatch.setattr(trees, "CHUNK_MS", 1e9)     # one Simulate() per session
+    whole = trees.simulate(tree)
+    for session in pieces.spikes:
+        for a, b in zip(pieces.spikes[session]["spikes"], whole.spikes[session]["spikes"]):
+            np.testing.assert_array_equal(a, b)
+        np.testing.assert_array_equal(pieces.weights[session]["w"][2], whole.weights[session]["w"][2])
+    assert len(pieces.spikes["high_input"]["spikes"][1]) > 100
+
+
+def test_long_sessions_report_progress(built_module, monkeypatch):
+    monkeypatch.setattr(trees, "PROGRESS_EVERY_S", 0.0)
+    monkeypatch.setattr(trees, "CHUNK_MS", 50.0)
+    lines = []
+    trees.simulate(trees.parse(_small_brunel(), "progress"), progress=lines.append)
+    assert any("[tree] session high_input:  50 % of 100 ms" in line and "left" in line for line in lines), lines
