@@ -225,16 +225,22 @@ def plot(result: AdexNetworkResult, out_dir: Path | str) -> Path:
         ax, ax_in = axes[2 * k], axes[2 * k + 1]
         ids, t = result.spikes[cond]
         e = ids < p.n_exc
-        ax.plot(t[e], ids[e], ",", color="C3")
-        ax.plot(t[~e], ids[~e], ",", color="C0")
+        ax.plot(t[e], ids[e], ",", color=common.EXC_COLOR)
+        ax.plot(t[~e], ids[~e], ",", color=common.INH_COLOR)
         ax.set_ylim(0, p.n_exc + p.n_inh)
         ax.set_ylabel("neuron")
         ax.set_title(f"{cond}: E {rates[cond][0]:.2f} Hz, I {rates[cond][1]:.2f} Hz", fontsize=9)
-        ax.axvspan(p.step_start_ms, p.step_stop_ms, color="0.9", zorder=-1)
+        if p.step_start_ms < p.t_sim_ms:   # the step current, where it falls inside the simulated time
+            ax.axvspan(p.step_start_ms, min(p.step_stop_ms, p.t_sim_ms), color="0.9", zorder=-1,
+                       label="step current" if k == 0 else None)
         uid, ut = result.input_spikes[cond]
         ax_in.plot(ut, uid, ",", color="C2")
         ax_in.set_ylabel("input")
     axes[-1].set_xlabel("time (ms)")
+    axes[-1].set_xlim(0, p.t_sim_ms)   # the simulated time, whatever the step current's band says
+    axes[0].plot([], [], "s", color=common.EXC_COLOR, label="excitatory")
+    axes[0].plot([], [], "s", color=common.INH_COLOR, label="inhibitory")
+    axes[0].legend(fontsize=7, frameon=False, loc="upper right", ncol=3)
     fig.tight_layout()
     return common.save_figure(fig, out_dir, "adex_network.png", dpi=100)
 

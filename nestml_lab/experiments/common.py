@@ -10,6 +10,8 @@ from nestml_lab import module as catalog
 from nestml_lab import parallel
 
 BUILTIN_PREFIX = "nest:"
+#: Colours of excitatory and inhibitory cells in every figure.
+EXC_COLOR, INH_COLOR = "C0", "C3"
 
 
 def resolve_models(synapse: str, neuron: str) -> tuple[str, str]:

@@ -163,12 +163,13 @@ def save(result: Pd14Result, out_dir: Path | str) -> dict[str, Path]:
 
 
 def plot(result: Pd14Result, out_dir: Path | str, other: Pd14Result | None = None) -> Path:
-    """Raster (200 ms) and per-neuron rate box plots per population; ``other`` is drawn beside it."""
+    """Raster (200 ms), per-neuron rates against the published full-scale rates, ISI CV and spike-count
+    correlation per population; ``other`` (the other neuron implementation) is drawn beside it."""
     plt = common.pyplot()
 
     results = [result] + ([other] if other is not None else [])
-    fig, axes = plt.subplots(1, 2, figsize=(11, 5))
-    ax = axes[0]
+    fig, axes = plt.subplots(2, 2, figsize=(11, 8), gridspec_kw={"height_ratios": [3, 2]})
+    ax = axes[0, 0]
     p = result.params
     t0 = p.t_presim_ms
     y = 0
@@ -177,27 +178,45 @@ def plot(result: Pd14Result, out_dir: Path | str, other: Pd14Result | None = Non
         senders, times = result.spikes[pop]
         keep = times < t0 + 200.0
         n = result.num_neurons[i]
-        ax.plot(times[keep], -(senders[keep] - result.first_ids[pop] + y), ",", color="C0" if i % 2 == 0 else "C3")
+        ax.plot(times[keep], -(senders[keep] - result.first_ids[pop] + y), ",",
+                color=common.EXC_COLOR if pop.endswith("E") else common.INH_COLOR)
         ticks.append(-(y + n / 2))
         y += n
     ax.set_yticks(ticks, P.POPULATIONS)
     ax.set_xlabel("time (ms)")
-    ax.set_title(f"raster, {result.params.neuron} neurons, scale {p.scale:g}", fontsize=9)
-    ax = axes[1]
+    ax.set_title(f"raster, {result.params.neuron} neurons, scale {p.scale:g} (excitatory blue, inhibitory red)",
+                 fontsize=9)
+    ax = axes[0, 1]
     width = 0.8 / len(results)
+    offsets = [(k - (len(results) - 1) / 2) * width for k in range(len(results))]
     for k, r in enumerate(results):
         data = [r.per_neuron_rates(pop) for pop in P.POPULATIONS]
-        pos = np.arange(8) + (k - (len(results) - 1) / 2) * width
-        bp = ax.boxplot(data, positions=pos, widths=width * 0.9, showfliers=False, patch_artist=True)
+        bp = ax.boxplot(data, positions=np.arange(8) + offsets[k], widths=width * 0.9, showfliers=False,
+                        patch_artist=True)
         for b in bp["boxes"]:
-            b.set_facecolor(f"C{k}")
-            b.set_alpha(0.5)
-        ax.plot([], [], "s", color=f"C{k}", alpha=0.5, label=f"{r.params.neuron} neurons")
+            b.set_facecolor("0.85" if k == 0 else "0.55")
+        ax.plot([], [], "s", color="0.85" if k == 0 else "0.55", label=f"{r.params.neuron} neurons")
     ax.plot(np.arange(8), P.FULL_MEAN_RATES_HZ, "k*", ms=8, label="published, full scale")
-    ax.plot(np.arange(8), result.rates(), "o", mfc="none", color="C0", label="population mean")
+    ax.plot(np.arange(8), result.rates(), "o", mfc="none", color="k", label="population mean")
     ax.set_xticks(np.arange(8), P.POPULATIONS)
     ax.set_ylabel("rate (Hz)")
     ax.legend(fontsize=7, frameon=False)
-    ax.set_title("per-neuron rates", fontsize=9)
+    ax.set_title(f"per-neuron rates over {p.t_sim_ms:g} ms (published: the full-scale network)", fontsize=9)
+    for ax, values, label, title in (
+            (axes[1, 0], [r.cv_isi() for r in results], "ISI CV", "irregularity: mean CV of the inter-spike "
+                                                                "intervals (neurons with >= 3 spikes)"),
+            (axes[1, 1], [r.correlation() for r in results], "correlation",
+             f"synchrony: mean pairwise correlation of spike counts in {p.bin_ms:g} ms bins")):
+        for k, (r, v) in enumerate(zip(results, values)):
+            ax.bar(np.arange(8) + offsets[k], v, width=width * 0.9,
+                   color=[common.EXC_COLOR if pop.endswith("E") else common.INH_COLOR for pop in P.POPULATIONS],
+                   alpha=1.0 if k == 0 else 0.5, label=f"{r.params.neuron} neurons")
+        ax.set_xticks(np.arange(8), P.POPULATIONS)
+        ax.set_ylabel(f"{label} (1)")
+        ax.set_title(title, fontsize=9)
+        ax.axhline(0, color="0.6", lw=0.8)
+        if len(results) > 1:
+            ax.legend(fontsize=7, frameon=False)
+    axes[1, 0].axhline(1.0, color="0.4", lw=0.8, ls="--")   # a Poisson process has CV 1
     fig.tight_layout()
     return common.save_figure(fig, out_dir, "pd14.png", dpi=110)

@@ -19,7 +19,7 @@ def test_derived_parameters_match_the_paper():
 
 
 @pytest.mark.nest
-def test_nestml_neuron_gives_identical_spike_trains(built_module):
+def test_nestml_neuron_gives_identical_spike_trains(built_module, tmp_path):
     kw = dict(scale=0.03, t_presim_ms=50.0, t_sim_ms=250.0, threads=2)
     a = pd14.run(pd14.Pd14Params(neuron="nest", **kw))
     b = pd14.run(pd14.Pd14Params(neuron="nestml", **kw))
@@ -31,6 +31,8 @@ def test_nestml_neuron_gives_identical_spike_trains(built_module):
         np.testing.assert_array_equal(ta[oa], tb[ob], err_msg=pop)
         total += len(sa)
     assert total > 500, "too few spikes to compare"
+    figure = pd14.plot(a, tmp_path, other=b)   # raster, rates, ISI CV and correlation panels, both beside
+    assert figure.stat().st_size > 30_000
 
 
 @pytest.mark.nest
