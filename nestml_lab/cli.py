@@ -127,7 +127,9 @@ def _assignments(items: list[str], flag: str) -> dict:
 
 
 def cmd_stdp_window(args: argparse.Namespace) -> int:
-    """Run the STDP-window experiment; write CSV, JSON and a figure."""
+    """Run the STDP-window experiment; write CSV, JSON and a figure (with NEST's built-in twin, if one exists)."""
+    import numpy as np
+
     from nestml_lab.experiments import stdp_window
 
     params = stdp_window.StdpWindowParams(
@@ -141,7 +143,13 @@ def cmd_stdp_window(args: argparse.Namespace) -> int:
           flush=True)
     result = stdp_window.run(params, progress=_progress)
     files = stdp_window.save(result, args.out)
-    fig = stdp_window.plot(result, args.out)
+    twin_params = stdp_window.nest_twin(params)
+    twin = stdp_window.run(twin_params) if twin_params is not None else None
+    if twin is not None:
+        gap = float(np.max(np.abs(twin.dw - result.dw)))
+        print(f"[stdp-window] NEST's built-in {twin_params.synapse[5:]} with the same parameters: largest "
+              f"|dw difference| {gap:.1e}", flush=True)
+    fig = stdp_window.plot(result, args.out, twin=twin)
     print(f"[stdp-window] done in {time.perf_counter() - t0:.1f} s: {files['csv']}, {files['json']}, {fig}",
           flush=True)
     return 0

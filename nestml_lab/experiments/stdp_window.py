@@ -226,6 +226,38 @@ def reference_curve(p: StdpWindowParams, dts: np.ndarray) -> np.ndarray | None:
     return np.array([rule(pre, common.on_grid(base + dt, p.resolution_ms)) for dt in dts]) - p.w0
 
 
+#: The catalog synapse's postsynaptic time constants (moved into the neuron) -> the NEST neuron's parameters.
+_POST_TIME_CONSTANTS = {"stdp_synapse": {"tau_tr_post": "tau_minus"},
+                        "stdp_nn_symm_synapse": {"tau_tr_post": "tau_minus"},
+                        "stdp_triplet_synapse": {"tau_minus": "tau_minus", "tau_y": "tau_minus_triplet"}}
+
+
+def nest_twin(p: StdpWindowParams) -> StdpWindowParams | None:
+    """The same protocol with NEST's built-in twin of a catalog synapse on NEST's iaf_psc_exp, every parameter
+    translated (the postsynaptic time constants become the NEST neuron's tau_minus...); None where the
+    synapse has no twin, the neuron is not iaf_psc_exp_neuron, or a parameter has no NEST counterpart."""
+    import nest
+
+    if p.synapse.startswith(common.BUILTIN_PREFIX) or p.neuron != "iaf_psc_exp_neuron":
+        return None
+    builtin = next((b for b, (ours, _) in references.NEST_TWINS.items() if ours == p.synapse), None)
+    if builtin is None or p.synapse not in _POST_TIME_CONSTANTS:
+        return None
+    to_nest = {ours: theirs for theirs, ours in references.NEST_TWINS[builtin][1].items()}
+    post = _POST_TIME_CONSTANTS[p.synapse]
+    moved = {catalog.moved_parameter(p.synapse, v): v for v in post}
+    if set(p.synapse_params) - set(to_nest) or set(p.neuron_params) - set(moved):
+        return None
+    neuron, synapse = catalog.pair_models(p.neuron, p.synapse)
+    syn = {**nest.GetDefaults(synapse), **p.synapse_params}
+    neu = {**nest.GetDefaults(neuron), **p.neuron_params}
+    return StdpWindowParams(**{**p.__dict__, "synapse": common.BUILTIN_PREFIX + builtin,
+                               "neuron": common.BUILTIN_PREFIX + "iaf_psc_exp",
+                               "synapse_params": {theirs: float(syn[ours]) for ours, theirs in to_nest.items()},
+                               "neuron_params": {post[v]: float(neu[m]) for m, v in moved.items()},
+                               "drive_weight": None})
+
+
 def _broken_at_jumps(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """``x, y`` with a NaN point between neighbours whose ``y`` jumps by more than a quarter of the curve's
     range: matplotlib breaks the line there."""
@@ -242,12 +274,13 @@ def weight_unit(neuron: str) -> str:
     return "nS" if "cond" in neuron else "pA"
 
 
-def plot(result: StdpWindowResult, out_dir: Path | str) -> Path:
+def plot(result: StdpWindowResult, out_dir: Path | str, twin: StdpWindowResult | None = None) -> Path:
     """Figure of dw versus dt, written as ``window.png`` into ``out_dir``.
 
     The reference is drawn at every simulation step of dt and broken where the window jumps (near
     dt = 0, where exactly depends on the delay and the rule), since a line across the jump would show
-    values no dt gives. The right axis gives dw in % of w0.
+    values no dt gives. The right axis gives dw in % of w0. ``twin``: NEST's built-in run the same way
+    (:func:`nest_twin`), drawn over it.
     """
     plt = common.pyplot()
 
@@ -267,6 +300,9 @@ def plot(result: StdpWindowResult, out_dir: Path | str) -> Path:
         alone = ~np.isnan(y) & np.isnan(padded[:-2]) & np.isnan(padded[2:])
         ax.plot(x[alone], y[alone], ".", color="k", ms=4, zorder=2)
     ax.plot(result.dt_ms, result.dw, "o", ms=3.5, color="C0", zorder=3, label=f"NEST simulation ({p.synapse})")
+    if twin is not None:
+        ax.plot(twin.dt_ms, twin.dw, "x", ms=4, color="C1", zorder=4,
+                label=f"NEST's built-in {twin.params.synapse[len(common.BUILTIN_PREFIX):]} on iaf_psc_exp")
     ax.legend(fontsize=7, frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.17), ncol=2)
     ax.set_xlabel(r"$\Delta t = t_\mathrm{post} - t_\mathrm{pre}$ (ms)")
     ax.set_ylabel(rf"$\Delta w$ ({unit}), from $w_0$ = {p.w0:g} {unit}")

@@ -49,3 +49,24 @@ def test_reference_curve_on_the_protocol_schedule_equals_the_reference_on_record
     np.testing.assert_allclose(reference_curve(p, r.dt_ms), r.dw_reference, rtol=0, atol=1e-12)
     assert weight_unit("iaf_psc_exp_neuron") == "pA" and weight_unit("aeif_cond_exp_neuron") == "nS"
     assert plot(r, tmp_path).stat().st_size > 10_000
+
+
+@pytest.mark.parametrize("synapse,synapse_params,neuron_params", [
+    ("stdp_synapse", {"lambda": 0.02, "mu_minus": 0.5}, {"tau_tr_post__for_stdp_synapse_nestml": 30.0}),
+    ("stdp_triplet_synapse", {"A2_plus": 0.004}, {"tau_y__for_stdp_triplet_synapse_nestml": 90.0}),
+])
+def test_nest_twin_translates_every_parameter(built_module, tmp_path, synapse, synapse_params, neuron_params):
+    """The figure's overlay: NEST's built-in, with the catalog synapse's (non-default) parameters translated,
+    gives the same window."""
+    from nestml_lab.experiments.stdp_window import nest_twin, plot
+
+    p = StdpWindowParams(synapse=synapse, n_dt=11, n_pairings=10, frequency_hz=4.0, dt_min_ms=-50.0,
+                         dt_max_ms=50.0, synapse_params=synapse_params, neuron_params=neuron_params)
+    twin = nest_twin(p)
+    assert twin.synapse == f"nest:{synapse}" and twin.neuron == "nest:iaf_psc_exp"
+    ours, theirs = run(p), run(twin)
+    assert np.ptp(ours.dw) > 0.01
+    np.testing.assert_allclose(theirs.dw, ours.dw, rtol=0, atol=1e-9)
+    assert plot(ours, tmp_path, twin=theirs).is_file()
+    assert nest_twin(StdpWindowParams(synapse="tsodyks_synapse")) is None
+    assert nest_twin(StdpWindowParams(neuron="izhikevich_neuron")) is None
