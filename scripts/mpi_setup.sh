@@ -20,22 +20,8 @@ DEBIAN_PACKAGES="openmpi-bin libopenmpi-dev libboost-dev libgsl-dev libltdl-dev 
 say() { echo "[mpi-setup] $*"; }
 started=$(date +%s)
 
-missing=""
-for p in $DEBIAN_PACKAGES; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
-done
-if [ -n "$missing" ]; then
-  if [ "$(id -u)" = 0 ]; then
-    say "installing Debian packages:$missing"
-    apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing >/dev/null
-  else
-    echo "[mpi-setup] MPI and NEST's headers need Debian packages that are missing. Run:" >&2
-    echo "    sudo apt-get install -y$missing" >&2
-    echo "then run make mpi-setup again." >&2
-    exit 1
-  fi
-fi
+source scripts/debian_packages.sh   # after the cd above: the repository root
+install_debian_packages mpi-setup "MPI and NEST's headers" "make mpi-setup" $DEBIAN_PACKAGES
 
 if [ ! -x "$VENV/bin/python" ]; then
   say "creating $VENV"

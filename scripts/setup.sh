@@ -10,22 +10,8 @@ PYTHON=${PYTHON:-python3.11}
 command -v "$PYTHON" >/dev/null 2>&1 || PYTHON=python3
 DEBIAN_PACKAGES="libboost-dev libgsl-dev libltdl-dev g++ ccache"
 
-missing=""
-for p in $DEBIAN_PACKAGES; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
-done
-if [ -n "$missing" ]; then
-  if [ "$(id -u)" = 0 ]; then
-    echo "[setup] installing Debian packages:$missing"
-    apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing >/dev/null
-  else
-    echo "[setup] NEST's headers need Debian packages that are missing. Run:" >&2
-    echo "    sudo apt-get install -y$missing" >&2
-    echo "then run make again." >&2
-    exit 1
-  fi
-fi
+source scripts/debian_packages.sh   # after the cd above: the repository root
+install_debian_packages setup "NEST's headers" "make" $DEBIAN_PACKAGES
 
 "$PYTHON" - <<'PY' || { echo "[setup] Python 3.11 is required (the NEST 3.10 wheel is pinned for it)" >&2; exit 1; }
 import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else 1)
