@@ -123,7 +123,7 @@ def make_module(project: Project | Path | str | None = None, *, jobs: int | None
         so = build.compile_module(manifest.module, project.generated_dir, project.target_dir(target) / "cmake",
                                   target, jobs=jobs, log=log)
         so_hash = build.sha256_file(so)
-        installed = _read_stamp(project.stamp_path(target))
+        installed = build.read_json(project.stamp_path(target)) or {}
         if installed.get("so_sha256") != so_hash and target.key == _running_key():
             build.check_loadable(so, manifest.module)   # in a child: a bad library must not kill this process
         if source_hash(manifest) != report.source_hash:
@@ -151,13 +151,6 @@ def _running_key() -> str | None:
         return build.running_nest().key
     except build.BuildError:
         return None
-
-
-def _read_stamp(path: Path) -> dict:
-    try:
-        return json.loads(path.read_text())
-    except (OSError, ValueError):
-        return {}
 
 
 class _build_lock:

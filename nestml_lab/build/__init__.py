@@ -96,21 +96,12 @@ class NestTarget:
                 "kernel": self.kernel, "abi": self.abi, "mpi": self.mpi, "key": self.key}
 
 
-def kernel_abi(library: str | Path) -> int:
-    """C++ string ABI of a NEST kernel library, read off its symbols.
+def kernel_facts(library: str | Path) -> tuple[int, bool]:
+    """C++ string ABI (0 or 1) of a NEST kernel library and whether it was built with MPI, read off its symbols.
 
-    ``nest::`` functions taking ``std::string`` are mangled with ``Ss`` under
-    the old ABI and with ``__cxx11`` under the new one.
+    ``nest::`` functions taking ``std::string`` are mangled with ``Ss`` under the old ABI and with
+    ``__cxx11`` under the new one; a kernel built with MPI calls ``MPI_Init`` (or ``MPI_Init_thread``).
     """
-    return _kernel_facts(library)[0]
-
-
-def kernel_mpi(library: str | Path) -> bool:
-    """Whether a NEST kernel library was built with MPI: it calls ``MPI_Init``."""
-    return _kernel_facts(library)[1]
-
-
-def _kernel_facts(library: str | Path) -> tuple[int, bool]:
     library = Path(library)
     return _read_kernel(str(library), library.stat().st_mtime)
 
@@ -144,7 +135,7 @@ def _from_nest_config(nest_config: str) -> NestTarget:
     kernels = sorted(libdir.glob("nest/libnestkernel*.so*")) + sorted(libdir.glob("libnestkernel*.so*"))
     if not kernels:
         raise BuildError("toolchain", f"no libnestkernel in {libdir} (from {config} --libdir)")
-    abi, mpi = _kernel_facts(kernels[0])
+    abi, mpi = kernel_facts(kernels[0])
     return NestTarget(version.lstrip("v"), str(config), None, str(kernels[0]), abi, mpi)
 
 
@@ -155,7 +146,7 @@ def _from_python_package(pkg: Path) -> NestTarget:
                                       "set NEST_CONFIG to a nest-config instead")
     version = _package_version(pkg)
     kernel = pkg / "nestkernel_api.so"
-    abi, mpi = _kernel_facts(kernel)
+    abi, mpi = kernel_facts(kernel)
     return NestTarget(version, None, str(pkg), str(kernel), abi, mpi)
 
 
@@ -321,7 +312,8 @@ def check_loadable(so: Path, module: str, timeout: float = 120.0) -> None:
         raise BuildError("check", f"the built {so.name} does not load into NEST ({why}): {tail}")
 
 
-def _read_json(path: Path):
+def read_json(path: Path):
+    """A JSON file's content, or None if it is missing or not JSON."""
     try:
         return json.loads(path.read_text())
     except (OSError, ValueError):
@@ -360,7 +352,7 @@ def compile_module(module: str, generated_dir: Path, build_dir: Path, target: Ne
     # extra CMake arguments, e.g. -DNESTML_LAB_PCH=OFF (the benchmarks measure the build levers this way)
     args += shlex.split(os.environ.get("NESTML_LAB_CMAKE_ARGS", ""))
     stamp = build / "configure-args.json"
-    if not (build / "CMakeCache.txt").exists() or not stamp.exists() or _read_json(stamp) != args:
+    if not (build / "CMakeCache.txt").exists() or not stamp.exists() or read_json(stamp) != args:
         log(f"[cmake] configuring {module} for {target.describe()}")
         if stamp.exists():
             stamp.unlink()
@@ -400,7 +392,7 @@ def install(so: Path, stamp: dict, dest_dir: Path) -> Path:
     dest_dir.mkdir(parents=True, exist_ok=True)
     dest = dest_dir / so.name
     stamp_path = dest.with_suffix(".json")
-    if dest.exists() and stamp_path.exists() and _read_json(stamp_path) == stamp \
+    if dest.exists() and stamp_path.exists() and read_json(stamp_path) == stamp \
             and sha256_file(dest) == stamp.get("so_sha256"):
         return dest
     try:
