@@ -76,6 +76,12 @@ class StdpWindowResult:
     post: list | None = None                 # recorded postsynaptic spike times per dt (ms)
 
 
+#: The catalog synapse's postsynaptic time constants (moved into the neuron) -> the NEST neuron's parameters.
+_POST_TIME_CONSTANTS = {"stdp_synapse": {"tau_tr_post": "tau_minus"},
+                        "stdp_nn_symm_synapse": {"tau_tr_post": "tau_minus"},
+                        "stdp_triplet_synapse": {"tau_minus": "tau_minus", "tau_y": "tau_minus_triplet"}}
+
+
 def reference_rule(p: StdpWindowParams):
     """The event-driven reference for the window's synapse, as ``f(pre, post) -> final weight``, or None.
 
@@ -101,10 +107,7 @@ def reference_rule(p: StdpWindowParams):
         neuron_model = p.neuron[len(common.BUILTIN_PREFIX):] if p.neuron.startswith(common.BUILTIN_PREFIX) \
             else catalog.neuron_model(p.neuron)
         neu = {**nest.GetDefaults(neuron_model), **p.neuron_params}
-        if name == "stdp_triplet_synapse":
-            params.update(tau_minus=neu["tau_minus"], tau_y=neu["tau_minus_triplet"])
-        else:
-            params["tau_tr_post"] = neu["tau_minus"]
+        params.update({ours: neu[theirs] for ours, theirs in _POST_TIME_CONSTANTS[name].items()})
     else:
         # parameters NESTML moved into the co-generated neuron, e.g. tau_tr_post__for_stdp_synapse_nestml
         for key, value in p.neuron_params.items():
@@ -224,12 +227,6 @@ def reference_curve(p: StdpWindowParams, dts: np.ndarray) -> np.ndarray | None:
     if p.flush_pre_spike:
         pre = np.append(pre, common.on_grid(t0 + p.n_pairings * period, p.resolution_ms))
     return np.array([rule(pre, common.on_grid(base + dt, p.resolution_ms)) for dt in dts]) - p.w0
-
-
-#: The catalog synapse's postsynaptic time constants (moved into the neuron) -> the NEST neuron's parameters.
-_POST_TIME_CONSTANTS = {"stdp_synapse": {"tau_tr_post": "tau_minus"},
-                        "stdp_nn_symm_synapse": {"tau_tr_post": "tau_minus"},
-                        "stdp_triplet_synapse": {"tau_minus": "tau_minus", "tau_y": "tau_minus_triplet"}}
 
 
 def nest_twin(p: StdpWindowParams) -> StdpWindowParams | None:
