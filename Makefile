@@ -4,8 +4,13 @@ MPI_VENV ?= .venv-mpi
 LAB = $(VENV)/bin/nestml-lab
 OUT ?= results
 
-.PHONY: all setup module mpi-setup test test-slow test-quick test-mpi stdp-window figures seed001 pairing-frequency short-term \
-	golden pd14 song2000 adex-network networks brian2-setup bench bench-quick clean
+# Every experiment (a module of nestml_lab/experiments/ that ends with `EXPERIMENT = Experiment(...)`) is a
+# target of its name: `make stdp-window` = `nestml-lab stdp-window --out results/stdp_window`; ARGS="--seed 3"
+# passes options (`nestml-lab <name> --help` lists them with their defaults).
+EXPERIMENTS := $(sort $(subst _,-,$(basename $(notdir $(shell grep -l '^EXPERIMENT = ' nestml_lab/experiments/*.py)))))
+
+.PHONY: all setup module mpi-setup test test-slow test-quick test-mpi $(EXPERIMENTS) experiments figures networks \
+	golden brian2-setup bench bench-quick docs clean
 
 all: stdp-window
 
@@ -27,31 +32,18 @@ endif
 mpi-setup:
 	@MPI_VENV=$(MPI_VENV) bash scripts/mpi_setup.sh
 
-# The main job: the module, then the STDP window experiment and its figure.
-stdp-window: module
-	@$(LAB) stdp-window --out $(OUT)/stdp_window
+# Each experiment: `make <name>` (the list: `make experiments`).
+$(EXPERIMENTS): module
+	@$(LAB) $@ --out $(OUT)/$(subst -,_,$@) $(ARGS)
 
-# Figures of the plasticity experiments (issue: STDP-window and plasticity protocols).
+# The Brian2 cross-check of the AdEx network runs when its environment exists (make brian2-setup).
+adex-network: ARGS += $(if $(wildcard .venv-brian2/bin/python),--brian2)
+
+experiments:
+	@echo $(EXPERIMENTS)
+
+# Figures of the plasticity experiments; the network validations.
 figures: stdp-window seed001 pairing-frequency short-term
-
-seed001: module
-	@$(LAB) seed001 --out $(OUT)/seed001
-
-pairing-frequency: module
-	@$(LAB) pairing-frequency --out $(OUT)/pairing_frequency
-
-short-term: module
-	@$(LAB) short-term --out $(OUT)/short_term
-
-# Network validation: PD14 microcircuit at 0.1 scale, NEST's and the catalog's iaf_psc_exp.
-pd14: module
-	@$(LAB) pd14 --out $(OUT)/pd14
-
-song2000: module
-	@$(LAB) song2000 --out $(OUT)/song2000
-
-adex-network: module
-	@$(LAB) adex-network --out $(OUT)/adex_network $(if $(wildcard .venv-brian2/bin/python),--brian2)
 
 networks: pd14 song2000 adex-network
 
@@ -62,14 +54,14 @@ brian2-setup:
 
 # Benchmarks (benchmarks/run.py): everything, rewrites BENCHMARKS.md (< 30 min); a quick subset (< 3 min).
 bench: module
-	@$(VENV)/bin/python -m benchmarks.run
+	@$(LAB) bench
 
 bench-quick: module
-	@$(VENV)/bin/python -m benchmarks.run --quick
+	@$(LAB) bench --quick
 
 # Rewrite the golden curves in tests/regression/ on purpose (see its README).
 golden: module
-	@$(VENV)/bin/python scripts/make_golden.py
+	@$(LAB) golden
 
 # The default suite: everything but the slow and the MPI tests (under 12 min from a fresh clone on 2 cores).
 test: setup

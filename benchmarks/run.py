@@ -174,7 +174,8 @@ def bench_window(quick: bool) -> dict:
     """STDP window: all dt in one simulation vs the seed notebook's one simulation per dt."""
     n_dt, pairings = (21, 10) if quick else (101, 60)
     code = ("import json, sys, time; from nestml_lab.experiments import stdp_window as s; "
-            "p = s.StdpWindowParams(n_dt=%d, n_pairings=%d, one_simulation=%s); t = time.perf_counter(); "
+            "p = s.StdpWindowParams(n_dt=%d, n_pairings=%d, one_simulation=%s, nest_twin=False); "
+            "t = time.perf_counter(); "
             "r = s.run(p); print(json.dumps({'s': time.perf_counter() - t, 'dw': r.dw.tolist()}))")
     one = [child_json([PYTHON, "-c", code % (n_dt, pairings, True)], env=env_for(ROOT)) for _ in range(2)]
     loop = [child_json([PYTHON, "-c", code % (n_dt, pairings, False)], env=env_for(ROOT))

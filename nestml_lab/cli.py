@@ -126,35 +126,6 @@ def _assignments(items: list[str], flag: str) -> dict:
     return out
 
 
-def cmd_stdp_window(args: argparse.Namespace) -> int:
-    """Run the STDP-window experiment; write CSV, JSON and a figure (with NEST's built-in twin, if one exists)."""
-    import numpy as np
-
-    from nestml_lab.experiments import stdp_window
-
-    params = stdp_window.StdpWindowParams(
-        synapse=args.synapse, neuron=args.neuron, n_pairings=args.pairings, frequency_hz=args.freq,
-        delay_ms=args.delay, resolution_ms=args.resolution, n_dt=args.n_dt, dt_min_ms=args.dt_min,
-        dt_max_ms=args.dt_max, w0=args.w0, one_simulation=not args.per_dt_loop,
-        synapse_params=_assignments(args.syn_param, "--syn-param"),
-        neuron_params=_assignments(args.neuron_param, "--neuron-param"))
-    t0 = time.perf_counter()
-    print(f"[stdp-window] {params.synapse} on {params.neuron}: {params.n_dt} dt x {params.n_pairings} pairings",
-          flush=True)
-    result = stdp_window.run(params, progress=_progress)
-    files = stdp_window.save(result, args.out)
-    twin_params = stdp_window.nest_twin(params)
-    twin = stdp_window.run(twin_params) if twin_params is not None else None
-    if twin is not None:
-        gap = float(np.max(np.abs(twin.dw - result.dw)))
-        print(f"[stdp-window] NEST's built-in {twin_params.synapse[5:]} with the same parameters: largest "
-              f"|dw difference| {gap:.1e}", flush=True)
-    fig = stdp_window.plot(result, args.out, twin=twin)
-    print(f"[stdp-window] done in {time.perf_counter() - t0:.1f} s: {files['csv']}, {files['json']}, {fig}",
-          flush=True)
-    return 0
-
-
 #: Exit status of `nestml-lab upgrade` when something was left alone for the author (2 is argparse's usage error).
 UPGRADE_LEFT_ALONE = 3
 
@@ -200,78 +171,6 @@ def cmd_check(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
-def cmd_pairing_frequency(args: argparse.Namespace) -> int:
-    """Triplet-rule pairing-frequency protocol against Sjöström 2001."""
-    from nestml_lab.experiments import pairing_frequency
-
-    params = pairing_frequency.PairingFrequencyParams(synapse=args.synapse, n_pairings=args.pairings)
-    t0 = time.perf_counter()
-    result = pairing_frequency.run(params, progress=_progress)
-    files = pairing_frequency.save(result, args.out)
-    fig = pairing_frequency.plot(result, args.out)
-    print(f"[pairing-frequency] done in {time.perf_counter() - t0:.1f} s: {files['csv']}, {fig}", flush=True)
-    return 0
-
-
-def cmd_short_term(args: argparse.Namespace) -> int:
-    """Tsodyks-Markram amplitude ratios for regular trains."""
-    from nestml_lab.experiments import short_term
-
-    params = short_term.ShortTermParams(synapse=args.synapse, n_spikes=args.spikes)
-    t0 = time.perf_counter()
-    result = short_term.run(params)
-    files = short_term.save(result, args.out)
-    fig = short_term.plot(result, args.out)
-    for (name, rate), r in result.ratios().items():
-        print(f"[short-term] {name:12s} {rate:5.1f} Hz: A2/A1 = {r[1]:.3f}, A{len(r)}/A1 = {r[-1]:.3f}")
-    print(f"[short-term] done in {time.perf_counter() - t0:.1f} s: {files['csv']}, {fig}", flush=True)
-    return 0
-
-
-def cmd_seed001(args: argparse.Namespace) -> int:
-    """Seed notebook 001's STDP window with its upgraded models."""
-    from nestml_lab.experiments import seed001
-
-    t0 = time.perf_counter()
-    result = seed001.run(seed001.Seed001Params())
-    files = seed001.save(result, args.out)
-    fig = seed001.plot(result, args.out)
-    print(f"[seed001] {len(result.dt_ms)} post times in one simulation, {time.perf_counter() - t0:.1f} s: "
-          f"{files['csv']}, {fig}", flush=True)
-    return 0
-
-
-def cmd_pd14(args: argparse.Namespace) -> int:
-    """PD14 microcircuit with NEST's and/or the catalog's iaf_psc_exp."""
-    import numpy as np
-
-    from nestml_lab.experiments import pd14
-    from nestml_lab.experiments.pd14_params import FULL_MEAN_RATES_HZ, POPULATIONS
-
-    impls = ["nest", "nestml"] if args.neuron == "both" else [args.neuron]
-    results = {}
-    for impl in impls:
-        params = pd14.Pd14Params(neuron=impl, scale=args.scale, t_sim_ms=args.t_sim, seed=args.seed,
-                                 threads=args.threads)
-        r = pd14.run(params, progress=_progress)
-        results[impl] = r
-        pd14.save(r, f"{args.out}/{impl}")
-        t = r.timing()
-        print(f"[pd14] {impl}: real-time factor {t['rtf']:.2f}, peak RSS {t['peak_rss_mb']:.0f} MB")
-        print("[pd14]   pop     rate (Hz)  published  ISI CV  corr")
-        for pop, rate, pub, cv, c in zip(POPULATIONS, r.rates(), FULL_MEAN_RATES_HZ, r.cv_isi(), r.correlation()):
-            print(f"[pd14]   {pop:6s} {rate:9.2f} {pub:10.2f} {cv:7.2f} {c:6.3f}")
-    if len(results) == 2:
-        a, b = results["nest"], results["nestml"]
-        same = all(np.array_equal(np.sort(a.spikes[p][1]), np.sort(b.spikes[p][1])) for p in POPULATIONS)
-        print(f"[pd14] NESTML vs NEST spike trains identical: {same}; KS distance of per-neuron rates: "
-              + ", ".join(f"{p} {pd14.ks_distance(a.per_neuron_rates(p), b.per_neuron_rates(p)):.3f}"
-                          for p in POPULATIONS))
-    fig = pd14.plot(results[impls[0]], args.out, other=results.get("nestml") if len(impls) == 2 else None)
-    print(f"[pd14] figure: {fig}")
-    return 0
-
-
 def cmd_run_tree(args: argparse.Namespace) -> int:
     """Run an experiment tree (YAML): network + sessions; write the run folder."""
     from nestml_lab import trees
@@ -283,52 +182,73 @@ def cmd_run_tree(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_song2000(args: argparse.Namespace) -> int:
-    """Song, Miller & Abbott 2000: weight distribution becomes bimodal."""
-    from nestml_lab.experiments import song2000
+def cmd_golden(args: argparse.Namespace) -> int:
+    """Rewrite the golden curves of tests/regression (on purpose only; see its README)."""
+    from nestml_lab import golden
 
-    p = song2000.Song2000Params(t_sim_s=args.t_sim, n_inputs=args.inputs, seed=args.seed, a_plus_rel=args.a_plus,
-                                threads=args.threads)
-    t0 = time.perf_counter()
-    r = song2000.run(p, out_dir=f"{args.out}/run", progress=_progress)
-    song2000.save(r, args.out)
-    fig = song2000.plot(r, args.out)
-    b = r.bimodality()
-    print(f"[song2000] {b['low']:.0%} of the weights < 0.1 g_max, {b['high']:.0%} > 0.9 g_max; "
-          f"{time.perf_counter() - t0:.1f} s; figure {fig}", flush=True)
+    golden.write(args.curves or None, log=_progress)
     return 0
 
 
-def cmd_adex_network(args: argparse.Namespace) -> int:
-    """Seed 004's AdEx E/I network with STP+STDP: the four conditions."""
-    from nestml_lab import parallel
-    from nestml_lab.experiments import adex_network
+def cmd_bench(args: argparse.Namespace) -> int:
+    """The benchmarks of the repository's checkout (benchmarks/run.py): they build scratch copies of it."""
+    if not (paths.REPO_ROOT / "benchmarks" / "run.py").is_file():
+        raise OSError(f"the benchmarks live in the toolkit's checkout; {paths.REPO_ROOT} has none")
+    sys.path.insert(0, str(paths.REPO_ROOT))
+    from benchmarks import run as bench
 
-    p = adex_network.AdexNetworkParams(n_inh=args.n_inh, t_sim_ms=args.t_sim, seed=args.seed,
-                                       threads=args.threads)
-    r = adex_network.run(p, out_dir=f"{args.out}/runs", progress=_progress)
-    adex_network.save(r, args.out)
-    fig = adex_network.plot(r, args.out)
-    for cond, (e, i) in r.rates().items():
-        c = r.provenance["conditions"][cond]
-        print(f"[adex] {cond:22s} E {e:6.2f} Hz  I {i:6.2f} Hz  CV(E) {r.cv_isi()[cond]:.2f}  "
-              f"wall {c['build_s'] + c['simulate_s']:.1f} s  peak RSS {c['peak_rss_mb']:.0f} MB")
-    print(f"[adex] figure {fig}", flush=True)
-    if args.brian2 and parallel.is_root():
-        print("[adex] the same network in Brian2 (its own environment) ...", flush=True)
-        theirs = adex_network.brian2_crosscheck(p, f"{args.out}/brian2")
-        print(f"[adex] {'condition':22s} {'rate E (Hz)':>18s} {'rate I (Hz)':>18s} {'CV(E)':>12s} "
-              f"{'wall (s)':>14s} {'peak RSS (MB)':>14s}")
-        print(f"[adex] {'':22s} {'NEST  Brian2':>18s} {'NEST  Brian2':>18s} {'NEST Brian2':>12s} "
-              f"{'NEST Brian2':>14s} {'NEST Brian2':>14s}")
-        for cond, (e, i) in r.rates().items():
-            c, b = r.provenance["conditions"][cond], theirs[cond]
-            print(f"[adex] {cond:22s} {e:8.2f} {b['rate_exc_hz']:8.2f}  {i:8.2f} {b['rate_inh_hz']:8.2f}  "
-                  f"{r.cv_isi()[cond]:5.2f} {b['cv_exc']:5.2f}  {c['build_s'] + c['simulate_s']:6.1f} "
-                  f"{b['wall_s']:6.1f}  {c['peak_rss_mb']:6.0f} {b['peak_rss_mb']:6.0f}")
-        print(f"[adex] Brian2 results: {args.out}/brian2/brian2_result.json "
-              "(its peak RSS is the process's peak so far: the conditions run one after another)", flush=True)
+    return bench.main((["--quick"] if args.quick else []) + (["--only", *args.only] if args.only else []))
+
+
+def _experiment_values(exp, args: argparse.Namespace) -> dict:
+    """The parameters given on the command line, converted; the rest keep the parameter class's defaults."""
+    from nestml_lab.experiments.contract import parameters
+
+    values = {}
+    for par in parameters(exp.params):
+        if not hasattr(args, par.name):
+            continue
+        given = getattr(args, par.name)
+        if par.kind == "dict":   # NAME=VALUE pairs update the default set
+            given = {**par.default, **_assignments(given, par.option())}
+        elif par.kind == "tuple":
+            given = tuple(given)
+        values[par.name] = given
+    return values
+
+
+def cmd_experiment(args: argparse.Namespace) -> int:
+    """Run one registered experiment: run, save, plot, summary (nestml_lab.experiments.contract)."""
+    exp = args.experiment
+    params = exp.params(**_experiment_values(exp, args))
+    exp.execute(params, args.out, progress=_progress)
     return 0
+
+
+def _add_experiment(sub, exp) -> None:
+    """A subcommand for a registered experiment, its options made from the parameter class."""
+    from nestml_lab.experiments.contract import parameters
+
+    p = sub.add_parser(exp.name, help=exp.help, description=f"{exp.help}. Parameters: {exp.params.__module__}."
+                       f"{exp.params.__name__}; every option shows its default and unit.")
+    for par in parameters(exp.params):
+        if not par.cli:
+            continue
+        kw = {"dest": par.name, "default": argparse.SUPPRESS,
+              "help": f"{par.help} (default: {par.shown_default()})".replace("%", "%%")}
+        if par.kind == "bool":
+            p.add_argument(par.option(), action=argparse.BooleanOptionalAction, **kw)
+        elif par.kind == "dict":
+            p.add_argument(par.option(), action="append", metavar="NAME=VALUE", **kw)
+        elif par.kind == "tuple":
+            element = type(par.default[0]) if par.default else float
+            p.add_argument(par.option(), nargs="+", type=element, metavar="VALUE", **kw)
+        else:
+            convert = {"int": int, "float": float, "str": str}[par.kind]
+            metavar = par.unit.upper().replace(" ", "_") if par.unit and not par.choices else None
+            p.add_argument(par.option(), type=convert, choices=par.choices, metavar=metavar, **kw)
+    p.add_argument("--out", default=f"results/{exp.folder}", help="output folder (default: %(default)s)")
+    p.set_defaults(func=cmd_experiment, experiment=exp)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -361,78 +281,25 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--no-check", action="store_true", help="list even if the sources changed since the build")
     p.set_defaults(func=cmd_models)
 
-    p = sub.add_parser("stdp-window", help="weight change versus t_post - t_pre, all dt in one simulation")
-    p.add_argument("--synapse", default="stdp_synapse", help="catalog synapse, or nest:<built-in>")
-    p.add_argument("--neuron", default="iaf_psc_exp_neuron", help="catalog neuron, or nest:<built-in>")
-    p.add_argument("--pairings", type=int, default=60)
-    p.add_argument("--freq", type=float, default=1.0, help="pairing frequency (Hz)")
-    p.add_argument("--delay", type=float, default=1.0, help="synaptic delay (ms)")
-    p.add_argument("--resolution", type=float, default=0.1, help="simulation step (ms)")
-    p.add_argument("--n-dt", type=int, default=101, help="points of the sweep")
-    p.add_argument("--dt-min", type=float, default=-100.0, help="first dt = t_post - t_pre (ms)")
-    p.add_argument("--dt-max", type=float, default=100.0, help="last dt (ms)")
-    p.add_argument("--w0", type=float, default=50.0, help="initial weight")
-    p.add_argument("--syn-param", action="append", metavar="NAME=VALUE", help="synapse parameter (repeatable)")
-    p.add_argument("--neuron-param", action="append", metavar="NAME=VALUE",
-                   help="neuron parameter, e.g. tau_tr_post__for_stdp_synapse_nestml=30 (repeatable)")
-    p.add_argument("--per-dt-loop", action="store_true", help="one simulation per dt (slow, as in the seed notebook)")
-    p.add_argument("--out", default="results/stdp_window", help="output folder")
-    p.set_defaults(func=cmd_stdp_window)
-
-    p = sub.add_parser("pairing-frequency", help="triplet rule: 60 pairings at +-10 ms vs frequency (Sjöström 2001)")
-    p.add_argument("--synapse", default="stdp_triplet_synapse")
-    p.add_argument("--pairings", type=int, default=60)
-    p.add_argument("--out", default="results/pairing_frequency", help="output folder")
-    p.set_defaults(func=cmd_pairing_frequency)
-
-    p = sub.add_parser("short-term", help="Tsodyks-Markram PSC ratios A_n/A_1 for regular trains")
-    p.add_argument("--synapse", default="tsodyks_synapse", help="catalog synapse or nest:tsodyks_synapse")
-    p.add_argument("--spikes", type=int, default=10, help="spikes per train")
-    p.add_argument("--out", default="results/short_term", help="output folder")
-    p.set_defaults(func=cmd_short_term)
-
-    p = sub.add_parser("seed001", help="seed notebook 001's STDP window (Izhikevich, additive STDP, delay 15 ms)")
-    p.add_argument("--out", default="results/seed001", help="output folder")
-    p.set_defaults(func=cmd_seed001)
-
-    p = sub.add_parser("pd14", help="Potjans & Diesmann 2014 microcircuit: rates, CV, correlation, figures")
-    p.add_argument("--neuron", choices=["nest", "nestml", "both"], default="both")
-    p.add_argument("--scale", type=float, default=0.1)
-    p.add_argument("--t-sim", type=float, default=1000.0, help="analysed time after a 500 ms presimulation (ms)")
-    p.add_argument("--seed", type=int, default=55)
-    p.add_argument("--threads", type=int, default=2, help="threads per process (default 2); under "
-                   "`mpirun -np N` every process runs this many: use 1 per core")
-    p.add_argument("--out", default="results/pd14", help="output folder")
-    p.set_defaults(func=cmd_pd14)
-
     p = sub.add_parser("run-tree", help="run an experiment tree (YAML): network, sessions -> run folder")
     p.add_argument("tree", help="YAML tree, or with --rerun the run folder of an earlier run")
     p.add_argument("--rerun", action="store_true", help="run again the resolved tree saved in a run folder")
     p.add_argument("--out", required=True, help="run folder to write")
     p.set_defaults(func=cmd_run_tree)
 
-    p = sub.add_parser("song2000", help="Song, Miller & Abbott 2000: STDP makes the weights bimodal")
-    p.add_argument("--t-sim", type=float, default=3000.0,
-                   help="simulated time (s); about 0.06 s wall per s; settled after about 1500 s at the default A+")
-    p.add_argument("--a-plus", type=float, default=0.005,
-                   help="A+ / g_max (the paper's 0.005; larger is faster but blurs the modes, see the README)")
-    p.add_argument("--inputs", type=int, default=1000)
-    p.add_argument("--seed", type=int, default=1)
-    p.add_argument("--threads", type=int, default=2, help="threads per process (default 2); under "
-                   "`mpirun -np N` every process runs this many: use 1 per core")
-    p.add_argument("--out", default="results/song2000")
-    p.set_defaults(func=cmd_song2000)
+    from nestml_lab.experiments.contract import registry
 
-    p = sub.add_parser("adex-network", help="seed 004's AdEx E/I network with STP+STDP, four conditions")
-    p.add_argument("--n-inh", type=int, default=500, help="interneurons (excitatory: 4x)")
-    p.add_argument("--t-sim", type=float, default=10000.0, help="simulated time per condition (ms)")
-    p.add_argument("--seed", type=int, default=4022)
-    p.add_argument("--threads", type=int, default=2, help="threads per process (default 2); under "
-                   "`mpirun -np N` every process runs this many: use 1 per core")
-    p.add_argument("--brian2", action="store_true",
-                   help="also run the network in Brian2 and compare (needs `make brian2-setup`)")
-    p.add_argument("--out", default="results/adex_network")
-    p.set_defaults(func=cmd_adex_network)
+    for exp in registry().values():
+        _add_experiment(sub, exp)
+
+    p = sub.add_parser("golden", help="rewrite the golden curves of tests/regression (on purpose only)")
+    p.add_argument("curves", nargs="*", help="some curves (default: all)")
+    p.set_defaults(func=cmd_golden)
+
+    p = sub.add_parser("bench", help="benchmarks side by side; rewrites BENCHMARKS.md (the checkout's benchmarks/)")
+    p.add_argument("--quick", action="store_true", help="the small development subset (under 3 min)")
+    p.add_argument("--only", nargs="+", choices=["build", "brunel", "window", "pd14", "mpi"], help="some benchmarks")
+    p.set_defaults(func=cmd_bench)
 
     p = sub.add_parser("upgrade", help="rewrite NESTML 7/8 models (and manifests) to NESTML 9 syntax",
                        epilog="exit status: 0 done, 1 error, 2 wrong arguments, 3 something was left alone "

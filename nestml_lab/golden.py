@@ -27,7 +27,7 @@ RTOL_OF_SCALE = 1e-9
 def _window(synapse: str, **kw) -> dict[str, np.ndarray]:
     from nestml_lab.experiments import stdp_window
 
-    r = stdp_window.run(stdp_window.StdpWindowParams(synapse=synapse, **kw))
+    r = stdp_window.run(stdp_window.StdpWindowParams(synapse=synapse, nest_twin=False, **kw))
     return {"dt_ms": r.dt_ms, "dw": r.dw}
 
 
@@ -132,7 +132,7 @@ def write(names=None, log=print) -> None:
                 w.writerow([repr(float(x)) for x in row])
         prov["curves"][name] = CURVES[name][0]
         log(f"[golden] wrote {path_of(name)}")
-    prov["made_by"] = "make golden (scripts/make_golden.py -> nestml_lab.golden.write)"
+    prov["made_by"] = "make golden (nestml-lab golden -> nestml_lab.golden.write)"
     current = provenance()
     prov["provenance"] = {k: current[k] for k in current if k not in ("time", "host", "created")}
     prov_path.write_text(json.dumps(prov, indent=1, sort_keys=True) + "\n")

@@ -33,11 +33,11 @@ Unknown keys anywhere are errors that name the file and the path in the tree.
 processes: :mod:`nestml_lab.parallel`); :func:`run` also writes, into its output folder, the fully resolved tree
 (``parameter_tree.yml``: every leaf with its inherited parameters), the
 versions (``versions.json``), the session times (``session_times.yml``) and
-the recorded data per session (``data/<session>.npz``: ``<recorder>_senders``
-and ``<recorder>_times`` for spikes, ``<recorder>_wsource``, ``_wtarget``,
-``_wweight`` for weights read at the end of the session from at most
-``max_sources`` sources, so memory stays bounded; ``<recorder>.senders``, ``.times`` and
-``.<variable>`` for multimeters); :func:`load` reads a run back
+the recorded data per session (``data/<session>.npz``, the layout of every
+experiment's arrays, docs/results.md: ``<recorder>.senders`` and ``<recorder>.times`` for
+spikes and multimeters, ``.<variable>`` for a multimeter's state variables, ``.source``,
+``.target`` and ``.weight`` for weights read at the end of the session from at most
+``max_sources`` sources, so memory stays bounded); :func:`load` reads a run back
 and :func:`rerun_tree` gives the tree of a run folder to run it again.
 """
 
@@ -510,9 +510,9 @@ def write(data: RunData, out_dir: str | Path) -> Path:
     for session, recs in data.spikes.items():
         arrays = {}
         for r, (senders, times) in recs.items():
-            arrays[f"{r}_senders"], arrays[f"{r}_times"] = senders, times
+            arrays[f"{r}.senders"], arrays[f"{r}.times"] = senders, times
         for r, (src, tgt, w) in data.weights.get(session, {}).items():
-            arrays[f"{r}_wsource"], arrays[f"{r}_wtarget"], arrays[f"{r}_wweight"] = src, tgt, w
+            arrays[f"{r}.source"], arrays[f"{r}.target"], arrays[f"{r}.weight"] = src, tgt, w
         for r, values in data.analog.get(session, {}).items():
             arrays.update({f"{r}.{k}": v for k, v in values.items()})   # "." is in no name: no clash
         np.savez_compressed(partial / "data" / f"{session}.npz", **arrays)
@@ -554,9 +554,9 @@ def load(run_dir: str | Path) -> RunData:
                     keys = ("senders", "times", *rec["multimeter"]["record_from"])
                     analog[session][r] = {k: d[f"{r}.{k}"] for k in keys}
                 elif "weights" in rec:
-                    weights[session][r] = (d[f"{r}_wsource"], d[f"{r}_wtarget"], d[f"{r}_wweight"])
+                    weights[session][r] = (d[f"{r}.source"], d[f"{r}.target"], d[f"{r}.weight"])
                 else:
-                    spikes[session][r] = (d[f"{r}_senders"], d[f"{r}_times"])
+                    spikes[session][r] = (d[f"{r}.senders"], d[f"{r}.times"])
     return RunData(tree, json.loads((run_dir / "versions.json").read_text()), times, spikes, weights, analog)
 
 

@@ -17,12 +17,13 @@ transmits nothing (its weight bounds are 0), as Brian2's ``active=False``.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 
 from nestml_lab.experiments import common
+from nestml_lab.experiments.contract import Experiment, param
 
 # AdEx exemplar classes: Gerstner, Kistler, Naud & Paninski (2014), Neuronal Dynamics, Table 6.1 (the table
 # the notebook reads from adex_params.csv). Shared: R = 500 MOhm, E_L -70 mV, V_th -50 mV, Delta_T 2 mV.
@@ -44,39 +45,40 @@ CONDITIONS = {
 
 @dataclass(frozen=True)
 class AdexNetworkParams:
-    n_inh: int = 500                   # interneurons; excitatory cells: 4 x n_inh
-    exc_class: str = "adapting"
-    inh_class: str = "tonic"
-    sigma_exc: float = 0.05            # relative spread of the sampled parameters (E)
-    sigma_inh: float = 0.01            # (I)
-    R_in_MOhm: float = 500.0           # input resistance at rest (MOhm)
-    E_L_mV: float = -70.0
-    V_th_mV: float = -50.0             # rheobase threshold (mV)
-    V_peak_mV: float = -20.0           # spike detection (mV)
-    Delta_T_mV: float = 2.0
-    E_ex_mV: float = 0.0
-    E_in_mV: float = -80.0
-    tau_ex_ms: float = 5.0
-    tau_in_ms: float = 10.0
-    epsilon: float = 0.05              # connection probability of E; I: 2 epsilon
-    delay_ms: float = 10.0             # recurrent delay, +- 0.1 ms jitter
-    w_e_nS: float = 1.0                # excitatory weight (20 x 0.05 nS)
-    w_i_nS: float = 20.0               # inhibitory weight
-    input_units: int = 25              # Poisson group
-    input_max_rate_hz: float = 20.0    # rates uniform in [0, max)
-    input_p: float = 0.01              # connection probability input -> E
-    input_weight_factor: float = 10.0  # input weight = factor x w_e (short-term plasticity only)
-    step_pA: float = 35.0              # step current into the first half of the E cells
-    step_start_ms: float = 1000.0
-    step_stop_ms: float = 6000.0
-    t_sim_ms: float = 10000.0
-    seed: int = 4022
-    threads: int = 2
-    conditions: tuple = tuple(CONDITIONS)
-    # the notebook's synapse; tau_stdp (20 ms) and Apost0 (-1.05 Apre0) are the model's defaults: NESTML moved
-    # them into the co-generated neuron, so they are not per-connection parameters
-    synapse_params: dict = field(default_factory=lambda: {"p_s0": 0.6, "tau_ps": 800.0, "tau_ns": 1500.0,
-                                                          "Apre0": 0.01})
+    n_inh: int = param(500, "interneurons; excitatory cells: 4 x n_inh")
+    exc_class: str = param("adapting", "AdEx class of the excitatory cells", choices=tuple(ADEX_CLASSES))
+    inh_class: str = param("tonic", "AdEx class of the interneurons", choices=tuple(ADEX_CLASSES))
+    sigma_exc: float = param(0.05, "relative spread of the sampled parameters (E)")
+    sigma_inh: float = param(0.01, "relative spread of the sampled parameters (I)")
+    R_in_MOhm: float = param(500.0, "input resistance at rest", "MOhm")
+    E_L_mV: float = param(-70.0, "leak reversal potential", "mV")
+    V_th_mV: float = param(-50.0, "rheobase threshold", "mV")
+    V_peak_mV: float = param(-20.0, "spike detection", "mV")
+    Delta_T_mV: float = param(2.0, "slope factor", "mV")
+    E_ex_mV: float = param(0.0, "excitatory reversal potential", "mV")
+    E_in_mV: float = param(-80.0, "inhibitory reversal potential", "mV")
+    tau_ex_ms: float = param(5.0, "excitatory synaptic time constant", "ms")
+    tau_in_ms: float = param(10.0, "inhibitory synaptic time constant", "ms")
+    epsilon: float = param(0.05, "connection probability of E; I: 2 epsilon")
+    delay_ms: float = param(10.0, "recurrent delay, +- 0.1 ms jitter", "ms")
+    w_e_nS: float = param(1.0, "excitatory weight (20 x 0.05 nS)", "nS")
+    w_i_nS: float = param(20.0, "inhibitory weight", "nS")
+    input_units: int = param(25, "Poisson input units")
+    input_max_rate_hz: float = param(20.0, "input rates uniform in [0, max)", "Hz")
+    input_p: float = param(0.01, "connection probability input -> E")
+    input_weight_factor: float = param(10.0, "input weight = factor x w_e (short-term plasticity only)")
+    step_pA: float = param(35.0, "step current into the first half of the E cells", "pA")
+    step_start_ms: float = param(1000.0, "step current on", "ms")
+    step_stop_ms: float = param(6000.0, "step current off", "ms")
+    t_sim_ms: float = param(10000.0, "simulated time per condition", "ms", flag="--t-sim")
+    seed: int = param(4022, "NEST's random seed")
+    threads: int = param(2, "threads per process; under `mpirun -np N` every process runs this many: use 1 per core")
+    conditions: tuple = param(tuple(CONDITIONS), "conditions to run, in order")
+    # tau_stdp (20 ms) and Apost0 (-1.05 Apre0) are the model's defaults: NESTML moved them into the
+    # co-generated neuron, so they are not per-connection parameters
+    synapse_params: dict = param({"p_s0": 0.6, "tau_ps": 800.0, "tau_ns": 1500.0, "Apre0": 0.01},
+                                 "the notebook's stp_stdp_synapse parameters NAME=VALUE", flag="--syn-param")
+    brian2: bool = param(False, "also run the network in Brian2 and compare (needs `make brian2-setup`)")
 
     @property
     def n_exc(self) -> int:
@@ -89,6 +91,8 @@ class AdexNetworkResult:
     spikes: dict        # condition -> (senders - first id, times)
     input_spikes: dict  # condition -> (unit, times)
     provenance: dict
+    tree_runs: dict | None = None   # condition -> the tree's run (trees.RunData), written by save()
+    brian2: dict | None = None      # condition -> Brian2's rates, CV, wall time, memory (params.brian2)
 
     def rates(self) -> dict:
         """condition -> (excitatory, inhibitory) mean rate (Hz)."""
@@ -177,18 +181,19 @@ def tree(p: AdexNetworkParams, condition: str) -> dict:
     }
 
 
-def run(p: AdexNetworkParams, out_dir: str | Path | None = None, progress=None) -> AdexNetworkResult:
-    """Run every condition's tree (one run folder each under ``out_dir``); spikes relative to the first cell."""
-    from nestml_lab import trees
+def run(p: AdexNetworkParams, progress=None) -> AdexNetworkResult:
+    """Run every condition's tree; spikes relative to the first cell. With ``p.brian2``, Brian2 runs the same
+    network afterwards (rank 0 under MPI). Nothing is written: :func:`save` writes the run folders."""
+    import tempfile
+
+    from nestml_lab import parallel, trees
 
     unknown = set(p.conditions) - set(CONDITIONS)
     if unknown:
         raise KeyError(f"unknown condition(s) {sorted(unknown)}; there are: {', '.join(CONDITIONS)}")
-    spikes, inputs, info = {}, {}, {}
+    spikes, inputs, info, runs = {}, {}, {}, {}
     for name in p.conditions:
-        data = trees.simulate(trees.parse(tree(p, name), f"adex_network[{name}]"), progress=progress)
-        if out_dir is not None:
-            trees.write(data, Path(out_dir) / name)
+        data = runs[name] = trees.simulate(trees.parse(tree(p, name), f"adex_network[{name}]"), progress=progress)
         first = data.versions["first_ids"]
         ids, times = data.spikes["run"]["network"]
         spikes[name] = (np.asarray(ids) - first["E"], np.asarray(times))
@@ -201,16 +206,29 @@ def run(p: AdexNetworkParams, out_dir: str | Path | None = None, progress=None) 
             e = spikes[name][0] < p.n_exc
             progress(f"[adex] {name}: E {np.sum(e) / p.n_exc / p.t_sim_ms * 1e3:.2f} Hz, "
                      f"I {np.sum(~e) / p.n_inh / p.t_sim_ms * 1e3:.2f} Hz, {wall:.1f} s")
-    return AdexNetworkResult(p, spikes, inputs, {"conditions": info, **data.versions})
+    theirs = None
+    if p.brian2 and parallel.is_root():
+        if progress:
+            progress("[adex] the same network in Brian2 (its own environment) ...")
+        with tempfile.TemporaryDirectory() as scratch:
+            theirs = brian2_crosscheck(p, scratch)
+    return AdexNetworkResult(p, spikes, inputs, {"conditions": info, **data.versions}, runs, theirs)
 
 
 def save(result: AdexNetworkResult, out_dir: Path | str) -> dict[str, Path]:
+    """``adex_network.json`` (parameters, rates, CV, Brian2's figures if run, provenance),
+    ``adex_network_spikes.npz`` (``<condition>.senders``: cell index from 0, E cells first; ``.times`` in ms)
+    and one tree run folder per condition under ``runs/``."""
+    from nestml_lab import trees
+
+    files = {f"run_{c}": trees.write(data, Path(out_dir) / "runs" / c) for c, data in (result.tree_runs or {}).items()}
     js, npz = common.save_arrays(
         out_dir, "adex_network.json", {"params": asdict(result.params), "rates_hz": result.rates(),
-                                       "cv_isi_exc": result.cv_isi(), "provenance": result.provenance},
-        "adex_network_spikes.npz", {**{f"{c}_ids": s[0] for c, s in result.spikes.items()},
-                                    **{f"{c}_times": s[1] for c, s in result.spikes.items()}})
-    return {"json": js, "spikes": npz}
+                                       "cv_isi_exc": result.cv_isi(), "brian2": result.brian2,
+                                       "senders": "cell index from 0: E cells, then I cells",
+                                       "provenance": result.provenance},
+        "adex_network_spikes.npz", common.spike_arrays(result.spikes))
+    return {"json": js, "spikes": npz, **files}
 
 
 def plot(result: AdexNetworkResult, out_dir: Path | str) -> Path:
@@ -243,6 +261,30 @@ def plot(result: AdexNetworkResult, out_dir: Path | str) -> Path:
     axes[0].legend(fontsize=7, frameon=False, loc="upper right", ncol=3)
     fig.tight_layout()
     return common.save_figure(fig, out_dir, "adex_network.png", dpi=100)
+
+
+def summary(r: AdexNetworkResult) -> list[str]:
+    lines = []
+    for cond, (e, i) in r.rates().items():
+        c = r.provenance["conditions"][cond]
+        lines.append(f"{cond:22s} E {e:6.2f} Hz  I {i:6.2f} Hz  CV(E) {r.cv_isi()[cond]:.2f}  "
+                     f"wall {c['build_s'] + c['simulate_s']:.1f} s  peak RSS {c['peak_rss_mb']:.0f} MB")
+    if r.brian2:
+        lines.append(f"{'condition':22s} {'rate E (Hz)':>18s} {'rate I (Hz)':>18s} {'CV(E)':>12s} "
+                     f"{'wall (s)':>14s} {'peak RSS (MB)':>14s}")
+        lines.append(f"{'':22s} {'NEST  Brian2':>18s} {'NEST  Brian2':>18s} {'NEST Brian2':>12s} "
+                     f"{'NEST Brian2':>14s} {'NEST Brian2':>14s}")
+        for cond, (e, i) in r.rates().items():
+            c, b = r.provenance["conditions"][cond], r.brian2[cond]
+            lines.append(f"{cond:22s} {e:8.2f} {b['rate_exc_hz']:8.2f}  {i:8.2f} {b['rate_inh_hz']:8.2f}  "
+                         f"{r.cv_isi()[cond]:5.2f} {b['cv_exc']:5.2f}  {c['build_s'] + c['simulate_s']:6.1f} "
+                         f"{b['wall_s']:6.1f}  {c['peak_rss_mb']:6.0f} {b['peak_rss_mb']:6.0f}")
+        lines.append("(Brian2's peak RSS is its process's peak so far: the conditions run one after another)")
+    return lines
+
+
+EXPERIMENT = Experiment(AdexNetworkParams, run, save, plot, summary,
+                        help="seed 004's AdEx E/I network with STP+STDP, four conditions")
 
 
 BRIAN2_PYTHON = "BRIAN2_PYTHON"   # environment variable naming the Python of the Brian2 environment

@@ -8,35 +8,38 @@ machinery with two dt).
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 
 from nestml_lab.data import SJOSTROM_2001
 from nestml_lab.experiments import common, stdp_window
+from nestml_lab.experiments.contract import Experiment, param
 from nestml_lab.provenance import provenance
 
 
 @dataclass(frozen=True)
 class PairingFrequencyParams:
-    synapse: str = "stdp_triplet_synapse"    # catalog synapse or nest:<built-in>
-    neuron: str = "iaf_psc_exp_neuron"
-    frequencies_hz: tuple = (0.1, 1.0, 5.0, 10.0, 20.0, 30.0, 40.0, 50.0)
-    dt_ms: tuple = (-10.0, 10.0)             # t_post - t_pre at the synapse (ms)
-    n_pairings: int = 60
-    delay_ms: float = 0.1                    # dendritic delay; the spikes are shifted so the synapse sees dt
-    resolution_ms: float = 0.1
-    w0: float = 1.0                          # the rule is additive: dw does not depend on w0 inside [Wmin, Wmax]
+    synapse: str = param("stdp_triplet_synapse", "catalog synapse, or a NEST built-in as nest:<name>")
+    neuron: str = param("iaf_psc_exp_neuron", "catalog neuron, or a NEST built-in as nest:<name>")
+    frequencies_hz: tuple = param((0.1, 1.0, 5.0, 10.0, 20.0, 30.0, 40.0, 50.0), "pairing frequencies", "Hz")
+    dt_ms: tuple = param((-10.0, 10.0), "t_post - t_pre at the synapse", "ms")
+    n_pairings: int = param(60, "pairings per frequency", flag="--pairings")
+    delay_ms: float = param(0.1, "dendritic delay; the spikes are shifted so that the synapse sees dt", "ms")
+    resolution_ms: float = param(0.1, "simulation step", "ms")
+    w0: float = param(1.0, "initial weight; the rule is additive: dw does not depend on w0 inside [Wmin, Wmax]")
     # Pfister & Gerstner 2006, Table 4, visual cortex, all-to-all (catalog names)
-    synapse_params: dict = field(default_factory=lambda: {
-        "tau_plus": 16.8, "tau_x": 101.0, "A2_plus": 5e-10, "A3_plus": 6.2e-3,
-        "A2_minus": 7e-3, "A3_minus": 2.3e-4})
+    synapse_params: dict = param({"tau_plus": 16.8, "tau_x": 101.0, "A2_plus": 5e-10, "A3_plus": 6.2e-3,
+                                  "A2_minus": 7e-3, "A3_minus": 2.3e-4},
+                                 "synapse parameters (Pfister & Gerstner 2006, Table 4, visual cortex, all-to-all)",
+                                 flag="--syn-param")
     # the post neuron only has to fire on time: a short synaptic current keeps a kick from outlasting the
     # refractory period at 50 Hz; the triplet rule's postsynaptic time constants live in the neuron
-    neuron_params: dict = field(default_factory=lambda: {
-        "tau_syn_ex": 0.2,
-        "tau_minus__for_stdp_triplet_synapse_nestml": 33.7, "tau_y__for_stdp_triplet_synapse_nestml": 125.0})
+    neuron_params: dict = param({"tau_syn_ex": 0.2, "tau_minus__for_stdp_triplet_synapse_nestml": 33.7,
+                                 "tau_y__for_stdp_triplet_synapse_nestml": 125.0},
+                                "neuron parameters (the triplet rule's post time constants live in the neuron)",
+                                flag="--neuron-param")
 
 
 @dataclass
@@ -58,7 +61,7 @@ def run(p: PairingFrequencyParams, progress=None) -> PairingFrequencyResult:
         wp = stdp_window.StdpWindowParams(
             synapse=p.synapse, neuron=p.neuron, dt_values=spike_dts, n_pairings=p.n_pairings, frequency_hz=f,
             delay_ms=p.delay_ms, resolution_ms=p.resolution_ms, w0=p.w0, synapse_params=p.synapse_params,
-            neuron_params=p.neuron_params)
+            neuron_params=p.neuron_params, nest_twin=False)
         r = stdp_window.run(wp)
         dw[i] = r.dw
         if r.dw_reference is not None:
@@ -82,21 +85,37 @@ def plot(result: PairingFrequencyResult, out_dir: Path | str) -> Path:
 
     fig, ax = plt.subplots(figsize=(5.5, 4))
     data = SJOSTROM_2001
+    w0 = result.params.w0
     for j, dt in enumerate(result.dt_ms):
         key = "dt_plus10" if dt > 0 else "dt_minus10"
         color = "C3" if dt > 0 else "C0"
-        ax.plot(result.frequency_hz, result.dw[:, j], "o-", color=color, ms=4,
+        ax.plot(result.frequency_hz, result.dw[:, j] / w0, "o-", color=color, ms=4,
                 label=f"NEST, dt = {dt:+g} ms")
         if np.all(np.isfinite(result.dw_reference[:, j])):
-            ax.plot(result.frequency_hz, result.dw_reference[:, j], "x", color="k", ms=5,
+            ax.plot(result.frequency_hz, result.dw_reference[:, j] / w0, "x", color="k", ms=5,
                     label="Python reference" if j == 0 else None)
         if abs(abs(dt) - 10.0) < 1e-9:
             ax.errorbar(data["frequency_hz"], data[key]["dw"], yerr=data[key]["sem"], fmt="s", mfc="none",
                         color=color, capsize=3, label=f"Sjöström 2001, dt = {dt:+g} ms")
     ax.axhline(0, color="0.6", lw=0.8)
     ax.set_xlabel("pairing frequency (Hz)")
-    ax.set_ylabel(r"$\Delta w$ after %d pairings" % result.params.n_pairings)
+    ax.set_ylabel(r"$\Delta w / w_0$ after %d pairings ($w_0$ = %g)" % (result.params.n_pairings, w0))
     ax.set_title(f"{result.params.synapse}: pairing-frequency protocol", fontsize=9)
     ax.legend(fontsize=7, frameon=False)
     fig.tight_layout()
     return common.save_figure(fig, out_dir, "pairing_frequency.png", dpi=120)
+
+
+def summary(result: PairingFrequencyResult) -> list[str]:
+    lines = []
+    for i, f in enumerate(result.frequency_hz):
+        lines.append(f"{f:5g} Hz: " + ", ".join(f"dw(dt {dt:+g} ms) = {result.dw[i, j]:+.3f}"
+                                                 for j, dt in enumerate(result.dt_ms)))
+    ok = np.isfinite(result.dw_reference)
+    if ok.any():
+        lines.append(f"largest |dw - reference rule|: {np.max(np.abs(result.dw[ok] - result.dw_reference[ok])):.1e}")
+    return lines
+
+
+EXPERIMENT = Experiment(PairingFrequencyParams, run, save, plot, summary,
+                        help="triplet rule: 60 pairings at +-10 ms versus frequency (Sjöström 2001)")

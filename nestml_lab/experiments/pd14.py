@@ -18,25 +18,33 @@ import numpy as np
 
 from nestml_lab.experiments import common
 from nestml_lab.experiments import pd14_params as P
+from nestml_lab.experiments.contract import Experiment, param
+
+#: The two neuron implementations: NEST's iaf_psc_exp and the catalog's iaf_psc_exp_neuron.
+IMPLEMENTATIONS = ("nest", "nestml")
 
 
 @dataclass(frozen=True)
 class Pd14Params:
-    neuron: str = "nest"           # "nest": iaf_psc_exp; "nestml": the catalog's iaf_psc_exp_neuron
-    scale: float = 0.1             # N_scaling = K_scaling
-    t_presim_ms: float = 500.0     # simulated first and discarded (ms)
-    t_sim_ms: float = 1000.0       # analysed simulation time (ms)
-    resolution_ms: float = 0.1
-    threads: int = 2
-    seed: int = 55
-    bin_ms: float = 10.0           # bin of the spike-count correlation (ms)
-    corr_neurons: int = 200        # neurons per population sampled for the correlation
+    neuron: str = param("both", "nest: NEST's iaf_psc_exp; nestml: the catalog's iaf_psc_exp_neuron; both: one "
+                        "after the other with the same seed, compared", choices=IMPLEMENTATIONS + ("both",))
+    scale: float = param(0.1, "N_scaling = K_scaling, in (0, 1]")
+    t_presim_ms: float = param(500.0, "simulated first and discarded", "ms")
+    t_sim_ms: float = param(1000.0, "analysed simulation time after the presimulation", "ms", flag="--t-sim")
+    resolution_ms: float = param(0.1, "simulation step", "ms")
+    threads: int = param(2, "threads per process; under `mpirun -np N` every process runs this many: use 1 per core")
+    seed: int = param(55, "NEST's random seed")
+    bin_ms: float = param(10.0, "bin of the spike-count correlation", "ms")
+    corr_neurons: int = param(200, "neurons per population sampled for the correlation")
 
     def __post_init__(self):
-        if self.neuron not in ("nest", "nestml"):
-            raise ValueError("neuron must be 'nest' or 'nestml'")
+        if self.neuron not in IMPLEMENTATIONS + ("both",):
+            raise ValueError("neuron must be 'nest', 'nestml' or 'both'")
         if not 0 < self.scale <= 1:
             raise ValueError("scale must be in (0, 1]")
+
+    def implementations(self) -> tuple[str, ...]:
+        return IMPLEMENTATIONS if self.neuron == "both" else (self.neuron,)
 
 
 @dataclass
@@ -62,7 +70,8 @@ class Pd14Result:
 
     def per_neuron_rates(self, pop: str) -> np.ndarray:
         i = P.POPULATIONS.index(pop)
-        counts = np.bincount(self.spikes[pop][0] - self.first_ids[pop], minlength=self.num_neurons[i])
+        senders = np.asarray(self.spikes[pop][0], dtype=int)   # an empty array comes back as float
+        counts = np.bincount(senders - self.first_ids[pop], minlength=self.num_neurons[i])
         return counts / (self.params.t_sim_ms / 1000.0)
 
     def cv_isi(self) -> np.ndarray:
@@ -89,6 +98,8 @@ class Pd14Result:
 
 def tree(p: Pd14Params) -> dict:
     """The experiment tree (:mod:`nestml_lab.trees`) of the network at ``p.scale``: every number resolved."""
+    if p.neuron not in IMPLEMENTATIONS:
+        raise ValueError(f"the tree is of one implementation ({', '.join(IMPLEMENTATIONS)}), not {p.neuron!r}")
     d = P.derived(p.scale)
     model = {"nest_model": "iaf_psc_exp"} if p.neuron == "nest" else {"catalog": "iaf_psc_exp_neuron"}
     common = {"tau_syn_ex": P.NEURON["tau_syn"], "tau_syn_in": P.NEURON["tau_syn"], "E_L": P.NEURON["E_L"],
@@ -157,8 +168,7 @@ def save(result: Pd14Result, out_dir: Path | str) -> dict[str, Path]:
              "published_full_scale_rate_hz": P.FULL_MEAN_RATES_HZ.tolist(), **result.timing()}
     json_path, npz = common.save_arrays(
         out_dir, "pd14.json", {"params": asdict(result.params), "statistics": stats, "provenance": result.provenance},
-        "pd14_spikes.npz", {**{f"{k}_senders": v[0] for k, v in result.spikes.items()},
-                            **{f"{k}_times": v[1] for k, v in result.spikes.items()}})
+        "pd14_spikes.npz", common.spike_arrays(result.spikes))
     return {"json": json_path, "spikes": npz}
 
 
@@ -220,3 +230,65 @@ def plot(result: Pd14Result, out_dir: Path | str, other: Pd14Result | None = Non
     axes[1, 0].axhline(1.0, color="0.4", lw=0.8, ls="--")   # a Poisson process has CV 1
     fig.tight_layout()
     return common.save_figure(fig, out_dir, "pd14.png", dpi=110)
+
+
+@dataclass
+class Pd14Comparison:
+    """The network run with one or both neuron implementations (``params.neuron``), same seed."""
+
+    params: Pd14Params
+    results: dict   # implementation -> Pd14Result
+
+    def identical_spikes(self) -> bool | None:
+        """Whether both implementations gave the same spike trains (None with one implementation)."""
+        if len(self.results) < 2:
+            return None
+        a, b = (self.results[i] for i in IMPLEMENTATIONS)
+        return all(np.array_equal(np.sort(a.spikes[p][1]), np.sort(b.spikes[p][1])) for p in P.POPULATIONS)
+
+    def ks_distances(self) -> dict | None:
+        """Per population, the KS distance between the two implementations' per-neuron rates."""
+        if len(self.results) < 2:
+            return None
+        a, b = (self.results[i] for i in IMPLEMENTATIONS)
+        return {pop: ks_distance(a.per_neuron_rates(pop), b.per_neuron_rates(pop)) for pop in P.POPULATIONS}
+
+
+def compare(p: Pd14Params, progress=None) -> Pd14Comparison:
+    """Run the network with each implementation of ``p.neuron`` (both: NEST's first)."""
+    from dataclasses import replace
+
+    return Pd14Comparison(p, {impl: run(replace(p, neuron=impl), progress=progress)
+                              for impl in p.implementations()})
+
+
+def save_comparison(c: Pd14Comparison, out_dir: Path | str) -> dict[str, Path]:
+    """Each implementation's :func:`save` into ``out_dir/<implementation>/``."""
+    files = {}
+    for impl, r in c.results.items():
+        files.update({f"{impl}_{k}": v for k, v in save(r, Path(out_dir) / impl).items()})
+    return files
+
+
+def plot_comparison(c: Pd14Comparison, out_dir: Path | str) -> Path:
+    first, *other = c.results.values()
+    return plot(first, out_dir, other=other[0] if other else None)
+
+
+def summary(c: Pd14Comparison) -> list[str]:
+    lines = []
+    for impl, r in c.results.items():
+        t = r.timing()
+        lines.append(f"{impl}: real-time factor {t['rtf']:.2f}, peak RSS {t['peak_rss_mb']:.0f} MB")
+        lines.append("  pop     rate (Hz)  published  ISI CV  corr")
+        for pop, rate, pub, cv, corr in zip(P.POPULATIONS, r.rates(), P.FULL_MEAN_RATES_HZ, r.cv_isi(),
+                                            r.correlation()):
+            lines.append(f"  {pop:6s} {rate:9.2f} {pub:10.2f} {cv:7.2f} {corr:6.3f}")
+    if len(c.results) == 2:
+        lines.append(f"NESTML vs NEST spike trains identical: {c.identical_spikes()}; KS distance of per-neuron "
+                     "rates: " + ", ".join(f"{k} {v:.3f}" for k, v in c.ks_distances().items()))
+    return lines
+
+
+EXPERIMENT = Experiment(Pd14Params, compare, save_comparison, plot_comparison, summary,
+                        help="Potjans & Diesmann 2014 microcircuit: rates, CV, correlation, figures")

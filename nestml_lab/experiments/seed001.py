@@ -12,7 +12,7 @@ The models are the notebook's texts upgraded by ``nestml-lab upgrade``
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
@@ -20,22 +20,23 @@ import numpy as np
 from nestml_lab import module as catalog
 from nestml_lab import references
 from nestml_lab.experiments import common
+from nestml_lab.experiments.contract import Experiment, param
 from nestml_lab.provenance import provenance
 
 
 @dataclass(frozen=True)
 class Seed001Params:
-    neuron: str = "seed001_izhikevich_neuron"
-    synapse: str = "seed001_stdp_synapse"
-    sim_time_ms: float = 1000.0                  # length of each run (ms)
-    pre_spikes_ms: tuple = (300.0, 998.0)        # spike generator times of the presynaptic parrot (ms)
-    post_first_ms: float = 1.0                   # first postsynaptic kick (ms)
-    post_last_ms: float = 900.0                  # kicks before this (ms): range(1, 900, 5) as in the notebook
-    post_step_ms: float = 5.0                    # step between kicks (ms)
-    delay_ms: float = 15.0                       # delay of the plastic connection (ms)
-    kick_weight: float = 9999.0                  # weight of the kick (a jump of V_m in mV)
-    resolution_ms: float = 0.1
-    synapse_params: dict = field(default_factory=dict)
+    neuron: str = param("seed001_izhikevich_neuron", "catalog neuron (the notebook's, upgraded)")
+    synapse: str = param("seed001_stdp_synapse", "catalog synapse (the notebook's, upgraded)")
+    sim_time_ms: float = param(1000.0, "length of the run", "ms")
+    pre_spikes_ms: tuple = param((300.0, 998.0), "spike generator times of the presynaptic parrot", "ms")
+    post_first_ms: float = param(1.0, "first postsynaptic kick", "ms")
+    post_last_ms: float = param(900.0, "kicks before this: range(1, 900, 5) as in the notebook", "ms")
+    post_step_ms: float = param(5.0, "step between kicks", "ms")
+    delay_ms: float = param(15.0, "delay of the plastic connection", "ms")
+    kick_weight: float = param(9999.0, "weight of the kick (a jump of V_m)", "mV")
+    resolution_ms: float = param(0.1, "simulation step", "ms")
+    synapse_params: dict = param({}, "synapse parameter NAME=VALUE (repeatable)", flag="--syn-param")
 
     def kicks(self) -> np.ndarray:
         return np.arange(self.post_first_ms, self.post_last_ms, self.post_step_ms)
@@ -51,7 +52,7 @@ class Seed001Result:
     provenance: dict
 
 
-def run(p: Seed001Params) -> Seed001Result:
+def run(p: Seed001Params, progress=None) -> Seed001Result:
     import nest
 
     nest.verbosity = nest.VerbosityLevel.ERROR
@@ -108,9 +109,19 @@ def plot(result: Seed001Result, out_dir: Path | str) -> Path:
     ax.set_xlim(-200, 200)
     ax.grid(True)
     ax.set_xlabel(r"$\Delta t = t_\mathrm{post} - t_\mathrm{pre}$ (ms)")
-    ax.set_ylabel(r"$\Delta w / \lambda$")
+    ax.set_ylabel(r"$\Delta w / \lambda$ (1)")
     ax.set_title("seed notebook 001: Izhikevich neuron, additive STDP, delay "
                  f"{result.params.delay_ms:g} ms", fontsize=9)
     ax.legend(fontsize=7, frameon=False, loc="lower right")
     fig.tight_layout()
     return common.save_figure(fig, out_dir, "seed001.png", dpi=120)
+
+
+def summary(result: Seed001Result) -> list[str]:
+    gap = np.max(np.abs(result.dw_over_lambda - result.reference))
+    return [f"{len(result.dt_ms)} post times in one simulation; dw/lambda from {result.dw_over_lambda.min():.3g} "
+            f"to {result.dw_over_lambda.max():.3g}; largest |difference to the reference| {gap:.1e}"]
+
+
+EXPERIMENT = Experiment(Seed001Params, run, save, plot, summary,
+                        help="seed notebook 001's STDP window (Izhikevich, additive STDP, delay 15 ms)")

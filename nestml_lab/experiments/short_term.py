@@ -9,7 +9,7 @@ current at its arrival: J(t) = I(t) - I(t - h) exp(-h / tau_syn).
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +18,7 @@ from nestml_lab import module as catalog
 from nestml_lab import parallel
 from nestml_lab import references
 from nestml_lab.experiments import common
+from nestml_lab.experiments.contract import Experiment, param
 from nestml_lab.provenance import provenance
 
 # Tsodyks, Pawelzik & Markram (1998) style parameter sets (catalog parameter names; times in ms)
@@ -27,15 +28,16 @@ FACILITATING = {"U": 0.03, "tau_rec": 130.0, "tau_fac": 530.0}
 
 @dataclass(frozen=True)
 class ShortTermParams:
-    synapse: str = "tsodyks_synapse"       # catalog synapse or nest:tsodyks_synapse
-    sets: dict = field(default_factory=lambda: {"depressing": DEPRESSING, "facilitating": FACILITATING})
-    rates_hz: tuple = (10.0, 20.0, 50.0)   # regular train rates (Hz)
-    n_spikes: int = 10                     # spikes per train
-    t_first_ms: float = 100.0              # first spike (ms)
-    weight: float = 100.0                  # w (pA for fully available resources)
-    tau_psc_ms: float = 3.0                # synapse tau_psc and the target's tau_syn_ex (ms)
-    delay_ms: float = 1.0
-    resolution_ms: float = 0.1
+    synapse: str = param("tsodyks_synapse", "catalog synapse, or NEST's as nest:tsodyks_synapse")
+    sets: dict = param({"depressing": DEPRESSING, "facilitating": FACILITATING},
+                       "parameter sets by name: U (1), tau_rec and tau_fac (ms)", cli=False)
+    rates_hz: tuple = param((10.0, 20.0, 50.0), "rates of the regular trains", "Hz")
+    n_spikes: int = param(10, "spikes per train", flag="--spikes")
+    t_first_ms: float = param(100.0, "first spike", "ms")
+    weight: float = param(100.0, "w: the PSC amplitude for fully available resources", "pA")
+    tau_psc_ms: float = param(3.0, "the synapse's tau_psc and the target's tau_syn_ex", "ms")
+    delay_ms: float = param(1.0, "synaptic delay", "ms")
+    resolution_ms: float = param(0.1, "simulation step", "ms")
 
     def __post_init__(self):
         if self.n_spikes < 2:
@@ -66,7 +68,7 @@ def _synapse_params(p: ShortTermParams, s: dict, nest_builtin: bool) -> dict:
     return params
 
 
-def run(p: ShortTermParams) -> ShortTermResult:
+def run(p: ShortTermParams, progress=None) -> ShortTermResult:
     import nest
 
     nest.verbosity = nest.VerbosityLevel.ERROR
@@ -135,9 +137,18 @@ def plot(result: ShortTermResult, out_dir: Path | str) -> Path:
         s = result.params.sets[name]
         ax.set_title(f"{name}: U {s['U']:g}, tau_rec {s['tau_rec']:g} ms, tau_fac {s['tau_fac']:g} ms", fontsize=8)
         ax.set_xlabel("spike number n")
-        ax.set_ylabel(r"$A_n / A_1$")
+        ax.set_ylabel(r"PSC amplitude ratio $A_n / A_1$ (1)")
         ax.axhline(1, color="0.6", lw=0.8)
         ax.legend(fontsize=7, frameon=False)
     fig.suptitle(f"{result.model}: PSC amplitudes of regular trains", fontsize=9)
     fig.tight_layout()
     return common.save_figure(fig, out_dir, "short_term.png", dpi=120)
+
+
+def summary(result: ShortTermResult) -> list[str]:
+    return [f"{name:12s} {rate:5.1f} Hz: A2/A1 = {r[1]:.3f}, A{len(r)}/A1 = {r[-1]:.3f}"
+            for (name, rate), r in result.ratios().items()]
+
+
+EXPERIMENT = Experiment(ShortTermParams, run, save, plot, summary,
+                        help="Tsodyks-Markram PSC ratios A_n/A_1 for regular trains")

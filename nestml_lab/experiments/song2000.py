@@ -37,27 +37,30 @@ import numpy as np
 
 from nestml_lab import module as catalog
 from nestml_lab.experiments import common
+from nestml_lab.experiments.contract import Experiment, param
 
 
 @dataclass(frozen=True)
 class Song2000Params:
-    n_inputs: int = 1000            # excitatory Poisson inputs
-    rate_hz: float = 15.0           # rate of each input (Hz)
-    t_sim_s: float = 3000.0         # simulated time (s); settled after about 1500 s at the paper's A+
-    n_snapshots: int = 30           # weight snapshots over the run (histograms over time)
-    g_L_nS: float = 10.0            # leak conductance (nS); C_m / g_L = tau_m = 20 ms
-    C_m_pF: float = 200.0           # membrane capacitance (pF)
-    E_L_mV: float = -70.0           # leak reversal (resting) potential (mV)
-    g_max_leak: float = 0.015       # Wmax in units of the leak conductance
-    a_plus_rel: float = 0.005       # A+ / g_max
-    alpha: float = 1.05             # A- / A+
-    tau_stdp_ms: float = 20.0       # tau_+ = tau_- (ms)
-    n_inh_inputs: int = 200         # inhibitory Poisson inputs (fixed weights)
-    inh_rate_hz: float = 10.0       # their rate (Hz)
-    g_inh_leak: float = 0.05        # their conductance, in units of the leak conductance
-    w0_rel: float = 0.5             # initial weights uniform in [0, 2 w0_rel] x g_max ... clipped to g_max
-    seed: int = 1                   # NEST rng seed
-    threads: int = 1
+    n_inputs: int = param(1000, "excitatory Poisson inputs", flag="--inputs")
+    rate_hz: float = param(15.0, "rate of each input", "Hz")
+    t_sim_s: float = param(3000.0, "simulated time; about 0.06 s wall per s; settled after about 1500 s at the "
+                           "default A+", "s", flag="--t-sim")
+    n_snapshots: int = param(30, "weight snapshots over the run (histograms over time)")
+    g_L_nS: float = param(10.0, "leak conductance; C_m / g_L = tau_m = 20 ms", "nS")
+    C_m_pF: float = param(200.0, "membrane capacitance", "pF")
+    E_L_mV: float = param(-70.0, "leak reversal (resting) potential", "mV")
+    g_max_leak: float = param(0.015, "Wmax in units of the leak conductance")
+    a_plus_rel: float = param(0.005, "A+ / g_max (the paper's 0.005; larger is faster but blurs the modes)",
+                              flag="--a-plus")
+    alpha: float = param(1.05, "A- / A+")
+    tau_stdp_ms: float = param(20.0, "tau_+ = tau_-", "ms")
+    n_inh_inputs: int = param(200, "inhibitory Poisson inputs (fixed weights)")
+    inh_rate_hz: float = param(10.0, "their rate", "Hz")
+    g_inh_leak: float = param(0.05, "their conductance, in units of the leak conductance")
+    w0_rel: float = param(0.5, "initial weights uniform in [0, 2 w0_rel] x g_max, clipped to g_max")
+    seed: int = param(1, "NEST's random seed")
+    threads: int = param(2, "threads per process; under `mpirun -np N` every process runs this many: use 1 per core")
 
     @property
     def g_max(self) -> float:
@@ -71,6 +74,7 @@ class Song2000Result:
     weights: np.ndarray          # (snapshot, input) weights (nS)
     post_rate_hz: np.ndarray     # output rate between snapshots (Hz)
     provenance: dict
+    tree_run: object = None      # the tree's run (trees.RunData), written by save() as the run folder
 
     def bimodality(self, edge: float = 0.1, snapshot: int = -1) -> dict:
         """Fractions of the weights below edge x g_max, above (1 - edge) x g_max, and between.
@@ -121,8 +125,8 @@ def tree(p: Song2000Params) -> dict:
     }
 
 
-def run(p: Song2000Params, out_dir: str | Path | None = None, progress=None) -> Song2000Result:
-    """Run the tree of :func:`tree`; the run folder goes to ``out_dir`` (none is written if None)."""
+def run(p: Song2000Params, progress=None) -> Song2000Result:
+    """Run the tree of :func:`tree` (nothing is written: :func:`save` writes the run folder too)."""
     from nestml_lab import trees
 
     def report(line: str) -> None:
@@ -130,8 +134,6 @@ def run(p: Song2000Params, out_dir: str | Path | None = None, progress=None) -> 
             progress(line.replace("[tree]", "[song2000]"))
 
     data = trees.simulate(trees.parse(tree(p), "song2000"), progress=report)
-    if out_dir is not None:
-        trees.write(data, out_dir)
     times, weights, rates = [], [], []
     for name, t in data.session_times.items():
         src, _tgt, w = data.weights[name]["weights"]
@@ -139,15 +141,20 @@ def run(p: Song2000Params, out_dir: str | Path | None = None, progress=None) -> 
         times.append(t["end_ms"] / 1000.0)
         if name != "start":
             rates.append(len(data.spikes[name]["post"][1]) / ((t["end_ms"] - t["start_ms"]) / 1000.0))
-    return Song2000Result(p, np.array(times), np.array(weights), np.array(rates), data.versions)
+    return Song2000Result(p, np.array(times), np.array(weights), np.array(rates), data.versions, data)
 
 
 def save(result: Song2000Result, out_dir: Path | str) -> dict[str, Path]:
+    """``song2000.json`` (parameters, bimodality, provenance), ``song2000.npz`` (snapshot times, weights, output
+    rates) and the tree's run folder ``run/`` (see :mod:`nestml_lab.trees`)."""
+    from nestml_lab import trees
+
+    files = {"run": trees.write(result.tree_run, Path(out_dir) / "run")} if result.tree_run is not None else {}
     js, npz = common.save_arrays(
         out_dir, "song2000.json", {"params": asdict(result.params), "bimodality": result.bimodality(),
                                    "provenance": result.provenance},
-        "song2000.npz", {"times_s": result.times_s, "weights": result.weights, "post_rate_hz": result.post_rate_hz})
-    return {"npz": npz, "json": js}
+        "song2000.npz", {"times_s": result.times_s, "weights_nS": result.weights, "post_rate_hz": result.post_rate_hz})
+    return {"npz": npz, "json": js, **files}
 
 
 def plot(result: Song2000Result, out_dir: Path | str) -> Path:
@@ -186,3 +193,13 @@ def plot(result: Song2000Result, out_dir: Path | str) -> Path:
     ax.legend(fontsize=8, frameon=False)
     fig.tight_layout()
     return common.save_figure(fig, out_dir, "song2000.png", dpi=110)
+
+
+def summary(result: Song2000Result) -> list[str]:
+    b = result.bimodality()
+    return [f"{b['low']:.0%} of the weights < 0.1 g_max, {b['high']:.0%} > 0.9 g_max after {result.params.t_sim_s:g} s; "
+            f"output rate {result.post_rate_hz[0]:.1f} Hz at first, {result.post_rate_hz[-1]:.1f} Hz at the end"]
+
+
+EXPERIMENT = Experiment(Song2000Params, run, save, plot, summary,
+                        help="Song, Miller & Abbott 2000: STDP makes the weights bimodal")

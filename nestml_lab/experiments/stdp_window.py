@@ -10,6 +10,7 @@ import numpy as np
 from nestml_lab import module as catalog
 from nestml_lab import references
 from nestml_lab.experiments import common
+from nestml_lab.experiments.contract import Experiment, param
 from nestml_lab.provenance import provenance
 
 
@@ -21,26 +22,31 @@ class StdpWindowParams:
     written ``nest:stdp_synapse``; likewise the neuron (``nest:iaf_psc_exp``).
     """
 
-    synapse: str = "stdp_synapse"
-    neuron: str = "iaf_psc_exp_neuron"
-    dt_min_ms: float = -100.0          # first dt = t_post - t_pre (ms)
-    dt_max_ms: float = 100.0           # last dt (ms)
-    n_dt: int = 101                    # points of the sweep
-    dt_values: tuple | None = None     # explicit dt list (ms); overrides dt_min_ms, dt_max_ms, n_dt
-    n_pairings: int = 60               # pre/post pairings per dt
-    frequency_hz: float = 1.0          # pairing frequency (Hz)
-    delay_ms: float = 1.0              # synaptic (dendritic) delay (ms)
-    resolution_ms: float = 0.1         # simulation step (ms)
-    w0: float = 50.0                   # initial weight
-    drive_weight: float | None = None  # weight of the kick that makes the post neuron fire; None: smallest
-                                       # power of two that gives exactly one spike
-    synapse_params: dict = field(default_factory=dict)   # extra synapse parameters
-    neuron_params: dict = field(default_factory=dict)    # extra neuron parameters
-    one_simulation: bool = True        # False: one simulation per dt (the seed notebook's loop)
-    silent_start_ms: float = 1000.0    # no spikes before this (ms), see _simulate
-    flush_pre_spike: bool = True       # one more presynaptic spike a period after the last pairing: the synapse
-                                       # only updates at presynaptic spikes, so without it the last pairing's
-                                       # postsynaptic spike never reaches the weight
+    synapse: str = param("stdp_synapse", "catalog synapse, or a NEST built-in as nest:<name>")
+    neuron: str = param("iaf_psc_exp_neuron", "catalog neuron, or a NEST built-in as nest:<name>")
+    dt_min_ms: float = param(-100.0, "first dt = t_post - t_pre", "ms", flag="--dt-min")
+    dt_max_ms: float = param(100.0, "last dt", "ms", flag="--dt-max")
+    n_dt: int = param(101, "points of the sweep")
+    dt_values: tuple | None = param(None, "explicit dt list; overrides --dt-min, --dt-max, --n-dt", "ms")
+    n_pairings: int = param(60, "pre/post pairings per dt", flag="--pairings")
+    frequency_hz: float = param(1.0, "pairing frequency", "Hz", flag="--freq")
+    delay_ms: float = param(1.0, "synaptic (dendritic) delay", "ms", flag="--delay")
+    resolution_ms: float = param(0.1, "simulation step", "ms", flag="--resolution")
+    w0: float = param(50.0, "initial weight", "pA or nS")
+    drive_weight: float | None = param(None, "weight of the kick that makes the post neuron fire; none: the "
+                                       "smallest power of two that gives exactly one spike", "pA or nS")
+    synapse_params: dict = param({}, "synapse parameter NAME=VALUE (repeatable)", flag="--syn-param")
+    neuron_params: dict = param({}, "neuron parameter NAME=VALUE, e.g. tau_tr_post__for_stdp_synapse_nestml=30 "
+                                "(repeatable)", flag="--neuron-param")
+    one_simulation: bool = param(True, "all dt side by side in one simulation; --no-one-simulation runs one "
+                                 "simulation per dt (slow, the seed notebook's loop)")
+    silent_start_ms: float = param(1000.0, "no spikes before this (NEST's stdp_nn_symm_synapse counts t = 0 as "
+                                   "a presynaptic spike)", "ms")
+    # the synapse only updates at presynaptic spikes: without one more a period after the last pairing, the
+    # last pairing's postsynaptic spike never reaches the weight
+    flush_pre_spike: bool = param(True, "one more presynaptic spike a period after the last pairing")
+    nest_twin: bool = param(True, "also run NEST's built-in twin of the synapse (where one exists, on "
+                            "iaf_psc_exp, every parameter translated) and draw it over the figure")
 
     def __post_init__(self):
         if self.n_dt < 1 or self.n_pairings < 1:
@@ -74,6 +80,11 @@ class StdpWindowResult:
     dw_reference: np.ndarray | None = None   # the event-driven reference on the recorded spikes, if one exists
     pre: list | None = None                  # recorded presynaptic spike times per dt (ms)
     post: list | None = None                 # recorded postsynaptic spike times per dt (ms)
+    twin: StdpWindowResult | None = None     # NEST's built-in twin run the same way (params.nest_twin)
+
+    def twin_gap(self) -> float | None:
+        """Largest |dw difference| between the synapse and NEST's built-in twin (None without a twin)."""
+        return None if self.twin is None else float(np.max(np.abs(self.twin.dw - self.dw)))
 
 
 #: The catalog synapse's postsynaptic time constants (moved into the neuron) -> the NEST neuron's parameters.
@@ -198,17 +209,23 @@ def run(p: StdpWindowParams, progress=None) -> StdpWindowResult:
     post = [t for part in parts for t in part[3]]
     rule = reference_rule(p)
     dw_ref = None if rule is None else np.array([rule(a, b) for a, b in zip(pre, post)]) - p.w0
+    twin_params = nest_twin(p) if p.nest_twin else None
+    twin = run(twin_params) if twin_params is not None else None
     return StdpWindowResult(p, dt_ms, w - p.w0, p.w0, {"neuron": neuron, "synapse": synapse}, provenance(),
-                            dw_ref, pre, post)
+                            dw_ref, pre, post, twin)
 
 
 def save(result: StdpWindowResult, out_dir: Path | str) -> dict[str, Path]:
-    """Write ``window.csv`` (dt_ms, dw, dw_reference) and ``window.json`` (parameters + provenance) into ``out_dir``."""
-    ref = result.dw_reference if result.dw_reference is not None else [float("nan")] * len(result.dw)
-    rows = zip(result.dt_ms.tolist(), result.dw.tolist(), list(ref))
-    return common.save_table(out_dir, "window", ["dt_ms", "dw", "dw_reference"], rows,
+    """Write ``window.csv`` (dt_ms, dw, dw_reference, dw_nest_builtin: NaN where there is none) and ``window.json``
+    (parameters + provenance) into ``out_dir``."""
+    nan = [float("nan")] * len(result.dw)
+    ref = result.dw_reference.tolist() if result.dw_reference is not None else nan
+    builtin = result.twin.dw.tolist() if result.twin is not None else nan
+    rows = zip(result.dt_ms.tolist(), result.dw.tolist(), ref, builtin)
+    twin = None if result.twin is None else {"params": asdict(result.twin.params), "models": result.twin.models}
+    return common.save_table(out_dir, "window", ["dt_ms", "dw", "dw_reference", "dw_nest_builtin"], rows,
                              {"params": asdict(result.params), "models": result.models,
-                              "w0": result.w0, "provenance": result.provenance})
+                              "w0": result.w0, "nest_builtin_twin": twin, "provenance": result.provenance})
 
 
 def reference_curve(p: StdpWindowParams, dts: np.ndarray) -> np.ndarray | None:
@@ -252,7 +269,7 @@ def nest_twin(p: StdpWindowParams) -> StdpWindowParams | None:
                                "neuron": common.BUILTIN_PREFIX + "iaf_psc_exp",
                                "synapse_params": {theirs: float(syn[ours]) for ours, theirs in to_nest.items()},
                                "neuron_params": {post[v]: float(neu[m]) for m, v in moved.items()},
-                               "drive_weight": None})
+                               "drive_weight": None, "nest_twin": False})
 
 
 def _broken_at_jumps(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -271,16 +288,17 @@ def weight_unit(neuron: str) -> str:
     return "nS" if "cond" in neuron else "pA"
 
 
-def plot(result: StdpWindowResult, out_dir: Path | str, twin: StdpWindowResult | None = None) -> Path:
+def plot(result: StdpWindowResult, out_dir: Path | str) -> Path:
     """Figure of dw versus dt, written as ``window.png`` into ``out_dir``.
 
     The reference is drawn at every simulation step of dt and broken where the window jumps (near
     dt = 0, where exactly depends on the delay and the rule), since a line across the jump would show
-    values no dt gives. The right axis gives dw in % of w0. ``twin``: NEST's built-in run the same way
-    (:func:`nest_twin`), drawn over it.
+    values no dt gives. The right axis gives dw in % of w0. NEST's built-in twin (``result.twin``, see
+    :func:`nest_twin`) is drawn over it.
     """
     plt = common.pyplot()
 
+    twin = result.twin
     p = result.params
     unit = weight_unit(p.neuron)
     fig, ax = plt.subplots(figsize=(6.4, 4.4))
@@ -310,3 +328,19 @@ def plot(result: StdpWindowResult, out_dir: Path | str, twin: StdpWindowResult |
                  f"delay {p.delay_ms:g} ms", fontsize=9)
     fig.tight_layout()
     return common.save_figure(fig, out_dir, "window.png", dpi=120)
+
+
+def summary(result: StdpWindowResult) -> list[str]:
+    p = result.params
+    lines = [f"{p.synapse} on {p.neuron}: {len(result.dt_ms)} dt x {p.n_pairings} pairings; dw from "
+             f"{result.dw.min():.4g} to {result.dw.max():.4g} {weight_unit(p.neuron)}"]
+    if result.dw_reference is not None:
+        lines.append(f"largest |dw - reference rule|: {np.max(np.abs(result.dw - result.dw_reference)):.1e}")
+    if result.twin is not None:
+        lines.append(f"NEST's built-in {result.twin.params.synapse[len(common.BUILTIN_PREFIX):]} with the same "
+                     f"parameters: largest |dw difference| {result.twin_gap():.1e}")
+    return lines
+
+
+EXPERIMENT = Experiment(StdpWindowParams, run, save, plot, summary,
+                        help="weight change versus dt = t_post - t_pre, all dt in one simulation")

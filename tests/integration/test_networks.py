@@ -58,13 +58,14 @@ def test_song2000_weights_become_bimodal(built_module, tmp_path):
     0.1 g_max. Measured with seeds 1-3: 74-77 % (low 50-53 %, high 23-25 %).
     Also: the competition brings the output rate down from the uniform start's.
     """
-    r = song2000.run(song2000.Song2000Params(t_sim_s=1500.0, n_snapshots=5, threads=2), out_dir=tmp_path)
+    r = song2000.run(song2000.Song2000Params(t_sim_s=1500.0, n_snapshots=5, threads=2))
+    song2000.save(r, tmp_path)
     start, end = r.bimodality(snapshot=0), r.bimodality()
     assert start["middle"] > 0.75, start                        # a uniform start
     assert end["low"] + end["high"] >= 2 / 3, end
     assert end["low"] >= 0.15 and end["high"] >= 0.15, end
     assert r.post_rate_hz[-1] < 0.7 * r.post_rate_hz[0], r.post_rate_hz
-    assert (tmp_path / "parameter_tree.yml").exists() and len(r.times_s) == 6
+    assert (tmp_path / "run" / "parameter_tree.yml").exists() and len(r.times_s) == 6
 
 
 def _small_adex(**kw):
@@ -82,14 +83,15 @@ def test_adex_network_conditions(built_module, tmp_path):
     - recurrent excitation: activity spreads to the whole network, interneurons fire;
     - inhibition: brings the excitatory rate down (by more than half).
     """
-    r = adex_network.run(_small_adex(), out_dir=tmp_path)
+    r = adex_network.run(_small_adex())
+    adex_network.save(r, tmp_path)
     rates = r.rates()
     assert rates["no_input"] == (0.0, 0.0)
     assert rates["poisson_input"][0] > 0 and rates["poisson_input"][1] == 0
     exc, full = rates["recurrent_excitation"], rates["with_inhibition"]
     assert exc[1] > 0 and exc[0] > 5 * rates["poisson_input"][0]
     assert 0 < full[0] < 0.5 * exc[0]
-    assert (tmp_path / "with_inhibition" / "parameter_tree.yml").exists()
+    assert (tmp_path / "runs" / "with_inhibition" / "parameter_tree.yml").exists()
 
 
 @pytest.mark.skipif(adex_network.brian2_python() is None, reason="no Brian2 environment (make brian2-setup)")
@@ -103,7 +105,7 @@ def test_adex_network_agrees_with_brian2(built_module, tmp_path):
     high-activity conditions. Bar: rates within 30 % of the NEST mean over seeds (0.5 Hz
     below 1.7 Hz), CV within 40 %.
     """
-    runs = [adex_network.run(_small_adex(seed=seed), out_dir=tmp_path / f"nest{seed}") for seed in (4022, 1, 2)]
+    runs = [adex_network.run(_small_adex(seed=seed)) for seed in (4022, 1, 2)]
     theirs = adex_network.brian2_crosscheck(_small_adex(), tmp_path / "brian2")
     for cond, b in theirs.items():
         nest_e = np.mean([r.rates()[cond][0] for r in runs])

@@ -65,7 +65,8 @@ def test_nest_builtin_equals_reference_on_random_trains(built_module, builtin, r
 
 
 def _window(synapse, neuron, **kw):
-    return stdp_window.run(stdp_window.StdpWindowParams(synapse=synapse, neuron=neuron, n_dt=41, **kw))
+    return stdp_window.run(stdp_window.StdpWindowParams(synapse=synapse, neuron=neuron, n_dt=41, nest_twin=False,
+                                                        **kw))
 
 
 @pytest.mark.parametrize("resolution", [0.1, 1.0])

@@ -44,8 +44,9 @@ def test_reference_curve_on_the_protocol_schedule_equals_the_reference_on_record
     it equals the reference on the recorded spikes, and the figure is written."""
     from nestml_lab.experiments.stdp_window import plot, reference_curve, weight_unit
 
-    p = StdpWindowParams(n_dt=9, n_pairings=5, frequency_hz=2.0, dt_min_ms=-40.0, dt_max_ms=40.0)
+    p = StdpWindowParams(n_dt=9, n_pairings=5, frequency_hz=2.0, dt_min_ms=-40.0, dt_max_ms=40.0, nest_twin=False)
     r = run(p)
+    assert r.twin is None
     np.testing.assert_allclose(reference_curve(p, r.dt_ms), r.dw_reference, rtol=0, atol=1e-12)
     assert weight_unit("iaf_psc_exp_neuron") == "pA" and weight_unit("aeif_cond_exp_neuron") == "nS"
     assert plot(r, tmp_path).stat().st_size > 10_000
@@ -63,10 +64,12 @@ def test_nest_twin_translates_every_parameter(built_module, tmp_path, synapse, s
     p = StdpWindowParams(synapse=synapse, n_dt=11, n_pairings=10, frequency_hz=4.0, dt_min_ms=-50.0,
                          dt_max_ms=50.0, synapse_params=synapse_params, neuron_params=neuron_params)
     twin = nest_twin(p)
-    assert twin.synapse == f"nest:{synapse}" and twin.neuron == "nest:iaf_psc_exp"
-    ours, theirs = run(p), run(twin)
+    assert twin.synapse == f"nest:{synapse}" and twin.neuron == "nest:iaf_psc_exp" and not twin.nest_twin
+    ours = run(p)   # runs the twin too (nest_twin is on by default)
+    assert ours.twin is not None and ours.twin.params == twin
     assert np.ptp(ours.dw) > 0.01
-    np.testing.assert_allclose(theirs.dw, ours.dw, rtol=0, atol=1e-9)
-    assert plot(ours, tmp_path, twin=theirs).is_file()
+    np.testing.assert_allclose(ours.twin.dw, ours.dw, rtol=0, atol=1e-9)
+    assert ours.twin_gap() < 1e-9
+    assert plot(ours, tmp_path).is_file()
     assert nest_twin(StdpWindowParams(synapse="tsodyks_synapse")) is None
     assert nest_twin(StdpWindowParams(neuron="izhikevich_neuron")) is None

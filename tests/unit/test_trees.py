@@ -69,7 +69,7 @@ def test_invalid_yaml_names_the_file(tmp_path):
 
 def test_the_network_experiments_are_trees():
     """PD14, the AdEx network and Song 2000 are written as trees and pass the same validation."""
-    trees.parse(pd14.tree(pd14.Pd14Params(scale=0.1)), "pd14")
+    trees.parse(pd14.tree(pd14.Pd14Params(neuron="nest", scale=0.1)), "pd14")
     trees.parse(song2000.tree(song2000.Song2000Params()), "song2000")
     for condition in adex_network.CONDITIONS:
         t = trees.parse(adex_network.tree(adex_network.AdexNetworkParams(), condition), condition)
