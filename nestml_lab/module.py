@@ -296,7 +296,13 @@ def install_from(folder: Path, module: str) -> None:
     search = os.environ.get("LD_LIBRARY_PATH", "")
     if str(folder) not in search.split(os.pathsep):
         os.environ["LD_LIBRARY_PATH"] = str(folder) + (os.pathsep + search if search else "")
-    nest.Install(module)
+    # NEST says "loaded module ..." at INFO after every ResetKernel; only warnings and errors get through
+    before = nest.verbosity
+    nest.verbosity = max(before, nest.VerbosityLevel.WARNING)
+    try:
+        nest.Install(module)
+    finally:
+        nest.verbosity = before
 
 
 # --- the catalog (models/ in this repository), as the experiments use it -----------------

@@ -51,7 +51,8 @@ def positive_number(value, where: str) -> float:
     return float(value)
 
 
-_DISTRIBUTIONS = {"normal": {"mean", "std"}, "uniform": {"min", "max"}, "lognormal": {"mean", "std"}}
+_DISTRIBUTIONS = {"normal": {"mean", "std"}, "uniform": {"min", "max"}, "lognormal": {"mean", "std"},
+                  "distance": {"offset", "slope"}}   # offset + slope x distance, between spatial populations
 
 
 def check_values(params, where: str) -> None:
@@ -79,7 +80,7 @@ def check_finite(v, where: str) -> None:
 def check_distribution(v: dict, where: str) -> None:
     if len(v) != 1:
         raise TreeError(f"{where}: a distribution is one of {{normal: ..}}, {{uniform: ..}}, {{lognormal: ..}}, "
-                        f"{{redraw: ..}}; got {v!r}")
+                        f"{{distance: ..}}, {{redraw: ..}}; got {v!r}")
     (kind, args), = v.items()
     if kind == "redraw":
         if not isinstance(args, dict):
@@ -96,6 +97,85 @@ def check_distribution(v: dict, where: str) -> None:
     for k, x in args.items():
         if isinstance(x, bool) or not isinstance(x, (int, float)) or not math.isfinite(x):
             raise TreeError(f"{where}.{kind}.{k}: expected a finite number, got {x!r}")
+
+
+def _numbers(v, where: str, count: int | None = None, positive: bool = False) -> list:
+    """A list of finite numbers (of ``count`` entries), e.g. a shape, an extent or a centre."""
+    ok = isinstance(v, list) and (count is None or len(v) == count) and all(
+        isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x) and (x > 0 or not positive)
+        for x in v)
+    if not ok:
+        raise TreeError(f"{where}: expected a list of {count or 'some'} {'positive ' if positive else ''}numbers, "
+                        f"got {v!r}")
+    return [float(x) for x in v]
+
+
+def check_spatial(spec, where: str, n) -> tuple[dict, int]:
+    """A population's positions: a grid ``{shape: [columns, rows]}`` or ``{random: true}`` (n positions uniform
+    in the extent), with ``extent`` (default [1, 1]), ``center`` ([0, 0]) and ``edge_wrap`` (false).
+    Returns the resolved spec and the number of nodes."""
+    check_keys(spec, {"shape", "random", "extent", "center", "edge_wrap"}, where)
+    if ("shape" in spec) == bool(spec.get("random", False)):
+        raise TreeError(f"{where}: give shape: [columns, rows] (a grid) or random: true (free positions)")
+    out = {"extent": _numbers(spec.get("extent", [1.0, 1.0]), f"{where}.extent", 2, positive=True),
+           "center": _numbers(spec.get("center", [0.0, 0.0]), f"{where}.center", 2),
+           "edge_wrap": spec.get("edge_wrap", False)}
+    if not isinstance(out["edge_wrap"], bool):
+        raise TreeError(f"{where}.edge_wrap: expected true or false, got {out['edge_wrap']!r}")
+    if "shape" in spec:
+        shape = spec["shape"]
+        if not (isinstance(shape, list) and len(shape) == 2):
+            raise TreeError(f"{where}.shape: expected [columns, rows], got {shape!r}")
+        out["shape"] = [whole_number(x, f"{where}.shape[{i}]") for i, x in enumerate(shape)]
+        size = out["shape"][0] * out["shape"][1]
+        if n is not None and whole_number(n, f"{where}.n") != size:
+            raise TreeError(f"{where}: n is {n}, but a {out['shape'][0]} x {out['shape'][1]} grid has {size} nodes")
+        return out, size
+    if n is None:
+        raise TreeError(f"{where}: random positions need n (the number of nodes)")
+    out["random"] = True
+    return out, whole_number(n, f"{where}.n")
+
+
+_KERNELS = {"gaussian": ({"std"}, {"p_center", "mean"}), "exponential": ({"beta"}, {"p_center"})}
+_MASKS = {"circular", "rectangular", "doughnut", "elliptical"}
+
+
+def check_kernel(v, where: str) -> float:
+    """A distance-dependent connection probability, ``{gaussian: {std, p_center, mean}}`` or
+    ``{exponential: {beta, p_center}}``; returns p_center (the largest probability)."""
+    if not (isinstance(v, dict) and len(v) == 1 and next(iter(v)) in _KERNELS):
+        raise TreeError(f"{where}: expected a probability or a kernel, one of {{gaussian: {{std: .., p_center: ..}}}}, "
+                        f"{{exponential: {{beta: .., p_center: ..}}}}; got {v!r}")
+    (kind, args), = v.items()
+    required, optional = _KERNELS[kind]
+    check_keys(args, required | optional, f"{where}.{kind}", required)
+    for k, x in args.items():
+        if isinstance(x, bool) or not isinstance(x, (int, float)) or not math.isfinite(x):
+            raise TreeError(f"{where}.{kind}.{k}: expected a finite number, got {x!r}")
+    for k in required:
+        positive_number(args[k], f"{where}.{kind}.{k}")
+    p_center = args.get("p_center", 1.0)
+    if not 0 < p_center <= 1:
+        raise TreeError(f"{where}.{kind}.p_center: expected a probability in (0, 1], got {p_center!r}")
+    return float(p_center)
+
+
+def check_mask(v, where: str) -> None:
+    """A NEST mask, e.g. ``{circular: {radius: 0.5}}``; NEST checks the shape's own keys."""
+    if not (isinstance(v, dict) and len(v) == 1 and next(iter(v)) in _MASKS and isinstance(next(iter(v.values())), dict)):
+        raise TreeError(f"{where}: expected one of {', '.join(sorted(_MASKS))} with its parameters, e.g. "
+                        f"{{circular: {{radius: 0.5}}}}; got {v!r}")
+    (kind, args), = v.items()
+    for k, x in args.items():
+        check_finite(x, f"{where}.{kind}.{k}")
+
+
+def uses_distance(params: dict) -> bool:
+    """Whether a value of ``params`` depends on the distance (``{distance: ..}``, also inside a redraw)."""
+    def has(v):
+        return isinstance(v, dict) and ("distance" in v or any(has(x) for x in v.values()))
+    return any(has(v) for v in params.values())
 
 
 #: Rough bytes per neuron and per connection in NEST (plastic synapses and bookkeeping included): an
@@ -120,6 +200,8 @@ def connection_count(rule: dict, n_src: int, n_tgt: int, where: str) -> int:
         return whole_number(rule.get("N"), f"{where}.N", 0)
     if kind == "pairwise_bernoulli":
         p = rule.get("p")
+        if isinstance(p, dict):   # a distance-dependent kernel: at most p_center everywhere
+            return int(check_kernel(p, f"{where}.p") * n_src * n_tgt)
         if not isinstance(p, (int, float)) or isinstance(p, bool) or not 0 <= p <= 1:
             raise TreeError(f"{where}.p: expected a probability in [0, 1], got {p!r}")
         return int(p * n_src * n_tgt)

@@ -14,8 +14,14 @@ The tree (seed notebook 003 shows the idea) has three parts::
         ee: {params: {catalog: stdp_synapse, partner: iaf_psc_exp_neuron}, nest_params: {weight: 10.0}}
       populations:        # name -> model (a neuron-model leaf, or nest:<device>) and size
         E: {model: exc, n: 100}
+        L: {model: exc, spatial: {shape: [20, 20], extent: [1.0, 1.0], edge_wrap: true}}   # a grid layer
+        inputs: {model: "nest:poisson_generator", n: 50, parrots: true,   # each generator repeated by a
+                 spatial: {random: true}}                                 # parrot at a random place
       connections:        # list of projections (target_range: [first, stop) of the target population)
         - {source: E, target: E, synapse: ee, rule: {rule: fixed_indegree, indegree: 10}}
+        - {source: inputs, target: L, rule: {rule: pairwise_bernoulli, mask: {circular: {radius: 0.3}},
+                                             p: {gaussian: {std: 0.1, p_center: 0.8}}},   # or {exponential: {beta}}
+           nest_params: {delay: {distance: {offset: 1.0, slope: 2.0}}}}   # ms: 1 + 2 x distance
       recorders:          # spikes of populations, weights of a bounded sample of sources' connections,
         - {name: spikes, populations: [E]}        # or state variables of at most max_nodes per population
         - {name: w, weights: {source: E, synapse: ee, max_sources: 100}}
@@ -29,10 +35,19 @@ by NEST: ``{normal: {mean: -65, std: 5}}``, ``{uniform: {min: 0, max: 1}}``,
 ``{redraw: {normal: {...}, min: 0, max: .inf}}``.
 Unknown keys anywhere are errors that name the file and the path in the tree.
 
+Spatial populations (seed notebook 003's layers) sit on a grid (``shape: [columns, rows]``) or
+at random places in their ``extent``; a connection between two of them may have a ``mask``,
+a kernel as its probability ``p`` and distance-dependent values. ``parrots: true`` makes a
+stimulator layer: the generators are repeated by parrot neurons, which carry the positions
+and stand for the population in connections and recorders (unit changes go to the
+generators). :meth:`RunData.gids` finds a population's node ids, at a grid ``location``
+or nearest a point.
+
 :func:`simulate` runs a tree and returns what it recorded (merged over MPI
 processes: :mod:`nestml_lab.parallel`); :func:`run` also writes, into its output folder, the fully resolved tree
 (``parameter_tree.yml``: every leaf with its inherited parameters), the
-versions (``versions.json``), the session times (``session_times.yml``) and
+versions (``versions.json``), the session times (``session_times.yml``), the positions
+of spatial populations (``positions.npz``) and
 the recorded data per session (``data/<session>.npz``, the layout of every
 experiment's arrays, docs/results.md: ``<recorder>.senders`` and ``<recorder>.times`` for
 spikes and multimeters, ``.<variable>`` for a multimeter's state variables, ``.source``,
@@ -55,7 +70,8 @@ import yaml
 from nestml_lab import module as catalog
 from nestml_lab import yaml_strict
 from nestml_lab.tree_checks import (
-    TreeError, check_keys, check_memory, check_name, check_values, positive_number, whole_number,
+    TreeError, check_kernel, check_keys, check_mask, check_memory, check_name, check_spatial, check_values,
+    positive_number, uses_distance, whole_number,
 )
 from nestml_lab.provenance import provenance
 
@@ -144,7 +160,7 @@ def parse(data: dict, source: str = "<tree>") -> Tree:
     for name, pop in (net["populations"] or {}).items():
         where = f"{source}: network.populations.{name}"
         check_name(name, where)
-        check_keys(pop, {"model", "n", "nest_params"}, where, {"model"})
+        check_keys(pop, {"model", "n", "nest_params", "spatial", "parrots"}, where, {"model"})
         model = pop["model"]
         if not isinstance(model, str):
             raise TreeError(f"{where}.model: expected a model name, got {model!r}")
@@ -152,8 +168,18 @@ def parse(data: dict, source: str = "<tree>") -> Tree:
         if not model.startswith("nest:") and model not in neuron_models:
             raise TreeError(f"{where}.model: {model!r} is neither a neuron model of the tree "
                             f"({', '.join(neuron_models) or 'none'}) nor nest:<model>")
-        populations[name] = {"model": model, "n": whole_number(pop.get("n", 1), f"{where}.n"),
-                             "nest_params": pop.get("nest_params", {})}
+        resolved = {"model": model, "n": whole_number(pop.get("n", 1), f"{where}.n"),
+                    "nest_params": pop.get("nest_params", {})}
+        if "spatial" in pop:
+            resolved["spatial"], resolved["n"] = check_spatial(pop["spatial"], f"{where}.spatial", pop.get("n"))
+        if "parrots" in pop:
+            if not isinstance(pop["parrots"], bool):
+                raise TreeError(f"{where}.parrots: expected true or false, got {pop['parrots']!r}")
+            if pop["parrots"] and not model.startswith("nest:"):
+                raise TreeError(f"{where}.parrots: parrots repeat the spikes of stimulator devices (nest:<generator>), "
+                                f"not of {model!r}")
+            resolved["parrots"] = pop["parrots"]
+        populations[name] = resolved
     connections = []
     for i, conn in enumerate(net.get("connections") or []):
         where = f"{source}: network.connections[{i}]"
@@ -181,6 +207,19 @@ def parse(data: dict, source: str = "<tree>") -> Tree:
         if not isinstance(conn.get("rule", {}), dict):
             raise TreeError(f"{where}.rule: expected a mapping such as {{rule: fixed_indegree, indegree: 10}}")
         check_values(conn.get("nest_params", {}), f"{where}.nest_params")
+        rule = conn.get("rule", {})
+        synapse_params = synapse_models[conn["synapse"]]["nest_params"] if "synapse" in conn else {}
+        spatial = isinstance(rule.get("p"), dict) or "mask" in rule or uses_distance(conn.get("nest_params", {})) \
+            or uses_distance(synapse_params)
+        if spatial:
+            ends = [conn[end] for end in ("source", "target")]
+            if any(isinstance(e, list) or "spatial" not in populations[e] for e in ends) or "target_range" in conn:
+                raise TreeError(f"{where}: a mask, a kernel or a distance-dependent value needs one source and one "
+                                "target population, both with spatial positions")
+            if "mask" in rule:
+                check_mask(rule["mask"], f"{where}.rule.mask")
+            if isinstance(rule.get("p"), dict):
+                check_kernel(rule["p"], f"{where}.rule.p")
         connections.append({"rule": {"rule": "all_to_all"}, "nest_params": {}, **conn})
     recorders = []
     for i, rec in enumerate(net.get("recorders") or []):
@@ -268,7 +307,44 @@ def _value(nest, v):
             return nest.random.uniform(min=args["min"], max=args["max"])
         if kind == "lognormal":
             return nest.random.lognormal(mean=args["mean"], std=args["std"])
+        if kind == "distance":   # offset + slope x the distance between source and target
+            return args["offset"] + args["slope"] * nest.spatial.distance
     return v
+
+
+def _conn_spec(nest, rule: dict) -> dict:
+    """A tree's connection rule as NEST's conn_spec: a kernel ``p`` becomes a spatial distribution."""
+    spec = dict(rule)
+    p = spec.get("p")
+    if isinstance(p, dict):
+        (kind, args), = p.items()
+        d = nest.spatial.distance
+        if kind == "gaussian":
+            kernel = nest.spatial_distributions.gaussian(d, mean=float(args.get("mean", 0.0)), std=float(args["std"]))
+        else:
+            kernel = nest.spatial_distributions.exponential(d, beta=float(args["beta"]))
+        spec["p"] = float(args.get("p_center", 1.0)) * kernel
+    return spec
+
+
+#: What a spatial connection may set per connection (the rest goes to a copy of the synapse model).
+_PER_CONNECTION = {"synapse_model", "weight", "delay", "receptor_type"}
+
+
+def _create(nest, model: str, pop: dict):
+    """``pop["n"]`` nodes of ``model``; with ``spatial``, at a grid's points or at positions drawn uniformly in
+    the extent (see tree_checks.check_spatial)."""
+    spatial = pop.get("spatial")
+    if spatial is None:
+        return nest.Create(model, pop["n"])
+    if "shape" in spatial:
+        return nest.Create(model, positions=nest.spatial.grid(
+            shape=list(spatial["shape"]), extent=list(spatial["extent"]), center=list(spatial["center"]),
+            edge_wrap=spatial["edge_wrap"]))
+    half = [e / 2 for e in spatial["extent"]]
+    return nest.Create(model, pop["n"], positions=nest.spatial.free(
+        [nest.random.uniform(min=c - h, max=c + h) for c, h in zip(spatial["center"], half)],
+        extent=list(spatial["extent"]), edge_wrap=spatial["edge_wrap"]))
 
 
 def _synapse_name(leaf: dict) -> str:
@@ -346,7 +422,9 @@ class _NestStep:
         return self
 
     def __exit__(self, kind, exc, tb):
-        if exc is not None and self.errors and isinstance(exc, self.errors):
+        # NEST's kernel errors, and PyNEST's own checks (ValueError, TypeError) of what the tree gave it
+        if exc is not None and not isinstance(exc, TreeError) and isinstance(exc, (*self.errors, ValueError,
+                                                                                  TypeError)):
             raise TreeError(f"{self.source}: {self.where}: NEST refused it: {exc}") from None
         return False
 
@@ -378,6 +456,35 @@ class RunData:
     spikes: dict   # session -> recorder -> (senders, times)
     weights: dict  # session -> recorder -> (sources, targets, weights)
     analog: dict = field(default_factory=dict)   # session -> multimeter -> {"senders", "times", variable: values}
+    positions: dict = field(default_factory=dict)   # spatial population -> (n, 2) positions, in node order
+
+    def ids(self, population: str) -> np.ndarray:
+        """Node ids of a population (for ``parrots: true``, the parrots)."""
+        first = int(self.versions["first_ids"][population])
+        return np.arange(first, first + int(self.versions["sizes"][population]))
+
+    def gids(self, population: str, location=None) -> np.ndarray:
+        """Node ids of ``population``; with ``location``, those at that place of a spatial population.
+
+        On a grid, ``location`` is ``(column, row)`` (row 0 at the top, as NEST numbers them); on free
+        positions, coordinates, which give the nearest node.
+        """
+        ids = self.ids(population)
+        if location is None:
+            return ids
+        if population not in self.positions:
+            raise KeyError(f"{population!r} has no spatial positions; spatial populations: "
+                           f"{', '.join(self.positions) or 'none'}")
+        pos = self.positions[population]
+        spatial = self.tree["network"]["populations"][population]["spatial"]
+        if "shape" in spatial:
+            (cols, rows), (ex, ey), (cx, cy) = spatial["shape"], spatial["extent"], spatial["center"]
+            col, row = location
+            if not (0 <= col < cols and 0 <= row < rows):
+                raise KeyError(f"{population!r} is a {cols} x {rows} grid: no location {tuple(location)}")
+            where = np.array([cx - ex / 2 + (col + 0.5) * ex / cols, cy + ey / 2 - (row + 0.5) * ey / rows])
+            return ids[np.all(np.isclose(pos, where, atol=1e-9), axis=1)]
+        return ids[[int(np.argmin(np.sum((pos - np.asarray(location, dtype=float)) ** 2, axis=1)))]]
 
 
 def simulate(tree: Tree, progress=None) -> RunData:
@@ -401,7 +508,7 @@ def simulate(tree: Tree, progress=None) -> RunData:
     nest.rng_seed = tree.kernel["seed"]
     step = _NestStep(nest, tree.source)
     t_build = time.perf_counter()
-    pops = {}
+    pops, devices, positions = {}, {}, {}
     for name, pop in tree.populations.items():
         if pop["model"].startswith("nest:"):
             model, params = pop["model"][5:], {}
@@ -409,14 +516,22 @@ def simulate(tree: Tree, progress=None) -> RunData:
             leaf = tree.neuron_models[pop["model"]]
             model, params = _neuron_name(leaf), leaf["nest_params"]
         with step(f"network.populations.{name}"):
-            nodes = nest.Create(model, pop["n"])
+            if pop.get("parrots"):   # stimulators, each repeated by a parrot neuron that holds the position
+                nodes = devices[name] = nest.Create(model, pop["n"])
+                parrots = _create(nest, "parrot_neuron", pop)
+                nest.Connect(nodes, parrots, "one_to_one")
+            else:
+                nodes = _create(nest, model, pop)
             params = {**params, **pop["nest_params"]}
             if params:
                 nodes.set({k: _value(nest, v) for k, v in params.items()})
-        pops[name] = nodes
+        pops[name] = parrots if pop.get("parrots") else nodes
+        if "spatial" in pop:
+            positions[name] = np.array(nest.GetPosition(pops[name]), dtype=float).reshape(len(pops[name]), -1)
     layout = parallel.layout()
     say(f"[tree] {sum(len(p) for p in pops.values())} nodes in {len(pops)} populations; "
         f"{layout['mpi_processes']} process(es) x {layout['threads_per_process']} thread(s)")
+    copies = {}   # synapse model -> the copies spatial connections made of it
     for i, conn in enumerate(tree.connections):
         src, tgt = _nodes(pops, conn["source"]), _nodes(pops, conn["target"])
         if "target_range" in conn:
@@ -428,7 +543,18 @@ def simulate(tree: Tree, progress=None) -> RunData:
             syn = {"synapse_model": _synapse_name(leaf), **leaf["nest_params"]}
         syn.update(conn["nest_params"])
         with step(f"network.connections[{i}]"):
-            nest.Connect(src, tgt, dict(conn["rule"]), {k: _value(nest, v) for k, v in syn.items()})
+            spec = _conn_spec(nest, conn["rule"])
+            if "mask" in spec or isinstance(conn["rule"].get("p"), dict):
+                # NEST's spatial Connect takes only weight and delay per connection: the synapse's other
+                # parameters become the defaults of a copy of its model
+                own = {k: v for k, v in syn.items() if k not in _PER_CONNECTION}
+                if own:
+                    model = syn.get("synapse_model", "static_synapse")
+                    copy = f"{model}__tree_connection_{i}"
+                    nest.CopyModel(model, copy, own)
+                    copies.setdefault(model, []).append(copy)
+                    syn = {**{k: v for k, v in syn.items() if k in _PER_CONNECTION}, "synapse_model": copy}
+            nest.Connect(src, tgt, spec, {k: _value(nest, v) for k, v in syn.items()})
     recorders, weight_samples, multimeters = {}, {}, {}
     for rec in tree.recorders:
         if "multimeter" in rec:   # state variables of at most max_nodes neurons of each population
@@ -448,7 +574,8 @@ def simulate(tree: Tree, progress=None) -> RunData:
         else:   # read per session from a bounded sample of sources: never every connection at once
             w = rec["weights"]
             sources = pops[w["source"]][:int(w.get("max_sources", 100))]
-            weight_samples[rec["name"]] = (sources, _synapse_name(tree.synapse_models[w["synapse"]]))
+            name = _synapse_name(tree.synapse_models[w["synapse"]])
+            weight_samples[rec["name"]] = (sources, [name, *copies.get(name, [])])
     recorder_ids = np.array([sr.global_id for sr in recorders.values()], dtype=int)
     build_s = time.perf_counter() - t_build
     times, spikes, weights, analog = {}, {}, {}, {}
@@ -456,7 +583,8 @@ def simulate(tree: Tree, progress=None) -> RunData:
     for name, s in tree.sessions.items():
         for j, change in enumerate(s["unit_changes"]):
             with step(f"sessions.{name}.unit_changes[{j}]"):
-                pops[change["population"]].set({k: _value(nest, v) for k, v in change["nest_params"].items()})
+                target = devices.get(change["population"], pops[change["population"]])   # parrots: the devices
+                target.set({k: _value(nest, v) for k, v in change["nest_params"].items()})
         for sr in [*recorders.values(), *(mm for mm, _ in multimeters.values())]:
             sr.n_events = 0   # each session's data is its own
         t0 = time.perf_counter()
@@ -474,10 +602,13 @@ def simulate(tree: Tree, progress=None) -> RunData:
             analog[name] = {r: parallel.events(mm, ("senders", "times", *variables))
                             for r, (mm, variables) in multimeters.items()}
             weights[name] = {}
-            for r, (sources, synapse) in weight_samples.items():
-                got = parallel.connections(nest.GetConnections(source=sources, synapse_model=synapse))
-                keep = ~np.isin(got["target"], recorder_ids)   # not the links to recorders
-                weights[name][r] = tuple(got[k][keep] for k in ("source", "target", "weight"))
+            for r, (sources, models) in weight_samples.items():   # the synapse model and its copies
+                got = [parallel.connections(nest.GetConnections(source=sources, synapse_model=m)) for m in models]
+                keys = ("source", "target", "weight")
+                merged = {k: np.concatenate([g[k] for g in got]).astype(int if k != "weight" else float)
+                          for k in keys}
+                keep = ~np.isin(merged["target"], recorder_ids)   # not the links to recorders
+                weights[name][r] = tuple(merged[k][keep] for k in keys)
         say(f"[tree] session {name}: {s['simulation_time_ms']:g} ms in {wall:.1f} s")
     per_process = parallel.allgather({"build_s": build_s, "peak_rss_mb": peak_rss_mb(),
                                       "simulate_s": sum(t["wall_s"] for t in times.values())})
@@ -485,7 +616,7 @@ def simulate(tree: Tree, progress=None) -> RunData:
             "sizes": {n: len(p) for n, p in pops.items()}, **layout,
             "build_s": max(p["build_s"] for p in per_process),
             "peak_rss_mb": max(p["peak_rss_mb"] for p in per_process), "per_process": per_process}
-    return RunData(tree.resolved(), {**provenance(), **info}, times, spikes, weights, analog)
+    return RunData(tree.resolved(), {**provenance(), **info}, times, spikes, weights, analog, positions)
 
 
 def write(data: RunData, out_dir: str | Path) -> Path:
@@ -516,6 +647,8 @@ def write(data: RunData, out_dir: str | Path) -> Path:
         for r, values in data.analog.get(session, {}).items():
             arrays.update({f"{r}.{k}": v for k, v in values.items()})   # "." is in no name: no clash
         np.savez_compressed(partial / "data" / f"{session}.npz", **arrays)
+    if data.positions:
+        np.savez_compressed(partial / "positions.npz", **data.positions)
     (partial / "session_times.yml").write_text(yaml.safe_dump(data.session_times, sort_keys=False))
     (partial / "versions.json").write_text(json.dumps(data.versions, indent=1))
     old = out.with_name(f".{out.name}.old-{os.getpid()}")
@@ -557,7 +690,12 @@ def load(run_dir: str | Path) -> RunData:
                     weights[session][r] = (d[f"{r}.source"], d[f"{r}.target"], d[f"{r}.weight"])
                 else:
                     spikes[session][r] = (d[f"{r}.senders"], d[f"{r}.times"])
-    return RunData(tree, json.loads((run_dir / "versions.json").read_text()), times, spikes, weights, analog)
+    positions = {}
+    if (run_dir / "positions.npz").exists():
+        with np.load(run_dir / "positions.npz") as d:
+            positions = {k: d[k] for k in d.files}
+    return RunData(tree, json.loads((run_dir / "versions.json").read_text()), times, spikes, weights, analog,
+                   positions)
 
 
 def rerun_tree(run_dir: str | Path) -> Tree:

@@ -163,3 +163,71 @@ def test_long_sessions_report_progress(built_module, monkeypatch):
     lines = []
     trees.simulate(trees.parse(_small_brunel(), "progress"), progress=lines.append)
     assert any("[tree] session high_input:  50 % of 100 ms" in line and "left" in line for line in lines), lines
+
+
+SPATIAL = trees.Path(trees.__file__).parent / "trees_examples" / "spatial_layers.yml"
+
+
+def _periodic_distance(a: np.ndarray, b: np.ndarray, extent: float = 1.0) -> np.ndarray:
+    d = np.abs(a - b)
+    d = np.minimum(d, extent - d)   # edge_wrap: the layer is a torus
+    return np.sqrt(np.sum(d ** 2, axis=-1))
+
+
+def test_spatial_layers_with_parrots_and_a_multimeter_run_and_reload(built_module, tmp_path):
+    """The example tree with layers: positions, masks, parrot inputs, the multimeter and the weight sample
+    are what the tree says, in memory and read back from the run folder."""
+    data = yaml.safe_load(SPATIAL.read_text())
+    for s in data["sessions"].values():
+        s["simulation_time_ms"] = 200.0
+    tree = trees.parse(data, "spatial.yml")
+    ran = trees.simulate(tree)
+    run = trees.load(trees.write(ran, tmp_path / "run"))
+    assert {k: v.shape for k, v in run.positions.items()} == {"E": (400, 2), "I": (100, 2), "input": (100, 2)}
+    for k in run.positions:
+        np.testing.assert_array_equal(run.positions[k], ran.positions[k])
+    # grid (column, row) -> the node at that grid point; row 0 at the top
+    corner = run.gids("E", location=(0, 0))
+    assert len(corner) == 1
+    np.testing.assert_allclose(run.positions["E"][corner[0] - run.gids("E")[0]], [-0.475, 0.475])
+    assert len(run.gids("E", location=(19, 19))) == 1 and run.gids("E", location=(19, 19))[0] != corner[0]
+    with pytest.raises(KeyError, match="20 x 20 grid"):
+        run.gids("E", location=(20, 0))
+    free = run.positions["input"]
+    assert np.all(np.abs(free) <= 0.5) and free.std(axis=0).min() > 0.2, "uniform in the extent"
+    nearest = run.gids("input", location=tuple(free[7]))
+    assert nearest[0] == run.gids("input")[7]
+    # the parrots repeat their generators: 100 Hz, then 200 Hz (the session's unit change)
+    for session, rate in (("weak_input", 100.0), ("strong_input", 200.0)):
+        senders, _ = run.spikes[session]["spikes"]
+        measured = np.isin(senders, run.gids("input")).sum() / 100 / 0.2
+        assert abs(measured - rate) < 0.15 * rate, (session, measured)
+        src, tgt, w = run.weights[session]["ee_weights"]
+        assert len(w) > 100 and np.all(np.isin(src, run.gids("E")[:50])) and np.all(np.isin(tgt, run.gids("E")))
+        first = run.gids("E")[0]
+        reach = _periodic_distance(run.positions["E"][src - first], run.positions["E"][tgt - first])
+        assert reach.max() <= 0.25 + 1e-9, "every E -> E connection inside the circular mask"
+        vm = run.analog[session]["membrane"]
+        assert len(np.unique(vm["senders"])) == 10 and np.all(vm["V_m"] <= -50.0 + 1e-9)
+        np.testing.assert_array_equal(vm["V_m"], ran.analog[session]["membrane"]["V_m"])
+    assert (run.weights["strong_input"]["ee_weights"][2] != 20.0).any(), "the plastic weights moved"
+
+
+def test_a_kernel_makes_near_pairs_likelier_than_far_ones(built_module):
+    """A Gaussian kernel (std 0.1) inside a radius-0.4 mask: pairs within 0.1 connect far more often than
+    pairs between 0.3 and 0.4 (exp(-0.5) vs exp(-4.5) at the ends)."""
+    data = yaml.safe_load(SPATIAL.read_text())
+    net = data["network"]
+    net["connections"] = [{"source": "E", "target": "E", "synapse": "static", "rule": {
+        "rule": "pairwise_bernoulli", "p": {"gaussian": {"std": 0.1, "p_center": 1.0}},
+        "mask": {"circular": {"radius": 0.4}}}, "nest_params": {"weight": 1.0}}]
+    net["recorders"] = [{"name": "w", "weights": {"source": "E", "synapse": "static", "max_sources": 400}}]
+    data["sessions"] = {"one": {"simulation_time_ms": 1.0}}
+    run = trees.simulate(trees.parse(data, "kernel.yml"))
+    src, tgt, _ = run.weights["one"]["w"]
+    pos, first = run.positions["E"], run.gids("E")[0]
+    made = _periodic_distance(pos[src - first], pos[tgt - first])
+    everyone = _periodic_distance(pos[:, None, :], pos[None, :, :])
+    near = np.sum(made <= 0.1) / np.sum(everyone <= 0.1)
+    far = np.sum((made > 0.3) & (made <= 0.4)) / np.sum((everyone > 0.3) & (everyone <= 0.4))
+    assert made.max() <= 0.4 + 1e-9 and near > 0.6 and far < 0.05, (near, far)

@@ -81,3 +81,49 @@ def test_total_num_virtual_procs_replaces_threads():
     data["kernel"] = {"total_num_virtual_procs": 2}
     t = trees.parse(data)
     assert t.kernel["total_num_virtual_procs"] == 2 and "threads" not in t.kernel
+
+
+SPATIAL = trees.Path(trees.__file__).parent / "trees_examples" / "spatial_layers.yml"
+
+
+def _spatial() -> dict:
+    return yaml.safe_load(SPATIAL.read_text())
+
+
+def test_spatial_example_parses_grid_sizes_from_the_shape():
+    t = trees.read(SPATIAL)
+    assert t.populations["E"]["n"] == 400 and t.populations["I"]["n"] == 100
+    assert t.populations["E"]["spatial"] == {"extent": [1.0, 1.0], "center": [0.0, 0.0], "edge_wrap": True,
+                                             "shape": [20, 20]}
+    assert t.populations["input"]["parrots"] is True and t.populations["input"]["spatial"]["random"] is True
+
+
+@pytest.mark.parametrize("edit,message", [
+    (lambda d: d["network"]["populations"]["E"].update(n=399),
+     r"populations\.E\.spatial: n is 399, but a 20 x 20 grid has 400 nodes"),
+    (lambda d: d["network"]["populations"]["E"]["spatial"].update(shape=[20]),
+     r"populations\.E\.spatial\.shape: expected \[columns, rows\]"),
+    (lambda d: d["network"]["populations"]["E"]["spatial"].update(extent=[1.0, -1.0]),
+     r"populations\.E\.spatial\.extent: expected a list of 2 positive numbers"),
+    (lambda d: d["network"]["populations"]["input"].pop("n"),
+     r"populations\.input\.spatial: random positions need n"),
+    (lambda d: d["network"]["populations"]["E"].update(parrots=True),
+     r"populations\.E\.parrots: parrots repeat the spikes of stimulator devices"),
+    (lambda d: d["network"]["connections"][1]["rule"]["p"]["gaussian"].update(p_center=2.0),
+     r"connections\[1\]\.rule\.p\.gaussian\.p_center: expected a probability in \(0, 1\]"),
+    (lambda d: d["network"]["connections"][1]["rule"].update(p={"lorentzian": {"width": 1.0}}),
+     r"connections\[1\]\.rule\.p: expected a probability or a kernel"),
+    (lambda d: d["network"]["connections"][1]["rule"].update(mask={"circle": {"radius": 0.5}}),
+     r"connections\[1\]\.rule\.mask: expected one of circular, doughnut, elliptical, rectangular"),
+    (lambda d: d["network"]["connections"][1].update(target=["E", "I"]),
+     r"connections\[1\]: a mask, a kernel or a distance-dependent value needs one source and one target"),
+    (lambda d: d["network"]["populations"]["I"].pop("spatial"),
+     r"connections\[2\]: a mask, a kernel or a distance-dependent value needs one source and one target"),
+    (lambda d: d["network"]["connections"][0]["nest_params"].update(delay={"distance": {"offset": 1.0}}),
+     r"connections\[0\]\.nest_params\.delay\.distance: missing key\(s\) \['slope'\]"),
+])
+def test_spatial_errors_name_the_tree_path(edit, message):
+    data = _spatial()
+    edit(data)
+    with pytest.raises(trees.TreeError, match=message):
+        trees.parse(data, "spatial.yml")
