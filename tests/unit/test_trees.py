@@ -127,3 +127,20 @@ def test_spatial_errors_name_the_tree_path(edit, message):
     edit(data)
     with pytest.raises(trees.TreeError, match=message):
         trees.parse(data, "spatial.yml")
+
+
+NETWORKS = trees.Path(trees.__file__).parent / "trees_examples" / "networks"
+
+
+@pytest.mark.parametrize("name,tree", [
+    ("pd14.yml", lambda: pd14.tree(pd14.Pd14Params(neuron="nestml"))),
+    ("song2000.yml", lambda: song2000.tree(song2000.Song2000Params())),
+    ("adex_network.yml", lambda: adex_network.tree(adex_network.AdexNetworkParams(), "with_inhibition")),
+])
+def test_the_network_experiments_trees_folder_holds_their_trees_at_the_defaults(name, tree):
+    """trees_examples/networks/ shows the three network experiments as trees; they must not drift from what
+    the experiments build (regenerate: yaml.safe_dump(tree, sort_keys=False, width=120, default_flow_style=None)
+    under the file's comment lines)."""
+    written = yaml.safe_load((NETWORKS / name).read_text())
+    assert written == yaml.safe_load(yaml.safe_dump(tree())), f"{name} differs from the experiment's tree"
+    trees.read(NETWORKS / name)
