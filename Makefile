@@ -79,6 +79,10 @@ test-quick: setup
 test-mpi: setup
 	@$(VENV)/bin/python -m pytest -m mpi tests/mpi
 
+# The documentation site (MkDocs, --strict) in site/: docs/ plus a page per experiment and per catalog model.
+docs: setup
+	@$(VENV)/bin/python -m nestml_lab.docs --out site
+
 # The catalog's build folder (generated code, builds, modules); `make module` brings it back.
 clean:
 	rm -rf nest_module
