@@ -380,14 +380,33 @@ CHUNK_MS = 200.0
 PROGRESS_EVERY_S = 10.0
 
 
-def simulate_in_chunks(nest, duration_ms: float, resolution_ms: float, say, label: str) -> None:
-    """``nest.Simulate(duration_ms)`` as Prepare, Run in pieces, Cleanup, with a progress line every
-    :data:`PROGRESS_EVERY_S` (done, elapsed, an estimate of what is left)."""
+def _on_terminal() -> bool:
+    import sys
+
+    return sys.stderr.isatty()
+
+
+def simulate_in_chunks(nest, duration_ms: float, resolution_ms: float, say, label: str,
+                       bar: bool | None = None) -> None:
+    """``nest.Simulate(duration_ms)`` as Prepare, Run in pieces, Cleanup.
+
+    A session that takes longer than :data:`PROGRESS_EVERY_S` shows its progress: on a terminal
+    (``bar``; default: when stderr is one) a tqdm bar on stderr with the time left, otherwise a line
+    through ``say`` every :data:`PROGRESS_EVERY_S` (done, elapsed, an estimate of what is left), so
+    that logs of batch jobs stay readable.
+    """
     steps = int(round(duration_ms / resolution_ms))
     per_chunk = max(1, int(round(CHUNK_MS / resolution_ms)))
     if steps <= per_chunk:
         nest.Simulate(duration_ms)
         return
+    progress_bar = None
+    if bar if bar is not None else _on_terminal():
+        from tqdm import tqdm
+
+        progress_bar = tqdm(total=round(duration_ms), unit="ms", desc=label, delay=PROGRESS_EVERY_S, leave=False,
+                            bar_format="{desc}: {percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt} ms model time "
+                                       "[{elapsed}<{remaining}]")
     t0 = last = time.perf_counter()
     nest.Prepare()
     try:
@@ -397,13 +416,17 @@ def simulate_in_chunks(nest, duration_ms: float, resolution_ms: float, say, labe
             nest.Run(n * resolution_ms)
             done += n
             now = time.perf_counter()
-            if now - last >= PROGRESS_EVERY_S and done < steps:
+            if progress_bar is not None:
+                progress_bar.update(round(done * resolution_ms) - progress_bar.n)
+            elif now - last >= PROGRESS_EVERY_S and done < steps:
                 last = now
                 left = (now - t0) * (steps - done) / done
                 say(f"{label}: {100 * done / steps:3.0f} % of {duration_ms:g} ms, {now - t0:.0f} s so far, "
                     f"about {left:.0f} s left")
     finally:
         nest.Cleanup()
+        if progress_bar is not None:
+            progress_bar.close()
 
 
 class _NestStep:
@@ -590,7 +613,7 @@ def simulate(tree: Tree, progress=None) -> RunData:
         t0 = time.perf_counter()
         with step(f"sessions.{name}"):
             simulate_in_chunks(nest, float(s["simulation_time_ms"]), tree.kernel["resolution_ms"], say,
-                               f"[tree] session {name}")
+                               f"[tree] session {name}", bar=None if progress and parallel.is_root() else False)
         wall = time.perf_counter() - t0
         times[name] = {"start_ms": t_model, "end_ms": t_model + float(s["simulation_time_ms"]), "wall_s": wall}
         t_model += float(s["simulation_time_ms"])

@@ -160,9 +160,21 @@ def test_sessions_run_in_pieces_give_the_same_spikes_as_one_simulate(built_modul
 def test_long_sessions_report_progress(built_module, monkeypatch):
     monkeypatch.setattr(trees, "PROGRESS_EVERY_S", 0.0)
     monkeypatch.setattr(trees, "CHUNK_MS", 50.0)
+    monkeypatch.setattr(trees, "_on_terminal", lambda: False)   # as under pytest, a batch job, a pipe
     lines = []
     trees.simulate(trees.parse(_small_brunel(), "progress"), progress=lines.append)
     assert any("[tree] session high_input:  50 % of 100 ms" in line and "left" in line for line in lines), lines
+
+
+def test_on_a_terminal_long_sessions_show_a_bar_with_the_time_left(built_module, monkeypatch, capsys):
+    monkeypatch.setattr(trees, "PROGRESS_EVERY_S", 0.0)
+    monkeypatch.setattr(trees, "CHUNK_MS", 50.0)
+    monkeypatch.setattr(trees, "_on_terminal", lambda: True)
+    lines = []
+    trees.simulate(trees.parse(_small_brunel(), "bar"), progress=lines.append)
+    err = capsys.readouterr().err
+    assert "[tree] session high_input:" in err and "ms model time" in err and "<" in err, err[-500:]
+    assert not any("% of" in line for line in lines), "the bar replaces the progress lines"
 
 
 SPATIAL = trees.Path(trees.__file__).parent / "trees_examples" / "spatial_layers.yml"
