@@ -201,6 +201,20 @@ def pyplot():
     return plt
 
 
+def write_atomically(path: Path, write) -> Path:
+    """``write(tmp)`` into a temporary file beside ``path``, then rename it to ``path``: a run that fails half-way
+    leaves the previous file (or none), never a truncated one."""
+    import os
+
+    tmp = path.with_name(f".{path.name}.partial-{os.getpid()}")
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path
+
+
 def save_table(out_dir, stem: str, header: list[str], rows, meta: dict) -> dict[str, Path]:
     """Write ``out_dir/stem.csv`` (``header``, then ``rows``) and ``out_dir/stem.json`` (``meta``).
 
@@ -214,11 +228,15 @@ def save_table(out_dir, stem: str, header: list[str], rows, meta: dict) -> dict[
     if not parallel.is_root():
         return {"csv": csv_path, "json": json_path}
     out.mkdir(parents=True, exist_ok=True)
-    with open(csv_path, "w", newline="") as f:
-        writer = csv.writer(f)
-        writer.writerow(header)
-        writer.writerows(rows)
-    json_path.write_text(json.dumps(meta, indent=1))
+
+    def table(tmp: Path) -> None:
+        with open(tmp, "w", newline="") as f:
+            writer = csv.writer(f)
+            writer.writerow(header)
+            writer.writerows(rows)
+
+    write_atomically(csv_path, table)
+    write_atomically(json_path, lambda tmp: tmp.write_text(json.dumps(meta, indent=1)))
     return {"csv": csv_path, "json": json_path}
 
 
@@ -234,8 +252,13 @@ def save_arrays(out_dir, json_name: str, meta: dict, npz_name: str, arrays: dict
     if not parallel.is_root():
         return json_path, npz_path
     out.mkdir(parents=True, exist_ok=True)
-    json_path.write_text(json.dumps(meta, indent=1))
-    np.savez_compressed(npz_path, **arrays)
+
+    def npz(tmp: Path) -> None:
+        with open(tmp, "wb") as f:   # a file object: savez would add .npz to the temporary name
+            np.savez_compressed(f, **arrays)
+
+    write_atomically(npz_path, npz)
+    write_atomically(json_path, lambda tmp: tmp.write_text(json.dumps(meta, indent=1)))
     return json_path, npz_path
 
 
@@ -254,6 +277,6 @@ def save_figure(fig, out_dir, name: str, dpi: int = 120) -> Path:
     path = out / name
     if parallel.is_root():
         out.mkdir(parents=True, exist_ok=True)
-        fig.savefig(path, dpi=dpi)
+        write_atomically(path, lambda tmp: fig.savefig(tmp, dpi=dpi, format=path.suffix.lstrip(".") or "png"))
     pyplot().close(fig)
     return path

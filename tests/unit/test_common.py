@@ -44,3 +44,21 @@ def test_ks_distance_is_the_largest_gap_between_the_empirical_cdfs():
                             - np.searchsorted(np.sort(b), grid, "right") / len(b)))
     assert ks_distance(a, b) == pytest.approx(by_hand, abs=1e-12)
     assert ks_distance(a, a) == 0.0
+
+
+def test_a_save_that_fails_half_way_leaves_the_previous_file(tmp_path):
+    """Experiments write through write_atomically: an error while writing keeps the last good file whole."""
+    common.save_table(tmp_path, "t", ["a"], [[1], [2]], {"run": 1})
+    before = (tmp_path / "t.csv").read_text()
+
+    def rows():
+        yield [3]
+        raise RuntimeError("interrupted")
+
+    with pytest.raises(RuntimeError, match="interrupted"):
+        common.save_table(tmp_path, "t", ["a"], rows(), {"run": 2})
+    assert (tmp_path / "t.csv").read_text() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["t.csv", "t.json"], "no partial file left behind"
+    json_path, npz_path = common.save_arrays(tmp_path, "a.json", {}, "a.npz", {"x.times": np.arange(3.0)})
+    with np.load(npz_path) as d:
+        assert list(d["x.times"]) == [0.0, 1.0, 2.0]
