@@ -73,6 +73,8 @@ class Parameter:
 
 
 _KINDS = ("int", "float", "str", "bool", "tuple", "dict")
+#: Names the command line keeps for itself (its --out, and argparse's bookkeeping).
+RESERVED = frozenset({"out", "func", "experiment", "command"})
 
 
 def parameters(params_class: type) -> list[Parameter]:
@@ -90,6 +92,9 @@ def parameters(params_class: type) -> list[Parameter]:
             raise TypeError(f"{params_class.__name__}.{f.name}: a parameter is one of {', '.join(_KINDS)}, "
                             f"optionally | None; not {hint}")
         meta = f.metadata
+        if f.name in RESERVED:
+            raise TypeError(f"{params_class.__name__}.{f.name}: the command line uses this name itself; "
+                            f"rename the parameter (reserved: {', '.join(sorted(RESERVED))})")
         if "help" not in meta:
             raise TypeError(f"{params_class.__name__}.{f.name}: declare it with param(default, help, unit)")
         out.append(Parameter(f.name, kind, optional, getattr(instance, f.name), meta["unit"], meta["help"],
