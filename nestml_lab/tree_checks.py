@@ -94,9 +94,14 @@ def check_distribution(v: dict, where: str) -> None:
     if kind not in _DISTRIBUTIONS:
         raise TreeError(f"{where}: unknown distribution {kind!r}; there are: {', '.join(_DISTRIBUTIONS)}, redraw")
     check_keys(args, _DISTRIBUTIONS[kind], f"{where}.{kind}", _DISTRIBUTIONS[kind])
+    _finite_numbers(args, f"{where}.{kind}")
+
+
+def _finite_numbers(args: dict, where: str) -> None:
+    """Every value of ``args`` (a distribution's or a kernel's arguments) is a finite number."""
     for k, x in args.items():
         if isinstance(x, bool) or not isinstance(x, (int, float)) or not math.isfinite(x):
-            raise TreeError(f"{where}.{kind}.{k}: expected a finite number, got {x!r}")
+            raise TreeError(f"{where}.{k}: expected a finite number, got {x!r}")
 
 
 def _numbers(v, where: str, count: int | None = None, positive: bool = False) -> list:
@@ -150,9 +155,7 @@ def check_kernel(v, where: str) -> float:
     (kind, args), = v.items()
     required, optional = _KERNELS[kind]
     check_keys(args, required | optional, f"{where}.{kind}", required)
-    for k, x in args.items():
-        if isinstance(x, bool) or not isinstance(x, (int, float)) or not math.isfinite(x):
-            raise TreeError(f"{where}.{kind}.{k}: expected a finite number, got {x!r}")
+    _finite_numbers(args, f"{where}.{kind}")
     for k in required:
         positive_number(args[k], f"{where}.{kind}.{k}")
     p_center = args.get("p_center", 1.0)

@@ -597,8 +597,8 @@ def simulate(tree: Tree, progress=None) -> RunData:
         else:   # read per session from a bounded sample of sources: never every connection at once
             w = rec["weights"]
             sources = pops[w["source"]][:int(w.get("max_sources", 100))]
-            name = _synapse_name(tree.synapse_models[w["synapse"]])
-            weight_samples[rec["name"]] = (sources, [name, *copies.get(name, [])])
+            synapse = _synapse_name(tree.synapse_models[w["synapse"]])
+            weight_samples[rec["name"]] = (sources, [synapse, *copies.get(synapse, [])])
     recorder_ids = np.array([sr.global_id for sr in recorders.values()], dtype=int)
     build_s = time.perf_counter() - t_build
     times, spikes, weights, analog = {}, {}, {}, {}
@@ -642,6 +642,15 @@ def simulate(tree: Tree, progress=None) -> RunData:
     return RunData(tree.resolved(), {**provenance(), **info}, times, spikes, weights, analog, positions)
 
 
+def spike_arrays(spikes: dict) -> dict:
+    """``{name: (senders, times)}`` -> the arrays of the NPZ layout of run folders and of every experiment
+    (``<name>.senders``, ``<name>.times`` in ms; docs/results.md)."""
+    out = {}
+    for name, (senders, times) in spikes.items():
+        out[f"{name}.senders"], out[f"{name}.times"] = np.asarray(senders), np.asarray(times)
+    return out
+
+
 def write(data: RunData, out_dir: str | Path) -> Path:
     """Write a run folder (see the module docstring) and return it.
 
@@ -662,9 +671,7 @@ def write(data: RunData, out_dir: str | Path) -> Path:
     (partial / "data").mkdir(parents=True)
     (partial / "parameter_tree.yml").write_text(yaml.safe_dump(data.tree, sort_keys=False))
     for session, recs in data.spikes.items():
-        arrays = {}
-        for r, (senders, times) in recs.items():
-            arrays[f"{r}.senders"], arrays[f"{r}.times"] = senders, times
+        arrays = spike_arrays(recs)
         for r, (src, tgt, w) in data.weights.get(session, {}).items():
             arrays[f"{r}.source"], arrays[f"{r}.target"], arrays[f"{r}.weight"] = src, tgt, w
         for r, values in data.analog.get(session, {}).items():

@@ -227,7 +227,7 @@ def save(result: AdexNetworkResult, out_dir: Path | str) -> dict[str, Path]:
                                        "cv_isi_exc": result.cv_isi(), "brian2": result.brian2,
                                        "senders": "cell index from 0: E cells, then I cells",
                                        "provenance": result.provenance},
-        "adex_network_spikes.npz", common.spike_arrays(result.spikes))
+        "adex_network_spikes.npz", trees.spike_arrays(result.spikes))
     return {"json": js, "spikes": npz, **files}
 
 

@@ -262,15 +262,6 @@ def save_arrays(out_dir, json_name: str, meta: dict, npz_name: str, arrays: dict
     return json_path, npz_path
 
 
-def spike_arrays(spikes: dict) -> dict:
-    """``{name: (senders, times)}`` -> the arrays of the NPZ layout every experiment writes
-    (``<name>.senders``, ``<name>.times`` in ms; see docs/results.md)."""
-    out = {}
-    for name, (senders, times) in spikes.items():
-        out[f"{name}.senders"], out[f"{name}.times"] = np.asarray(senders), np.asarray(times)
-    return out
-
-
 def save_figure(fig, out_dir, name: str, dpi: int = 120) -> Path:
     """Write ``fig`` as ``out_dir/name`` (the folder is created; under MPI by rank 0), close it, return the path."""
     out = Path(out_dir)

@@ -163,12 +163,14 @@ def ks_distance(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def save(result: Pd14Result, out_dir: Path | str) -> dict[str, Path]:
+    from nestml_lab import trees
+
     stats = {"populations": list(P.POPULATIONS), "rate_hz": result.rates().tolist(),
              "cv_isi": result.cv_isi().tolist(), "correlation": result.correlation().tolist(),
              "published_full_scale_rate_hz": P.FULL_MEAN_RATES_HZ.tolist(), **result.timing()}
     json_path, npz = common.save_arrays(
         out_dir, "pd14.json", {"params": asdict(result.params), "statistics": stats, "provenance": result.provenance},
-        "pd14_spikes.npz", common.spike_arrays(result.spikes))
+        "pd14_spikes.npz", trees.spike_arrays(result.spikes))
     return {"json": json_path, "spikes": npz}
 
 
