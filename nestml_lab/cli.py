@@ -19,16 +19,17 @@ def _progress(line: str) -> None:
 
 
 def _project_arg(value: str | None):
-    """The project a command works on: the one named, else this folder's, else the repository's catalog."""
+    """The project a command works on: the one named, else this folder's; nothing else (never the catalog
+    by surprise: `nestml-lab module models` builds it by name)."""
     from nestml_lab.codegen.manifest import MANIFEST_NAME
 
     if value:
         return Path(value)
     if (Path.cwd() / MANIFEST_NAME).is_file():
         return Path.cwd()
-    if (paths.MODELS_DIR / MANIFEST_NAME).is_file():
-        return paths.MODELS_DIR
-    raise ValueError(f"no {MANIFEST_NAME} in {Path.cwd()}: give a project folder, or start one with `nestml-lab init`")
+    raise ValueError(f"no {MANIFEST_NAME} in {Path.cwd()}: name a project folder (`nestml-lab module my_models`), "
+                     "start one with `nestml-lab init my_models`, or build the toolkit's catalog with "
+                     f"`nestml-lab module {paths.MODELS_DIR}`")
 
 
 def _version() -> str:
@@ -73,7 +74,7 @@ def cmd_init(args: argparse.Namespace) -> int:
     """Start a project folder: a manifest, and an example neuron with an STDP synapse."""
     from nestml_lab.project import new_project
 
-    manifest = new_project(args.folder, module=args.module, example=not args.empty)
+    manifest = new_project(args.folder, module=args.module, example=not args.empty, suffix=args.suffix)
     print(f"[init] {manifest} written" + ("" if args.empty else " with an example neuron and STDP synapse"))
     print(f"[init] next: nestml-lab module {args.folder}   (then in Python: nestml_lab.load({str(args.folder)!r}))")
     return 0
@@ -107,8 +108,9 @@ def _report_rewrites(enabled: tuple, outcomes: list) -> None:
             print(f"[rewrite]   {o.line()}", flush=True)
 
 
-def _assignments(items: list[str], flag: str) -> dict:
-    """``["lambda=0.02", "Wmax=90"]`` -> ``{"lambda": 0.02, "Wmax": 90.0}``."""
+def _assignments(items: list[str], flag: str, text: bool = False) -> dict:
+    """``["lambda=0.02", "Wmax=90"]`` -> ``{"lambda": 0.02, "Wmax": 90.0}``; with ``text``, a value that is
+    not a number is kept as text (an expression such as ``A_plus/Wmax``)."""
     out = {}
     for item in items or []:
         name, sep, value = item.partition("=")
@@ -117,6 +119,9 @@ def _assignments(items: list[str], flag: str) -> dict:
         try:
             out[name] = float(value)
         except ValueError:
+            if text and value.strip():
+                out[name] = value.strip()
+                continue
             raise ValueError(f"{flag} {item!r}: {value!r} is not a number") from None
         if not math.isfinite(out[name]):
             raise ValueError(f"{flag} {item!r}: {value} is not a finite number")
@@ -210,7 +215,7 @@ def _experiment_values(exp, args: argparse.Namespace) -> dict:
             continue
         given = getattr(args, par.name)
         if par.kind == "dict":   # NAME=VALUE pairs update the default set
-            given = {**par.default, **_assignments(given, par.option())}
+            given = {**par.default, **_assignments(given, par.option(), par.text)}
         elif par.kind == "tuple":
             given = tuple(given)
         values[par.name] = given
@@ -239,7 +244,7 @@ def _add_experiment(sub, exp) -> None:
         if par.kind == "bool":
             p.add_argument(par.option(), action=argparse.BooleanOptionalAction, **kw)
         elif par.kind == "dict":
-            p.add_argument(par.option(), action="append", metavar="NAME=VALUE", **kw)
+            p.add_argument(par.option(), action="extend", nargs="+", metavar="NAME=VALUE", **kw)
         elif par.kind == "tuple":
             element = type(par.default[0]) if par.default else float
             p.add_argument(par.option(), nargs="+", type=element, metavar="VALUE", **kw)
@@ -260,7 +265,7 @@ def main(argv: list[str] | None = None) -> int:
 
     p = sub.add_parser("module", help="generate, compile and install a project's NEST module")
     p.add_argument("project", nargs="?", default=None,
-                   help="project folder or its module.yaml (default: this folder, else the repository's models/)")
+                   help="project folder or its module.yaml (default: this folder, if it has a module.yaml)")
     p.add_argument("--models", default=None, help=argparse.SUPPRESS)  # the old name of the argument
     p.add_argument("--jobs", "-j", type=int, default=None, help="parallel NESTML runs and compile jobs")
     p.add_argument("--nest-config", default=None, help="nest-config of a NEST built from source (default: "
@@ -273,6 +278,8 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("init", help="start a project folder: module.yaml and an example neuron + STDP synapse")
     p.add_argument("folder", help="folder to create (or an empty one)")
     p.add_argument("--module", default=None, help="module name (default: <folder>_module)")
+    p.add_argument("--suffix", default=None, help="appended to every model's NEST name (default: _<folder>; "
+                   "the catalog's is _nestml): projects loaded side by side need different ones")
     p.add_argument("--empty", action="store_true", help="only the manifest, no example models")
     p.set_defaults(func=cmd_init)
 

@@ -28,6 +28,19 @@ class ModuleNotBuiltError(RuntimeError):
     """The module is missing, or its stamp does not match the sources or the running NEST."""
 
 
+class ModuleClashError(ModuleNotBuiltError):
+    """Two modules register models of the same name: they cannot be in one kernel."""
+
+
+class StaleModuleError(ModuleNotBuiltError):
+    """The kernel still holds the models of an earlier build of a module that was rebuilt since."""
+
+
+#: Modules installed into NEST by this process, by module name, in the order they were first installed:
+#: :func:`reset_kernel` installs every one of them again (``nest.ResetKernel()`` unloads modules).
+_INSTALLED: dict[str, "Module"] = {}
+
+
 @dataclass(frozen=True)
 class ModelInfo:
     """One model a module registers with NEST (from the stamp)."""
@@ -113,14 +126,30 @@ class Module:
         """Load the module into the running NEST, unless it is loaded already (so: again after ResetKernel).
 
         No environment variable is needed: the module's folder is put on the
-        library search path libltdl reads.
+        library search path libltdl reads. Several modules may be installed side
+        by side; :func:`reset_kernel` installs all of them again.
+
+        Raises
+        ------
+        ModuleClashError
+            Another module in the kernel registers a model of the same name.
+        StaleModuleError
+            The kernel still holds the models of an earlier build of this module.
         """
         import nest
 
-        probe = next(iter(self.stamp["models"]))
-        if probe not in nest.node_models + nest.synapse_models:
+        name = self.library_name()
+        loaded = set(nest.GetKernelStatus("modules"))
+        if name not in loaded:
+            if self.name in loaded and name != self.name:
+                raise StaleModuleError(
+                    f"the kernel still holds the models of an earlier build of {self.name}; {self.so_path} was "
+                    "rebuilt since, and NEST cannot replace a loaded module's models: call nest.ResetKernel() "
+                    "(or reset_kernel() of nestml_lab, which installs every module again), then load it again")
+            self._refuse_clashes(nest)
+            folder = self.so_path.parent if name == self.name else self._fresh_copy(name)
             try:
-                install_from(self.so_path.parent, self.name)
+                install_from(folder, name)
             except Exception as exc:   # NEST's own errors: NamingConflict, a library libltdl cannot open, ...
                 if type(exc).__module__.split(".")[0] not in ("NESTErrors", "nest"):
                     raise
@@ -130,14 +159,59 @@ class Module:
             if missing:
                 raise ModuleNotBuiltError(f"{self.name} loaded, but NEST lacks {len(missing)} of its models "
                                           f"({', '.join(missing[:3])}...)")
+        _INSTALLED[self.name] = self
         return self
 
-    def reset_kernel(self) -> None:
-        """``nest.ResetKernel()``, then install the module again (ResetKernel unloads modules)."""
-        import nest
+    def library_name(self) -> str:
+        """The name NEST loads this module under in this process.
 
-        nest.ResetKernel()
-        self.install()
+        The module's own name, unless this process has already mapped another
+        library file of that name (an earlier build: NEST keeps a library mapped
+        after ``ResetKernel``, and opening the same file name again would run the
+        old code). Then a copy named after the library's hash is loaded
+        (``<module>_<sha12>``), so that an edit, a rebuild and a load in one
+        process run the new code.
+        """
+        current = os.stat(self.so_path)
+        for path, inode in _mapped_libraries():
+            if Path(path).name == self.so_path.name and (path != str(self.so_path) or inode != current.st_ino):
+                return f"{self.name}_{self.stamp['so_sha256'][:12]}"
+        return self.name
+
+    def _fresh_copy(self, name: str) -> Path:
+        """A copy of the library as ``<target>/loaded/<name>.so`` (older copies removed); its folder."""
+        import shutil
+
+        folder = self.so_path.parent / "loaded"
+        folder.mkdir(exist_ok=True)
+        copy = folder / f"{name}.so"
+        if not copy.is_file() or _file_hash(copy) != self.stamp["so_sha256"]:
+            tmp = folder / f".{name}.so.partial-{os.getpid()}"
+            shutil.copyfile(self.so_path, tmp)
+            os.replace(tmp, copy)
+        for old in folder.glob(f"{self.name}_*.so"):
+            if old != copy:
+                old.unlink(missing_ok=True)   # a library mapped by a process stays mapped after unlink
+        return folder
+
+    def _refuse_clashes(self, nest) -> None:
+        """Raise ModuleClashError when a model of this module is in NEST already (another module's)."""
+        known = set(nest.node_models) | set(nest.synapse_models)
+        clash = sorted(set(self.stamp["models"]) & known)
+        if not clash:
+            return
+        owners = [m for m in _INSTALLED.values() if m.name != self.name and set(m.stamp["models"]) & set(clash)]
+        by = (f"{owners[0].name} (from {owners[0].stamp['manifest']})" if owners
+              else "another module loaded into NEST, or NEST's own models")
+        shown = ", ".join(clash[:4]) + (f" and {len(clash) - 4} more" if len(clash) > 4 else "")
+        raise ModuleClashError(
+            f"cannot install {self.name} (from {self.stamp['manifest']}) beside {by}: both register {shown}. "
+            f"Give one project another `suffix:` in its module.yaml (now {self.manifest.suffix!r}) and build it "
+            "again, so that the NEST names differ")
+
+    def reset_kernel(self) -> None:
+        """``nest.ResetKernel()``, then install this module and every other one installed before."""
+        reset_kernel(also=self)
 
     # --- names ----------------------------------------------------------------------
     def models(self, kind: str | None = None) -> dict[str, ModelInfo]:
@@ -219,6 +293,20 @@ class Module:
         """
         n, _ = self.pair(neuron, synapse)
         return {orig: here for here, (syn, orig) in self._info(n).moved.items() if syn == synapse}
+
+    def moved_parameter(self, synapse: str, variable: str) -> str:
+        """Name, in a co-generated neuron, of a synapse variable NESTML moved there.
+
+        e.g. ``moved_parameter("stdp_synapse", "tau_tr_post")`` -> ``"tau_tr_post__for_stdp_synapse_nestml"``.
+        """
+        from nestml_lab.codegen import names
+
+        return names.moved_variable(variable, synapse, self.manifest.suffix)
+
+    @property
+    def project(self) -> Path:
+        """The project folder the module was built from (the folder of its manifest)."""
+        return Path(self.stamp["manifest"]).parent
 
     def _info(self, nest_name: str) -> ModelInfo:
         models = self.models()
@@ -371,9 +459,41 @@ def moved_parameter(synapse: str, variable: str) -> str:
     return names.moved_variable(variable, synapse, manifest().suffix)
 
 
-def reset_kernel() -> None:
-    """``nest.ResetKernel()`` followed by :func:`install_module`."""
+def reset_kernel(also: Module | None = None) -> None:
+    """``nest.ResetKernel()``, then install again every module this process installed (the catalog's and
+    the user's); with none installed yet, the catalog's. ``also``: a module to install as well."""
     import nest
 
     nest.ResetKernel()
-    install_module()
+    modules = list(_INSTALLED.values())
+    if also is not None and also.name not in _INSTALLED:
+        modules.append(also)
+    if not modules:
+        install_module()
+        return
+    for m in modules:
+        fresh = Module(m.stamp_path, manifest=m._manifest)   # the stamp on disk now: a rebuild is installed
+        fresh.check(sources=False).install()
+
+
+def installed_modules() -> list[Module]:
+    """The modules this process installed into NEST (what :func:`reset_kernel` installs again)."""
+    return list(_INSTALLED.values())
+
+
+def _mapped_libraries() -> list[tuple[str, int]]:
+    """``(path, inode)`` of every shared library this process has mapped (Linux: /proc/self/maps)."""
+    out = set()
+    try:
+        with open("/proc/self/maps") as maps:
+            for line in maps:
+                parts = line.split(maxsplit=5)
+                if len(parts) == 6 and ".so" in parts[5]:
+                    path = parts[5].strip()
+                    if path.endswith(" (deleted)"):
+                        path = path[: -len(" (deleted)")]
+                    out.add((path, int(parts[4])))
+    except OSError:
+        pass
+    return sorted(out)
+

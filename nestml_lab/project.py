@@ -233,10 +233,13 @@ def model_table(manifest: Manifest, variables: dict) -> dict:
     return table
 
 
-def new_project(folder: Path | str, module: str | None = None, example: bool = True) -> Path:
+def new_project(folder: Path | str, module: str | None = None, example: bool = True,
+                suffix: str | None = None) -> Path:
     """Start a project folder: a manifest and, with ``example``, a neuron and an STDP synapse paired with it.
 
-    Refuses a folder that already has a manifest. Returns the manifest's path.
+    ``module`` defaults to ``<folder>_module`` and ``suffix`` (appended to every NEST name) to
+    ``_<folder>``, so that the project's models load beside the catalog's (``_nestml``) and other
+    projects'. Refuses a folder that already has a manifest. Returns the manifest's path.
     """
     import re
     from importlib.resources import files
@@ -246,11 +249,16 @@ def new_project(folder: Path | str, module: str | None = None, example: bool = T
     if manifest.exists():
         raise FileExistsError(f"{manifest} exists already: this folder is a project")
     folder.mkdir(parents=True, exist_ok=True)
+    stem = re.sub(r"[^A-Za-z0-9_]", "_", folder.resolve().name).strip("_") or "my"
+    stem = stem if stem[0].isalpha() else "m_" + stem
     if module is None:
-        stem = re.sub(r"[^A-Za-z0-9_]", "_", folder.resolve().name).strip("_") or "my"
-        module = (stem if stem[0].isalpha() else "m_" + stem) + "_module"
+        module = stem + "_module"
+    if suffix is None:
+        suffix = "_" + stem
+    if not re.fullmatch(r"_?[A-Za-z0-9_]+", suffix):
+        raise ValueError(f"suffix {suffix!r}: letters, digits and underscores only, e.g. _{stem}")
     template = files("nestml_lab") / "project_template"
-    text = (template / "module.yaml").read_text().replace("MODULE_NAME", module)
+    text = (template / "module.yaml").read_text().replace("MODULE_NAME", module).replace("SUFFIX", suffix)
     if not example:
         text = text.split("# --- example")[0] + "neurons: []\n"
     for item in template.iterdir():

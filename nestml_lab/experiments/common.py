@@ -14,36 +14,67 @@ BUILTIN_PREFIX = "nest:"
 EXC_COLOR, INH_COLOR = "C0", "C3"
 
 
-def resolve_models(synapse: str, neuron: str) -> tuple[str, str]:
-    """NEST names ``(neuron, synapse)`` for a catalog synapse on a catalog neuron, or NEST built-ins.
+def project_value(project) -> str | None:
+    """An experiment's ``project`` as it is stored in its parameters: a folder (text), or None (the catalog).
+
+    Python callers may pass a folder, a manifest path or a loaded :class:`~nestml_lab.module.Module`.
+    """
+    if project is None:
+        return None
+    if isinstance(project, catalog.Module):
+        return str(project.project)
+    return str(Path(project))
+
+
+def project_module(project) -> catalog.Module:
+    """The module whose models an experiment's names refer to, checked and installed into NEST.
+
+    ``project``: a project folder or manifest (or a loaded Module); None is the catalog (``models/``).
+    Other modules installed before stay installed (:func:`nestml_lab.module.reset_kernel`).
+    """
+    if isinstance(project, catalog.Module):
+        return project.check().install()
+    if project is None:
+        return catalog.catalog()
+    return catalog.load(project)
+
+
+def resolve_models(synapse: str, neuron: str, mod: catalog.Module | None = None) -> tuple[str, str]:
+    """NEST names ``(neuron, synapse)`` for a synapse on a neuron of a module (default: the catalog), or NEST
+    built-ins.
 
     A NEST built-in is written ``nest:<name>`` (``nest:stdp_synapse``,
-    ``nest:iaf_psc_exp``). A catalog plastic synapse exists only co-generated
-    with a catalog neuron, so it cannot be put on a built-in neuron.
+    ``nest:iaf_psc_exp``). A plastic synapse that reads the postsynaptic neuron
+    exists only co-generated with a neuron of its module, so it cannot be put on a built-in neuron.
     """
+    mod = mod if mod is not None else catalog._catalog_stamp()
+    where = "the catalog" if mod.project == catalog.paths.MODELS_DIR else f"{mod.name} ({mod.project})"
     syn_builtin = synapse.startswith(BUILTIN_PREFIX)
     neu_builtin = neuron.startswith(BUILTIN_PREFIX)
     if syn_builtin:
         nest_synapse = synapse[len(BUILTIN_PREFIX):]
-        nest_neuron = neuron[len(BUILTIN_PREFIX):] if neu_builtin else catalog.neuron_model(neuron)
+        nest_neuron = neuron[len(BUILTIN_PREFIX):] if neu_builtin else mod.neuron(neuron)
         _check_builtin(nest_synapse, "synapse")
         if neu_builtin:
             _check_builtin(nest_neuron, "neuron")
         return nest_neuron, nest_synapse
-    m = catalog.manifest()
+    m = mod.manifest
     spec = m.synapses.get(synapse)
     if spec is None:
-        raise KeyError(f"unknown synapse {synapse!r}; the catalog has: {', '.join(m.synapses)}; "
-                       f"or name a NEST built-in as {BUILTIN_PREFIX}<name>")
+        raise KeyError(f"unknown synapse {synapse!r}; {where} has: {', '.join(m.synapses) or 'none'}; "
+                       f"name a NEST built-in as {BUILTIN_PREFIX}<name>, or another project with --project DIR")
     if neu_builtin:
         if spec.needs_partner:
-            raise ValueError(f"the catalog's {synapse} is co-generated with catalog neurons and cannot be used "
-                             f"on the NEST built-in {neuron}")
+            raise ValueError(f"{synapse} of {where} is co-generated with its module's neurons and cannot be "
+                             f"used on the NEST built-in {neuron}")
         _check_builtin(neuron[len(BUILTIN_PREFIX):], "neuron")
-        return neuron[len(BUILTIN_PREFIX):], catalog.synapse_model(synapse)
+        return neuron[len(BUILTIN_PREFIX):], mod.synapse(synapse)
+    if neuron not in m.neurons and neuron not in {p.neuron for p in m.pairs}:
+        raise KeyError(f"unknown neuron {neuron!r}; {where} has: "
+                       f"{', '.join(sorted(set(m.neurons) | {p.neuron for p in m.pairs})) or 'none'}")
     if spec.needs_partner:
-        return catalog.pair_models(neuron, synapse)
-    return catalog.neuron_model(neuron), catalog.synapse_model(synapse)
+        return mod.pair(neuron, synapse)
+    return mod.neuron(neuron), mod.synapse(synapse)
 
 
 def _check_builtin(name: str, kind: str) -> None:
@@ -142,15 +173,15 @@ def calibrate_drive(neuron: str, resolution_ms: float, neuron_params: dict,
 def prepare(p) -> tuple[str, str, float, float]:
     """Load the module, resolve ``p.synapse`` / ``p.neuron``, check their parameters and calibrate the kick.
 
-    ``p`` has synapse, neuron, synapse_params, neuron_params, resolution_ms and
+    ``p`` has project, synapse, neuron, synapse_params, neuron_params, resolution_ms and
     drive_weight. Returns the NEST names (neuron, synapse), the kick weight and
     the latency from kick to postsynaptic spike (ms).
     """
     import nest
 
     nest.verbosity = nest.VerbosityLevel.ERROR
-    catalog.install_module()
-    neuron, synapse = resolve_models(p.synapse, p.neuron)
+    mod = project_module(p.project)
+    neuron, synapse = resolve_models(p.synapse, p.neuron, mod)
     check_names(synapse, p.synapse_params, "synapse", neuron)
     check_names(neuron, p.neuron_params, "neuron")
     drive, latency = calibrate_drive(neuron, p.resolution_ms, p.neuron_params, p.drive_weight)

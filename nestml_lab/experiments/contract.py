@@ -31,14 +31,15 @@ from typing import Any, Callable
 
 
 def param(default: Any, help: str, unit: str = "", flag: str | None = None, choices: tuple | None = None,
-          cli: bool = True) -> Any:
+          cli: bool = True, text: bool = False) -> Any:
     """A parameter field: its ``default``, ``unit`` and ``help`` text, written once.
 
     ``flag`` names the command-line option when it is not ``--field-name``; ``cli=False`` keeps a field
-    (a table of parameter sets, say) off the command line; ``choices`` limits a text field's values.
+    (a table of parameter sets, say) off the command line; ``choices`` limits a text field's values;
+    ``text`` lets a dict's values on the command line be text (expressions) as well as numbers.
     Mutable defaults (dicts, lists) are copied for every instance.
     """
-    meta = {"help": help, "unit": unit, "flag": flag, "choices": choices, "cli": cli}
+    meta = {"help": help, "unit": unit, "flag": flag, "choices": choices, "cli": cli, "text": text}
     if isinstance(default, (dict, list, set)):
         return field(default_factory=lambda: copy.deepcopy(default), metadata=meta)
     return field(default=default, metadata=meta)
@@ -57,6 +58,7 @@ class Parameter:
     flag: str | None
     choices: tuple | None
     cli: bool
+    text: bool = False
 
     def option(self) -> str:
         return self.flag or "--" + self.name.replace("_", "-")
@@ -98,7 +100,7 @@ def parameters(params_class: type) -> list[Parameter]:
         if "help" not in meta:
             raise TypeError(f"{params_class.__name__}.{f.name}: declare it with param(default, help, unit)")
         out.append(Parameter(f.name, kind, optional, getattr(instance, f.name), meta["unit"], meta["help"],
-                             meta["flag"], meta["choices"], meta["cli"]))
+                             meta["flag"], meta["choices"], meta["cli"], meta.get("text", False)))
     return out
 
 

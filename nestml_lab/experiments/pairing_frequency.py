@@ -21,8 +21,17 @@ from nestml_lab.provenance import provenance
 
 @dataclass(frozen=True)
 class PairingFrequencyParams:
-    synapse: str = param("stdp_triplet_synapse", "catalog synapse, or a NEST built-in as nest:<name>")
-    neuron: str = param("iaf_psc_exp_neuron", "catalog neuron, or a NEST built-in as nest:<name>")
+    synapse: str = param("stdp_triplet_synapse", "synapse of the project (default: the catalog), or a NEST "
+                         "built-in as nest:<name>")
+    neuron: str = param("iaf_psc_exp_neuron", "neuron of the project (default: the catalog), or a NEST built-in "
+                        "as nest:<name>")
+    project: str | None = param(None, "project folder (its module.yaml) whose models --synapse and --neuron name; "
+                                "none: the catalog (then the parameter defaults below are the triplet rule's; a "
+                                "project's models start from their own)")
+    reference: str | None = param(None, "nest:<built-in> or catalog:<rule> to compare a project's synapse with "
+                                  "(see stdp-window)")
+    reference_map: dict = param({}, "the reference's parameters as expressions of the synapse's, NAME=EXPR",
+                                flag="--reference-map", text=True)
     frequencies_hz: tuple = param((0.1, 1.0, 5.0, 10.0, 20.0, 30.0, 40.0, 50.0), "pairing frequencies", "Hz")
     dt_ms: tuple = param((-10.0, 10.0), "t_post - t_pre at the synapse", "ms")
     n_pairings: int = param(60, "pairings per frequency", flag="--pairings")
@@ -40,6 +49,13 @@ class PairingFrequencyParams:
                                  "tau_y__for_stdp_triplet_synapse_nestml": 125.0},
                                 "neuron parameters (the triplet rule's post time constants live in the neuron)",
                                 flag="--neuron-param")
+
+    def __post_init__(self):
+        object.__setattr__(self, "project", common.project_value(self.project))
+        if self.project is not None:   # the catalog triplet rule's values mean nothing to a project's models
+            for name in ("synapse_params", "neuron_params"):
+                if getattr(self, name) == getattr(PairingFrequencyParams(), name):
+                    object.__setattr__(self, name, {})
 
 
 @dataclass
@@ -59,7 +75,8 @@ def run(p: PairingFrequencyParams, progress=None) -> PairingFrequencyResult:
     ref = np.full_like(dw, np.nan)
     for i, f in enumerate(p.frequencies_hz):
         wp = stdp_window.StdpWindowParams(
-            synapse=p.synapse, neuron=p.neuron, dt_values=spike_dts, n_pairings=p.n_pairings, frequency_hz=f,
+            synapse=p.synapse, neuron=p.neuron, project=p.project, reference=p.reference,
+            reference_map=p.reference_map, dt_values=spike_dts, n_pairings=p.n_pairings, frequency_hz=f,
             delay_ms=p.delay_ms, resolution_ms=p.resolution_ms, w0=p.w0, synapse_params=p.synapse_params,
             neuron_params=p.neuron_params, nest_twin=False)
         r = stdp_window.run(wp)

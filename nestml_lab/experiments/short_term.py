@@ -28,7 +28,12 @@ FACILITATING = {"U": 0.03, "tau_rec": 130.0, "tau_fac": 530.0}
 
 @dataclass(frozen=True)
 class ShortTermParams:
-    synapse: str = param("tsodyks_synapse", "catalog synapse, or NEST's as nest:tsodyks_synapse")
+    synapse: str = param("tsodyks_synapse", "synapse of the project (default: the catalog), or NEST's as "
+                         "nest:tsodyks_synapse; it takes U, tau_rec, tau_fac and tau_psc")
+    project: str | None = param(None, "project folder (its module.yaml) whose synapse --synapse names; none: the "
+                                "catalog. In Python also a loaded Module")
+    reference: bool | None = param(None, "draw the Tsodyks-Markram Python reference (none: for the catalog's and "
+                                   "NEST's tsodyks_synapse yes, for a project's synapse only when asked)")
     sets: dict = param({"depressing": DEPRESSING, "facilitating": FACILITATING},
                        "parameter sets by name: U (1), tau_rec and tau_fac (ms)", cli=False)
     rates_hz: tuple = param((10.0, 20.0, 50.0), "rates of the regular trains", "Hz")
@@ -40,6 +45,7 @@ class ShortTermParams:
     resolution_ms: float = param(0.1, "simulation step", "ms")
 
     def __post_init__(self):
+        object.__setattr__(self, "project", common.project_value(self.project))
         if self.n_spikes < 2:
             raise ValueError("n_spikes must be at least 2 (ratios are to the first spike)")
         for name, s in self.sets.items():
@@ -52,12 +58,19 @@ class ShortTermParams:
 class ShortTermResult:
     params: ShortTermParams
     amplitudes: dict      # (set, rate) -> amplitudes of the n spikes (pA), measured from the current
-    reference: dict       # (set, rate) -> the Python reference's amplitudes for the recorded spikes
+    reference: dict       # (set, rate) -> the Python reference's amplitudes for the recorded spikes (or empty)
     model: str
     provenance: dict
 
+    @property
+    def has_reference(self) -> bool:
+        return bool(self.reference)
+
     def ratios(self, which: str = "amplitudes") -> dict:
+        """``A_n / A_1`` per (set, rate); ``which="reference"`` for the reference's (NaN without one)."""
         table = getattr(self, which)
+        if not table:
+            return {k: np.full(len(v), np.nan) for k, v in self.amplitudes.items()}
         return {k: v / v[0] for k, v in table.items()}
 
 
@@ -72,9 +85,10 @@ def run(p: ShortTermParams, progress=None) -> ShortTermResult:
     import nest
 
     nest.verbosity = nest.VerbosityLevel.ERROR
-    catalog.install_module()
+    mod = common.project_module(p.project)
     builtin = p.synapse.startswith(common.BUILTIN_PREFIX)
-    synapse = p.synapse[len(common.BUILTIN_PREFIX):] if builtin else catalog.synapse_model(p.synapse)
+    synapse = p.synapse[len(common.BUILTIN_PREFIX):] if builtin else mod.synapse(p.synapse)
+    with_reference = p.reference if p.reference is not None else (p.project is None or builtin)
     combos = [(name, rate) for name in p.sets for rate in p.rates_hz]
     catalog.reset_kernel()
     nest.resolution = p.resolution_ms
@@ -85,7 +99,7 @@ def run(p: ShortTermParams, progress=None) -> ShortTermResult:
     sg = nest.Create("spike_generator", len(combos), params=[{"spike_times": t - h} for t in trains])
     nest.Connect(sg, pre, "one_to_one", syn_spec={"delay": h})
     for k, (name, _rate) in enumerate(combos):
-        params = _synapse_params(p, p.sets[name], builtin)
+        params = _synapse_params(p, p.sets[name], builtin or p.project is not None)
         common.check_names(synapse, params, "synapse")
         nest.Connect(pre[k], post[k], syn_spec={"synapse_model": synapse, "weight": p.weight,
                                                 "delay": p.delay_ms, **params})
@@ -109,8 +123,9 @@ def run(p: ShortTermParams, progress=None) -> ShortTermResult:
         arrival = recorded_pre[k] + p.delay_ms
         idx = np.searchsorted(t[1:], arrival - h / 2)
         amplitudes[key] = jumps[idx]
-        ref_params = {**_synapse_params(p, p.sets[key[0]], False), "w": p.weight}
-        reference[key] = references.tsodyks(recorded_pre[k], ref_params)
+        if with_reference:
+            ref_params = {**_synapse_params(p, p.sets[key[0]], False), "w": p.weight}
+            reference[key] = references.tsodyks(recorded_pre[k], ref_params)
     return ShortTermResult(p, amplitudes, reference, synapse, provenance())
 
 
@@ -133,7 +148,10 @@ def plot(result: ShortTermResult, out_dir: Path | str) -> Path:
         for c, rate in enumerate(result.params.rates_hz):
             n = np.arange(1, result.params.n_spikes + 1)
             ax.plot(n, ratios[(name, rate)], "o-", color=f"C{c}", ms=4, label=f"{rate:g} Hz")
-            ax.plot(n, ref[(name, rate)], "x", color="k", ms=5, label="Python reference" if c == 0 else None)
+            if result.has_reference:
+                ax.plot(n, ref[(name, rate)], "x", color="k", ms=5, label="Python reference" if c == 0 else None)
+            elif c == 0:
+                ax.text(0.02, 0.03, "no reference", transform=ax.transAxes, fontsize=7, color="C3")
         s = result.params.sets[name]
         ax.set_title(f"{name}: U {s['U']:g}, tau_rec {s['tau_rec']:g} ms, tau_fac {s['tau_fac']:g} ms", fontsize=8)
         ax.set_xlabel("spike number n")
@@ -146,8 +164,14 @@ def plot(result: ShortTermResult, out_dir: Path | str) -> Path:
 
 
 def summary(result: ShortTermResult) -> list[str]:
-    return [f"{name:12s} {rate:5.1f} Hz: A2/A1 = {r[1]:.3f}, A{len(r)}/A1 = {r[-1]:.3f}"
-            for (name, rate), r in result.ratios().items()]
+    lines = [f"{name:12s} {rate:5.1f} Hz: A2/A1 = {r[1]:.3f}, A{len(r)}/A1 = {r[-1]:.3f}"
+             for (name, rate), r in result.ratios().items()]
+    if result.has_reference:
+        gap = max(float(np.max(np.abs(a - result.reference[k]))) for k, a in result.amplitudes.items())
+        lines.append(f"largest |amplitude - Tsodyks-Markram reference|: {gap:.1e} pA")
+    else:
+        lines.append("no reference: nothing checks these ratios (--reference draws the Tsodyks-Markram one)")
+    return lines
 
 
 EXPERIMENT = Experiment(ShortTermParams, run, save, plot, summary,

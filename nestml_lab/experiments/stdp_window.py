@@ -14,16 +14,36 @@ from nestml_lab.experiments.contract import Experiment, param
 from nestml_lab.provenance import provenance
 
 
+#: A catalog rule named as a reference: ``catalog:stdp_synapse`` (its Python reference, references.RULES).
+CATALOG_PREFIX = "catalog:"
+
+
 @dataclass(frozen=True)
 class StdpWindowParams:
     """Parameters of the STDP-window protocol.
 
-    A synapse name is a catalog synapse (``stdp_synapse``) or a NEST built-in
-    written ``nest:stdp_synapse``; likewise the neuron (``nest:iaf_psc_exp``).
+    A synapse name is a synapse of ``project`` (default: the catalog, e.g. ``stdp_synapse``) or a NEST
+    built-in written ``nest:stdp_synapse``; likewise the neuron (``nest:iaf_psc_exp``). A project's
+    synapse is compared with ``reference`` where one is named (a NEST built-in run beside it, or a
+    catalog rule's Python reference), its parameters translated by ``reference_map``.
     """
 
-    synapse: str = param("stdp_synapse", "catalog synapse, or a NEST built-in as nest:<name>")
-    neuron: str = param("iaf_psc_exp_neuron", "catalog neuron, or a NEST built-in as nest:<name>")
+    synapse: str = param("stdp_synapse", "synapse of the project (default: the catalog), or a NEST built-in as "
+                         "nest:<name>")
+    neuron: str = param("iaf_psc_exp_neuron", "neuron of the project (default: the catalog), or a NEST built-in "
+                        "as nest:<name>")
+    project: str | None = param(None, "project folder (its module.yaml) whose models --synapse and --neuron name; "
+                                "none: the catalog. In Python also a loaded Module")
+    reference: str | None = param(None, "what a project's synapse is compared with: a NEST built-in run beside it "
+                                  "(nest:stdp_synapse, with its Python reference where the toolkit has one) or a "
+                                  "catalog rule's Python reference (catalog:stdp_synapse); none: for a catalog "
+                                  "synapse its own twin and rule, for a project's synapse nothing")
+    reference_map: dict = param({}, "the reference's parameters as numbers or expressions of the synapse's own "
+                                "(moved ones included), NAME=EXPR, e.g. lambda=A_plus/Wmax (repeatable); a "
+                                "parameter both have by the same name is taken as it is", flag="--reference-map",
+                                text=True)
+    reference_neuron: str = param("nest:iaf_psc_exp", "NEST neuron a built-in reference runs on (it only has to "
+                                  "fire on time; post-trace time constants such as tau_minus are set on it)")
     dt_min_ms: float = param(-100.0, "first dt = t_post - t_pre", "ms", flag="--dt-min")
     dt_max_ms: float = param(100.0, "last dt", "ms", flag="--dt-max")
     n_dt: int = param(101, "points of the sweep")
@@ -49,6 +69,10 @@ class StdpWindowParams:
                             "iaf_psc_exp, every parameter translated) and draw it over the figure")
 
     def __post_init__(self):
+        object.__setattr__(self, "project", common.project_value(self.project))
+        if self.reference is not None and not self.reference.startswith((common.BUILTIN_PREFIX, CATALOG_PREFIX)):
+            raise ValueError(f"reference {self.reference!r}: name a NEST built-in as nest:<name> or a catalog rule "
+                             f"as catalog:<synapse> ({', '.join(references.RULES)})")
         if self.n_dt < 1 or self.n_pairings < 1:
             raise ValueError("n_dt and n_pairings must be at least 1")
         if self.frequency_hz <= 0:
@@ -81,6 +105,7 @@ class StdpWindowResult:
     pre: list | None = None                  # recorded presynaptic spike times per dt (ms)
     post: list | None = None                 # recorded postsynaptic spike times per dt (ms)
     twin: StdpWindowResult | None = None     # NEST's built-in twin run the same way (params.nest_twin)
+    notes: list = field(default_factory=list)   # what the comparison left out (no reference, NEST defaults used)
 
     def twin_gap(self) -> float | None:
         """Largest |dw difference| between the synapse and NEST's built-in twin (None without a twin)."""
@@ -98,10 +123,19 @@ def reference_rule(p: StdpWindowParams):
 
     Catalog synapses use their own parameters; a NEST built-in twin has its
     parameter names translated (the post-trace time constants are then the
-    neuron's ``tau_minus`` / ``tau_minus_triplet``).
+    neuron's ``tau_minus`` / ``tau_minus_triplet``). A project's synapse has one
+    where ``p.reference`` names it: ``catalog:<rule>`` with the rule's parameters
+    from ``p.reference_map``, or ``nest:<built-in>`` with a Python reference.
     """
     name = p.synapse
     params = dict(p.synapse_params)
+    if p.reference is not None and not name.startswith(common.BUILTIN_PREFIX):
+        if p.reference.startswith(common.BUILTIN_PREFIX):
+            twin = nest_twin(p)
+            return None if twin is None else reference_rule(twin)
+        rule = references.RULES[p.reference[len(CATALOG_PREFIX):]]
+        values = mapped_values(p)
+        return lambda pre, post: rule(pre, post, p.delay_ms, p.w0, values).final
     if name.startswith(common.BUILTIN_PREFIX):
         import nest
 
@@ -115,20 +149,81 @@ def reference_rule(p: StdpWindowParams):
         # every parameter the rule uses, as NEST has it (defaults or the values given)
         syn = {**nest.GetDefaults(builtin), **params}
         params = {mapping[k]: syn[k] for k in mapping}
+        mod = common.project_module(p.project)
         neuron_model = p.neuron[len(common.BUILTIN_PREFIX):] if p.neuron.startswith(common.BUILTIN_PREFIX) \
-            else catalog.neuron_model(p.neuron)
+            else mod.neuron(p.neuron)
         neu = {**nest.GetDefaults(neuron_model), **p.neuron_params}
         params.update({ours: neu[theirs] for ours, theirs in _POST_TIME_CONSTANTS[name].items()})
-    else:
+    elif p.project is None:
         # parameters NESTML moved into the co-generated neuron, e.g. tau_tr_post__for_stdp_synapse_nestml
         for key, value in p.neuron_params.items():
             variable = key.split("__for_")[0]
             if key == catalog.moved_parameter(name, variable):
                 params[variable] = value
+    else:
+        return None   # a project's synapse without a named reference
     rule = references.RULES.get(name)
     if rule is None:
         return None
     return lambda pre, post: rule(pre, post, p.delay_ms, p.w0, params).final
+
+
+def synapse_values(p: StdpWindowParams) -> dict:
+    """The synapse's parameters as the window runs it, by their names in the synapse: NEST's defaults, the
+    values given, and the ones NESTML moved into the co-generated neuron (read there)."""
+    import nest
+
+    mod = common.project_module(p.project)
+    neuron, synapse = common.resolve_models(p.synapse, p.neuron, mod)
+    values = {**nest.GetDefaults(synapse), **p.synapse_params}
+    info = mod.models().get(synapse)
+    if info is not None and info.pair:
+        neu = {**nest.GetDefaults(neuron), **p.neuron_params}
+        for orig, here in mod.moved(*info.pair).items():
+            values[orig] = neu[here]
+    return {k: v for k, v in values.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
+
+
+def mapped_values(p: StdpWindowParams, wanted=()) -> dict:
+    """``p.reference_map`` evaluated on the synapse's parameters (:func:`synapse_values`), plus every name of
+    ``wanted`` the synapse has under the same name."""
+    own = synapse_values(p)
+    out = {name: own[name] for name in wanted if name in own}
+    for name, expr in p.reference_map.items():
+        out[name] = float(expr) if isinstance(expr, (int, float)) else _evaluate(expr, own, name)
+    return out
+
+
+def _evaluate(expr: str, names: dict, target: str) -> float:
+    """An arithmetic expression (numbers, names, + - * / **, parentheses) over ``names``."""
+    import ast
+    import operator
+
+    ops = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv,
+           ast.Pow: operator.pow, ast.USub: operator.neg, ast.UAdd: operator.pos}
+
+    def value(node):
+        if isinstance(node, ast.Expression):
+            return value(node.body)
+        if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)):
+            return float(node.value)
+        if isinstance(node, ast.Name):
+            if node.id not in names:
+                raise KeyError(f"reference_map {target}={expr!r}: the synapse has no parameter {node.id!r}; it "
+                               f"has: {', '.join(sorted(names))}")
+            return float(names[node.id])
+        if isinstance(node, ast.BinOp) and type(node.op) in ops:
+            return ops[type(node.op)](value(node.left), value(node.right))
+        if isinstance(node, ast.UnaryOp) and type(node.op) in ops:
+            return ops[type(node.op)](value(node.operand))
+        raise ValueError(f"reference_map {target}={expr!r}: only numbers, parameter names, + - * / ** and "
+                         "parentheses are allowed")
+
+    try:
+        tree = ast.parse(str(expr), mode="eval")
+    except SyntaxError:
+        raise ValueError(f"reference_map {target}={expr!r}: not an arithmetic expression") from None
+    return value(tree)
 
 
 def _simulate(nest, neuron: str, synapse: str, p: StdpWindowParams, dts: np.ndarray, drive: float,
@@ -211,8 +306,15 @@ def run(p: StdpWindowParams, progress=None) -> StdpWindowResult:
     dw_ref = None if rule is None else np.array([rule(a, b) for a, b in zip(pre, post)]) - p.w0
     twin_params = nest_twin(p) if p.nest_twin else None
     twin = run(twin_params) if twin_params is not None else None
+    notes = []
+    if rule is None and twin is None and not p.synapse.startswith(common.BUILTIN_PREFIX):
+        notes.append("no reference: nothing checks this curve; name one with --reference nest:<built-in> (and "
+                     "--reference-map NAME=EXPR where names differ) or --reference catalog:<rule>")
+    if twin is not None and p.reference is not None and _unmapped(twin_params):
+        notes.append(f"NEST's {twin_params.synapse[len(common.BUILTIN_PREFIX):]} keeps its defaults for "
+                     f"{', '.join(_unmapped(twin_params))} (not in --reference-map, not a parameter of the synapse)")
     return StdpWindowResult(p, dt_ms, w - p.w0, p.w0, {"neuron": neuron, "synapse": synapse}, provenance(),
-                            dw_ref, pre, post, twin)
+                            dw_ref, pre, post, twin, notes)
 
 
 def save(result: StdpWindowResult, out_dir: Path | str) -> dict[str, Path]:
@@ -225,7 +327,8 @@ def save(result: StdpWindowResult, out_dir: Path | str) -> dict[str, Path]:
     twin = None if result.twin is None else {"params": asdict(result.twin.params), "models": result.twin.models}
     return common.save_table(out_dir, "window", ["dt_ms", "dw", "dw_reference", "dw_nest_builtin"], rows,
                              {"params": asdict(result.params), "models": result.models,
-                              "w0": result.w0, "nest_builtin_twin": twin, "provenance": result.provenance})
+                              "w0": result.w0, "nest_builtin_twin": twin, "notes": result.notes,
+                              "provenance": result.provenance})
 
 
 def reference_curve(p: StdpWindowParams, dts: np.ndarray) -> np.ndarray | None:
@@ -247,12 +350,43 @@ def reference_curve(p: StdpWindowParams, dts: np.ndarray) -> np.ndarray | None:
 
 
 def nest_twin(p: StdpWindowParams) -> StdpWindowParams | None:
-    """The same protocol with NEST's built-in twin of a catalog synapse on NEST's iaf_psc_exp, every parameter
-    translated (the postsynaptic time constants become the NEST neuron's tau_minus...); None where the
-    synapse has no twin, the neuron is not iaf_psc_exp_neuron, or a parameter has no NEST counterpart."""
+    """The same protocol with a NEST built-in, every parameter translated; None where there is none.
+
+    For a catalog synapse (no ``reference``): its built-in twin on NEST's iaf_psc_exp (the postsynaptic
+    time constants become the NEST neuron's tau_minus...); None where the synapse has no twin, the neuron
+    is not iaf_psc_exp_neuron, or a parameter has no NEST counterpart. For ``reference="nest:<name>"``:
+    that built-in on ``reference_neuron``, its parameters from ``reference_map`` (and the synapse's
+    parameters of the same name); names that are the neuron's (tau_minus) are set on the neuron.
+    """
     import nest
 
-    if p.synapse.startswith(common.BUILTIN_PREFIX) or p.neuron != "iaf_psc_exp_neuron":
+    if p.synapse.startswith(common.BUILTIN_PREFIX):
+        return None
+    if p.reference is not None:
+        if not p.reference.startswith(common.BUILTIN_PREFIX):
+            return None
+        builtin = p.reference[len(common.BUILTIN_PREFIX):]
+        common.project_module(p.project)
+        common._check_builtin(builtin, "synapse")
+        neuron = p.reference_neuron[len(common.BUILTIN_PREFIX):] if p.reference_neuron.startswith(
+            common.BUILTIN_PREFIX) else p.reference_neuron
+        common._check_builtin(neuron, "neuron")
+        syn_keys, neu_keys = set(nest.GetDefaults(builtin)), set(nest.GetDefaults(neuron))
+        rule_names = set(references.NEST_TWINS.get(builtin, (None, {}))[1]) - {"weight"}
+        post_names = set(_POST_TIME_CONSTANTS.get(references.NEST_TWINS.get(builtin, ("",))[0], {}).values())
+        values = mapped_values(p, wanted=rule_names | post_names)
+        unknown = sorted(set(values) - syn_keys - neu_keys)
+        if unknown:
+            raise KeyError(f"reference_map: {', '.join(unknown)} is neither a parameter of NEST's {builtin} nor "
+                           f"of {neuron}")
+        return StdpWindowParams(**{**p.__dict__, "synapse": common.BUILTIN_PREFIX + builtin,
+                                   "neuron": common.BUILTIN_PREFIX + neuron, "project": p.project,
+                                   "synapse_params": {k: v for k, v in values.items() if k in syn_keys},
+                                   "neuron_params": {k: v for k, v in values.items()
+                                                     if k in neu_keys and k not in syn_keys},
+                                   "drive_weight": None, "nest_twin": False, "reference": None,
+                                   "reference_map": {}})
+    if p.project is not None or p.neuron != "iaf_psc_exp_neuron":
         return None
     builtin = next((b for b, (ours, _) in references.NEST_TWINS.items() if ours == p.synapse), None)
     if builtin is None or p.synapse not in _POST_TIME_CONSTANTS:
@@ -272,6 +406,14 @@ def nest_twin(p: StdpWindowParams) -> StdpWindowParams | None:
                                "drive_weight": None, "nest_twin": False})
 
 
+def _unmapped(twin: StdpWindowParams) -> list[str]:
+    """Parameters of the built-in's rule that the twin leaves at NEST's defaults."""
+    builtin = twin.synapse[len(common.BUILTIN_PREFIX):]
+    rule, mapping = references.NEST_TWINS.get(builtin, (None, {}))
+    used = (set(mapping) - {"weight"}) | set(_POST_TIME_CONSTANTS.get(rule, {}).values())
+    return sorted(used - set(twin.synapse_params) - set(twin.neuron_params))
+
+
 def _broken_at_jumps(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """``x, y`` with a NaN point between neighbours whose ``y`` jumps by more than a quarter of the curve's
     range: matplotlib breaks the line there."""
@@ -284,8 +426,9 @@ def _broken_at_jumps(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarr
 
 
 def weight_unit(neuron: str) -> str:
-    """Unit of a synaptic weight onto ``neuron``: nS for conductance-based neurons, pA for current-based ones."""
-    return "nS" if "cond" in neuron else "pA"
+    """Unit of a synaptic weight onto ``neuron``, from its name: nS for conductance-based neurons (``cond``),
+    mV for voltage jumps (``delta``), else pA (current-based)."""
+    return "nS" if "cond" in neuron else "mV" if "delta" in neuron else "pA"
 
 
 def plot(result: StdpWindowResult, out_dir: Path | str) -> Path:
@@ -317,14 +460,19 @@ def plot(result: StdpWindowResult, out_dir: Path | str) -> Path:
     ax.plot(result.dt_ms, result.dw, "o", ms=3.5, color="C0", zorder=3, label=f"NEST simulation ({p.synapse})")
     if twin is not None:
         ax.plot(twin.dt_ms, twin.dw, "x", ms=4, color="C1", zorder=4,
-                label=f"NEST's built-in {twin.params.synapse[len(common.BUILTIN_PREFIX):]} on iaf_psc_exp")
+                label=f"NEST's built-in {twin.params.synapse[len(common.BUILTIN_PREFIX):]} on "
+                      f"{twin.params.neuron[len(common.BUILTIN_PREFIX):]}")
+    if curve is None and twin is None and result.dw_reference is None:
+        ax.text(0.02, 0.97, "no reference: nothing checks this curve", transform=ax.transAxes, fontsize=7,
+                va="top", color="C3")
     ax.legend(fontsize=7, frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.17), ncol=2)
     ax.set_xlabel(r"$\Delta t = t_\mathrm{post} - t_\mathrm{pre}$ (ms)")
     ax.set_ylabel(rf"$\Delta w$ ({unit}), from $w_0$ = {p.w0:g} {unit}")
     if p.w0 != 0:
         right = ax.secondary_yaxis("right", functions=(lambda y: 100.0 * y / p.w0, lambda y: y * p.w0 / 100.0))
         right.set_ylabel(r"$\Delta w / w_0$ (%)")
-    ax.set_title(f"{p.synapse} on {p.neuron}: {p.n_pairings} pairings at {p.frequency_hz:g} Hz, "
+    where = "" if p.project is None else f" ({Path(p.project).name})"
+    ax.set_title(f"{p.synapse} on {p.neuron}{where}: {p.n_pairings} pairings at {p.frequency_hz:g} Hz, "
                  f"delay {p.delay_ms:g} ms", fontsize=9)
     fig.tight_layout()
     return common.save_figure(fig, out_dir, "window.png", dpi=120)
@@ -339,7 +487,7 @@ def summary(result: StdpWindowResult) -> list[str]:
     if result.twin is not None:
         lines.append(f"NEST's built-in {result.twin.params.synapse[len(common.BUILTIN_PREFIX):]} with the same "
                      f"parameters: largest |dw difference| {result.twin_gap():.1e}")
-    return lines
+    return lines + list(result.notes)
 
 
 EXPERIMENT = Experiment(StdpWindowParams, run, save, plot, summary,
