@@ -39,6 +39,8 @@ class StaleModuleError(ModuleNotBuiltError):
 #: Modules installed into NEST by this process, by module name, in the order they were first installed:
 #: :func:`reset_kernel` installs every one of them again (``nest.ResetKernel()`` unloads modules).
 _INSTALLED: dict[str, "Module"] = {}
+#: The library file each module was last installed from in this process, by module name.
+_LOADED_FROM: dict[str, Path] = {}
 
 
 @dataclass(frozen=True)
@@ -138,22 +140,22 @@ class Module:
         """
         import nest
 
-        name = self.library_name()
-        loaded = set(nest.GetKernelStatus("modules"))
-        if name not in loaded:
-            if self.name in loaded and name != self.name:
+        library = self.library()
+        if self.name in nest.GetKernelStatus("modules"):
+            if _LOADED_FROM.get(self.name, library) != library:
                 raise StaleModuleError(
                     f"the kernel still holds the models of an earlier build of {self.name}; {self.so_path} was "
                     "rebuilt since, and NEST cannot replace a loaded module's models: call nest.ResetKernel() "
                     "(or reset_kernel() of nestml_lab, which installs every module again), then load it again")
+        else:
             self._refuse_clashes(nest)
-            folder = self.so_path.parent if name == self.name else self._fresh_copy(name)
             try:
-                install_from(folder, name)
+                install_from(library.parent, self.name)
             except Exception as exc:   # NEST's own errors: NamingConflict, a library libltdl cannot open, ...
                 if type(exc).__module__.split(".")[0] not in ("NESTErrors", "nest"):
                     raise
-                raise ModuleNotBuiltError(f"NEST could not load {self.so_path}: {exc}") from None
+                raise ModuleNotBuiltError(f"NEST could not load {library}: {exc}") from None
+            _LOADED_FROM[self.name] = library
             known = set(nest.node_models) | set(nest.synapse_models)
             missing = sorted(set(self.stamp["models"]) - known)
             if missing:
@@ -162,37 +164,37 @@ class Module:
         _INSTALLED[self.name] = self
         return self
 
-    def library_name(self) -> str:
-        """The name NEST loads this module under in this process.
+    def library(self) -> Path:
+        """The library file NEST loads this module from in this process.
 
-        The module's own name, unless this process has already mapped another
+        The installed ``.so``, unless this process has already mapped another
         library file of that name (an earlier build: NEST keeps a library mapped
-        after ``ResetKernel``, and opening the same file name again would run the
-        old code). Then a copy named after the library's hash is loaded
-        (``<module>_<sha12>``), so that an edit, a rebuild and a load in one
-        process run the new code.
+        after ``ResetKernel``, and opening the same file again would run the old
+        code). Then a copy of the current library in ``loaded/<sha12>/`` beside it,
+        so that an edit, a rebuild and a load in one process run the new code.
         """
-        current = os.stat(self.so_path)
-        for path, inode in _mapped_libraries():
-            if Path(path).name == self.so_path.name and (path != str(self.so_path) or inode != current.st_ino):
-                return f"{self.name}_{self.stamp['so_sha256'][:12]}"
-        return self.name
+        current = os.stat(self.so_path).st_ino
+        mapped = [(path, inode) for path, inode in _mapped_libraries() if Path(path).name == self.so_path.name]
+        if not mapped or (str(self.so_path), current) in mapped:
+            return self.so_path
+        return self._fresh_copy()
 
-    def _fresh_copy(self, name: str) -> Path:
-        """A copy of the library as ``<target>/loaded/<name>.so`` (older copies removed); its folder."""
+    def _fresh_copy(self) -> Path:
+        """A copy of the library as ``<target>/loaded/<sha12>/<module>.so`` (older copies removed)."""
         import shutil
 
-        folder = self.so_path.parent / "loaded"
-        folder.mkdir(exist_ok=True)
-        copy = folder / f"{name}.so"
+        loaded = self.so_path.parent / "loaded"
+        folder = loaded / self.stamp["so_sha256"][:12]
+        copy = folder / self.so_path.name
         if not copy.is_file() or _file_hash(copy) != self.stamp["so_sha256"]:
-            tmp = folder / f".{name}.so.partial-{os.getpid()}"
+            folder.mkdir(parents=True, exist_ok=True)
+            tmp = folder / f".{copy.name}.partial-{os.getpid()}"
             shutil.copyfile(self.so_path, tmp)
             os.replace(tmp, copy)
-        for old in folder.glob(f"{self.name}_*.so"):
-            if old != copy:
-                old.unlink(missing_ok=True)   # a library mapped by a process stays mapped after unlink
-        return folder
+        for old in loaded.iterdir():
+            if old != folder:
+                shutil.rmtree(old, ignore_errors=True)   # a library mapped by a process stays mapped after unlink
+        return copy
 
     def _refuse_clashes(self, nest) -> None:
         """Raise ModuleClashError when a model of this module is in NEST already (another module's)."""
@@ -381,9 +383,9 @@ def install_from(folder: Path, module: str) -> None:
     """``nest.Install(module)`` from ``folder``, which is put on the library search path libltdl reads."""
     import nest
 
-    search = os.environ.get("LD_LIBRARY_PATH", "")
-    if str(folder) not in search.split(os.pathsep):
-        os.environ["LD_LIBRARY_PATH"] = str(folder) + (os.pathsep + search if search else "")
+    # first on the path: another folder with a library of the same name (an older copy) must not win
+    search = [p for p in os.environ.get("LD_LIBRARY_PATH", "").split(os.pathsep) if p and p != str(folder)]
+    os.environ["LD_LIBRARY_PATH"] = os.pathsep.join([str(folder), *search])
     # NEST says "loaded module ..." at INFO after every ResetKernel; only warnings and errors get through
     before = nest.verbosity
     nest.verbosity = max(before, nest.VerbosityLevel.WARNING)

@@ -1,6 +1,10 @@
 """Declarative experiments: a network and its simulation sessions described by one YAML parameter tree.
 
-The tree (seed notebook 003 shows the idea) has three parts::
+The tree (seed notebook 003 shows the idea) has three parts, and may name the projects whose models it
+uses (``modules:``, folders relative to the tree file; a leaf ``nestml: <model>`` is looked up in them in
+order, then in the catalog; ``catalog: <model>`` is the catalog's)::
+
+    modules: [../my_models]                                # optional
 
     kernel:    {resolution_ms: 0.1, seed: 1, threads: 2}   # threads per process, or instead
                                                            # total_num_virtual_procs: 2 (processes x threads:
@@ -111,10 +115,11 @@ class Tree:
     sessions: dict
     source: str = "<tree>"
     raw: dict = field(default_factory=dict)
+    modules: list = field(default_factory=list)   # project folders (absolute) whose models leaves name
 
     def resolved(self) -> dict:
         """The whole tree with every model leaf's inherited parameters written out."""
-        return {"kernel": self.kernel, "network": {
+        return {"modules": self.modules, "kernel": self.kernel, "network": {
             "neuron_models": self.neuron_models, "synapse_models": self.synapse_models,
             "populations": self.populations, "connections": self.connections, "recorders": self.recorders},
             "sessions": self.sessions}
@@ -122,12 +127,15 @@ class Tree:
 
 
 KERNEL_KEYS = {"resolution_ms", "seed", "threads", "total_num_virtual_procs"}
-MODEL_PARAMS = {"nest_model", "catalog", "partner"}
+MODEL_PARAMS = {"nest_model", "catalog", "nestml", "partner"}
+#: A model leaf names its model with exactly one of these.
+MODEL_SOURCES = ("nest_model", "catalog", "nestml")
 
 
 def parse(data: dict, source: str = "<tree>") -> Tree:
     """Validate a tree (a loaded YAML document) and resolve its inheritance."""
-    check_keys(data, {"kernel", "network", "sessions"}, source, {"network", "sessions"})
+    check_keys(data, {"modules", "kernel", "network", "sessions"}, source, {"network", "sessions"})
+    modules = _project_folders(data.get("modules"), source)
     kernel = {"resolution_ms": 0.1, "seed": 1, "threads": 1, **(data.get("kernel") or {})}
     check_keys(kernel, KERNEL_KEYS, f"{source}: kernel")
     positive_number(kernel["resolution_ms"], f"{source}: kernel.resolution_ms")
@@ -151,8 +159,11 @@ def parse(data: dict, source: str = "<tree>") -> Tree:
         for name, leaf in models.items():
             where = f"{source}: network.{kind}.{name}.params"
             check_keys(leaf["params"], MODEL_PARAMS, where)
-            if ("nest_model" in leaf["params"]) == ("catalog" in leaf["params"]):
-                raise TreeError(f"{where}: give exactly one of nest_model (a NEST built-in) or catalog")
+            if sum(k in leaf["params"] for k in MODEL_SOURCES) != 1:
+                raise TreeError(f"{where}: give exactly one of nest_model (a NEST built-in), nestml (a model of "
+                                "the tree's modules, then of the catalog) or catalog")
+            if "nestml" in leaf["params"] and not isinstance(leaf["params"]["nestml"], str):
+                raise TreeError(f"{where}.nestml: expected a model name, got {leaf['params']['nestml']!r}")
     for kind, models in (("neuron_models", neuron_models), ("synapse_models", synapse_models)):
         for name, leaf in models.items():
             check_values(leaf["nest_params"], f"{source}: network.{kind}.{name}.nest_params")
@@ -275,7 +286,26 @@ def parse(data: dict, source: str = "<tree>") -> Tree:
     if not sessions:
         raise TreeError(f"{source}: sessions: at least one session is needed")
     check_memory(populations, connections, source)
-    return Tree(kernel, neuron_models, synapse_models, populations, connections, recorders, sessions, source, data)
+    return Tree(kernel, neuron_models, synapse_models, populations, connections, recorders, sessions, source, data,
+                modules)
+
+
+def _project_folders(value, source: str) -> list[str]:
+    """The tree's ``modules:``: project folders, relative to the tree file; returned absolute."""
+    if value is None:
+        return []
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+        raise TreeError(f"{source}: modules: expected a list of project folders, got {value!r}")
+    base = Path(source).parent if Path(source).is_file() else Path.cwd()
+    out = []
+    for v in value:
+        folder = (base / v).resolve()
+        if not (folder / "module.yaml").is_file() and not (folder.suffix in (".yaml", ".yml") and folder.is_file()):
+            raise TreeError(f"{source}: modules: {v!r} is not a project folder ({folder} has no module.yaml)")
+        out.append(str(folder))
+    return out
 
 
 def read(path: str | Path) -> Tree:
@@ -347,24 +377,25 @@ def _create(nest, model: str, pop: dict):
         extent=list(spatial["extent"]), edge_wrap=spatial["edge_wrap"]))
 
 
-def _synapse_name(leaf: dict) -> str:
-    """NEST name of a synapse-model leaf (``partner``: the neuron it was co-generated with)."""
+def _find(leaf: dict, kind: str, modules: list, where: str) -> str:
+    """NEST name of a model leaf: a NEST built-in, a catalog model, or (``nestml``) the first of the tree's
+    modules that has it, then the catalog. ``partner`` names the model it was co-generated with."""
     p = leaf["params"]
     if "nest_model" in p:
         return p["nest_model"]
-    if "partner" in p:
-        return catalog.pair_models(p["partner"], p["catalog"])[1]
-    return catalog.synapse_model(p["catalog"])
-
-
-def _neuron_name(leaf: dict) -> str:
-    """NEST name of a neuron-model leaf (``partner``: the synapse it was co-generated with)."""
-    p = leaf["params"]
-    if "nest_model" in p:
-        return p["nest_model"]
-    if "partner" in p:
-        return catalog.pair_models(p["catalog"], p["partner"])[0]
-    return catalog.neuron_model(p["catalog"])
+    candidates = [catalog._catalog_stamp()] if "catalog" in p else [*modules, catalog._catalog_stamp()]
+    name = p.get("catalog", p.get("nestml"))
+    tried = []
+    for mod in candidates:
+        try:
+            if "partner" in p:
+                pair = mod.pair(name, p["partner"]) if kind == "neuron" else mod.pair(p["partner"], name)
+                return pair[0] if kind == "neuron" else pair[1]
+            return mod.neuron(name) if kind == "neuron" else mod.synapse(name)
+        except KeyError as exc:
+            tried.append(f"{mod.name}: {exc.args[0] if exc.args else exc}")
+    raise TreeError(f"{where}: no {kind} {name!r}" + (f" with partner {p['partner']!r}" if "partner" in p else "")
+                    + " in " + "; ".join(tried))
 
 
 def _nodes(pops: dict, names):
@@ -517,6 +548,12 @@ def simulate(tree: Tree, progress=None) -> RunData:
     from nestml_lab import parallel
 
     catalog.reset_kernel()
+    modules = []
+    for folder in tree.modules:
+        try:
+            modules.append(catalog.load(folder))   # installed beside the catalog; reset_kernel keeps them
+        except catalog.ModuleNotBuiltError as exc:
+            raise TreeError(f"{tree.source}: modules: {exc}") from None
     nest.verbosity = nest.VerbosityLevel.ERROR
     say = progress if progress and parallel.is_root() else (lambda line: None)
     nest.resolution = tree.kernel["resolution_ms"]
@@ -537,7 +574,8 @@ def simulate(tree: Tree, progress=None) -> RunData:
             model, params = pop["model"][5:], {}
         else:
             leaf = tree.neuron_models[pop["model"]]
-            model, params = _neuron_name(leaf), leaf["nest_params"]
+            model, params = _find(leaf, "neuron", modules, f"{tree.source}: network.neuron_models.{pop['model']}"), \
+                leaf["nest_params"]
         with step(f"network.populations.{name}"):
             if pop.get("parrots"):   # stimulators, each repeated by a parrot neuron that holds the position
                 nodes = devices[name] = nest.Create(model, pop["n"])
@@ -563,7 +601,9 @@ def simulate(tree: Tree, progress=None) -> RunData:
         syn = {}
         if "synapse" in conn:
             leaf = tree.synapse_models[conn["synapse"]]
-            syn = {"synapse_model": _synapse_name(leaf), **leaf["nest_params"]}
+            syn = {"synapse_model": _find(leaf, "synapse", modules,
+                                          f"{tree.source}: network.synapse_models.{conn['synapse']}"),
+                   **leaf["nest_params"]}
         syn.update(conn["nest_params"])
         with step(f"network.connections[{i}]"):
             spec = _conn_spec(nest, conn["rule"])
@@ -596,8 +636,9 @@ def simulate(tree: Tree, progress=None) -> RunData:
             recorders[rec["name"]] = sr
         else:   # read per session from a bounded sample of sources: never every connection at once
             w = rec["weights"]
-            sources = pops[w["source"]][:int(w.get("max_sources", 100))]
-            synapse = _synapse_name(tree.synapse_models[w["synapse"]])
+            source = pops[w["source"]]
+            sources = source[:min(len(source), int(w.get("max_sources", 100)))]   # NEST refuses a slice past the end
+            synapse = _find(tree.synapse_models[w["synapse"]], "synapse", modules, f"{tree.source}: {w['synapse']}")
             weight_samples[rec["name"]] = (sources, [synapse, *copies.get(synapse, [])])
     recorder_ids = np.array([sr.global_id for sr in recorders.values()], dtype=int)
     build_s = time.perf_counter() - t_build
@@ -638,7 +679,9 @@ def simulate(tree: Tree, progress=None) -> RunData:
     info = {"tree": tree.source, "first_ids": {name: int(p[0].global_id) for name, p in pops.items()},
             "sizes": {n: len(p) for n, p in pops.items()}, **layout,
             "build_s": max(p["build_s"] for p in per_process),
-            "peak_rss_mb": max(p["peak_rss_mb"] for p in per_process), "per_process": per_process}
+            "peak_rss_mb": max(p["peak_rss_mb"] for p in per_process), "per_process": per_process,
+            "modules": {m.name: {"project": str(m.project), "source_hash": m.stamp["source_hash"],
+                                 "so_sha256": m.stamp["so_sha256"]} for m in modules}}
     return RunData(tree.resolved(), {**provenance(), **info}, times, spikes, weights, analog, positions)
 
 
@@ -733,7 +776,8 @@ def rerun_tree(run_dir: str | Path) -> Tree:
     resolved = yaml.safe_load((Path(run_dir) / "parameter_tree.yml").read_text())
     net = resolved["network"]
     # the resolved model leaves are already flat: each becomes a tree of one leaf
-    data = {"kernel": resolved["kernel"], "sessions": resolved["sessions"], "network": {
+    data = {"modules": resolved.get("modules") or None, "kernel": resolved["kernel"],
+            "sessions": resolved["sessions"], "network": {
         "neuron_models": net["neuron_models"] or None, "synapse_models": net["synapse_models"] or None,
         "populations": net["populations"], "connections": net["connections"], "recorders": net["recorders"]}}
     return parse(data, str(Path(run_dir) / "parameter_tree.yml"))

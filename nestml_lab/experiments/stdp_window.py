@@ -262,9 +262,11 @@ def _simulate(nest, neuron: str, synapse: str, p: StdpWindowParams, dts: np.ndar
     measured = []
     for k in range(n):
         if len(got_post[k]) != p.n_pairings or not np.allclose(got_post[k], post_times[k], atol=res / 2):
+            extra = (f"; a presynaptic spike of weight w0 = {p.w0:g} may make it fire on its own: lower --w0"
+                     if len(got_post[k]) > p.n_pairings else "")
             raise RuntimeError(f"post neuron {k} (dt = {dts[k]} ms) fired {len(got_post[k])} spikes, not the "
                                f"{p.n_pairings} intended at the intended times: the drive or a plastic input "
-                               "disturbed it")
+                               f"disturbed it{extra}")
         if len(got_pre[k]) != len(pre_t):
             raise RuntimeError(f"pre neuron {k} fired {len(got_pre[k])} spikes, expected {len(pre_t)}")
         measured.append(float(got_post[k][0] - got_pre[k][0]))
@@ -289,6 +291,9 @@ def run(p: StdpWindowParams, progress=None) -> StdpWindowResult:
     import nest
 
     neuron, synapse, drive, latency = common.prepare(p)
+    # the reference and the twin are checked before minutes of simulation, not after
+    rule = reference_rule(p)
+    twin_params = nest_twin(p) if p.nest_twin else None
     dts = p.dts()
     if p.one_simulation:
         parts = [_simulate(nest, neuron, synapse, p, dts, drive, latency)]
@@ -302,9 +307,7 @@ def run(p: StdpWindowParams, progress=None) -> StdpWindowResult:
     w = np.concatenate([part[1] for part in parts])
     pre = [t for part in parts for t in part[2]]
     post = [t for part in parts for t in part[3]]
-    rule = reference_rule(p)
     dw_ref = None if rule is None else np.array([rule(a, b) for a, b in zip(pre, post)]) - p.w0
-    twin_params = nest_twin(p) if p.nest_twin else None
     twin = run(twin_params) if twin_params is not None else None
     notes = []
     if rule is None and twin is None and not p.synapse.startswith(common.BUILTIN_PREFIX):

@@ -81,8 +81,9 @@ def test_user_project_builds_in_its_own_folder_and_loads_beside_the_catalog(nest
     mine = nestml_lab.load(project)
     catalog = nestml_lab.catalog()
     neuron, synapse = mine.pair("lif_delta_neuron", "additive_stdp_synapse")
-    assert (neuron, synapse) == ("lif_delta_neuron_nestml__with_additive_stdp_synapse_nestml",
-                                 "additive_stdp_synapse_nestml__with_lif_delta_neuron_nestml")
+    # init gave the project its own suffix (from the folder name), so nothing clashes with the catalog
+    assert (neuron, synapse) == ("lif_delta_neuron_my_models__with_additive_stdp_synapse_my_models",
+                                 "additive_stdp_synapse_my_models__with_lif_delta_neuron_my_models")
     assert neuron in nest.node_models and catalog.neuron("iaf_psc_exp_neuron") in nest.node_models
     # both modules in one network: a catalog neuron drives the user's pair through the user's STDP synapse
     pre = nest.Create(catalog.neuron("iaf_psc_exp_neuron"), params={"I_e": 600.0})
