@@ -187,6 +187,20 @@ def cmd_run_tree(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_docs(args: argparse.Namespace) -> int:
+    """Build the documentation site with a project's model pages (default: the catalog's)."""
+    from nestml_lab import docs
+
+    project = Path(args.project) if args.project else None
+    if project is not None:
+        from nestml_lab.codegen.manifest import load_manifest
+
+        load_manifest(project)   # a clear error for a folder that is no project
+    out = Path(args.out) if args.out else (project / "site" if project else paths.REPO_ROOT / "site")
+    docs.build(out, log=_progress, project=project)
+    return 0
+
+
 def cmd_golden(args: argparse.Namespace) -> int:
     """Rewrite the golden curves of tests/regression (on purpose only; see its README)."""
     from nestml_lab import golden
@@ -298,6 +312,11 @@ def main(argv: list[str] | None = None) -> int:
 
     for exp in registry().values():
         _add_experiment(sub, exp)
+
+    p = sub.add_parser("docs", help="build the documentation site (MkDocs) with a project's model pages")
+    p.add_argument("project", nargs="?", default=None, help="project folder (default: the toolkit's catalog)")
+    p.add_argument("--out", default=None, help="output folder (default: <project>/site, or site/ for the catalog)")
+    p.set_defaults(func=cmd_docs)
 
     p = sub.add_parser("golden", help="rewrite the golden curves of tests/regression (on purpose only)")
     p.add_argument("curves", nargs="*", help="some curves (default: all)")

@@ -1,6 +1,7 @@
-"""Build the documentation site: the pages in docs/, plus a page per experiment and per catalog model.
+"""Build the documentation site: the pages in docs/, plus a page per experiment and per model of a project.
 
-    python -m nestml_lab.docs [--out site]       # make docs
+    python -m nestml_lab.docs [--out site]                 # make docs: the catalog's models
+    nestml-lab docs my_models --out my_models/site         # the same site with a project's models
 
 The experiment pages come from the registry (each parameter's default, unit and help, as
 ``--help`` shows them); the model pages from the header comment and the parameter blocks of
@@ -80,23 +81,37 @@ def declarations(source: str, block: str) -> list[tuple[str, str, str, str]]:
     return rows
 
 
+def escape(text: str) -> str:
+    """Markdown text with ``<`` and ``>`` outside code spans written as entities (``nest:<name>`` would
+    otherwise vanish as an unknown HTML tag)."""
+    parts = re.split(r"(`[^`]*`)", text)
+    return "".join(part if part.startswith("`") else part.replace("<", "&lt;").replace(">", "&gt;")
+                   for part in parts)
+
+
 def _cell(text: str) -> str:
+    return escape(text).replace("|", "\\|")
+
+
+def _code(text: str) -> str:
+    """A table cell's code span (``|`` escaped, as tables need)."""
     return text.replace("|", "\\|")
 
 
-def model_page(path: Path) -> str:
+def model_page(path: Path, folder: str = "models") -> str:
     source = path.read_text()
-    kind = "synapse" if path.stem.endswith("_synapse") else "neuron"
+    kind = "synapse" if re.search(r"^model\s+\w*synapse\w*\s*:", source, re.M) or path.stem.endswith("_synapse") \
+        else "neuron"
     head = header_comment(source)
     title = head[0] if head else path.stem
-    page = [f"# {path.stem}", "", f"*{kind}*, `models/{path.name}`" + (f": {_cell(title.split(' - ', 1)[-1])}"
-                                                                      if " - " in title else ""), ""]
-    page.append(comment_to_markdown(head[1:]) if len(head) > 1 else "")
+    page = [f"# {path.stem}", "", f"*{kind}*, `{folder}/{path.name}`" + (f": {_cell(title.split(' - ', 1)[-1])}"
+                                                                        if " - " in title else ""), ""]
+    page.append(escape(comment_to_markdown(head[1:])) if len(head) > 1 else "")
     for block, label in (("parameters", "Parameters"), ("state", "State variables")):
         rows = declarations(source, block)
         if rows:
             page += [f"## {label}", "", "| name | type | default | meaning |", "|---|---|---|---|"]
-            page += [f"| `{n}` | {_cell(t)} | `{_cell(v)}` | {_cell(c)} |" for n, t, v, c in rows]
+            page += [f"| `{n}` | {_cell(t)} | `{_code(v)}` | {_cell(c)} |" for n, t, v, c in rows]
             page.append("")
     return "\n".join(page)
 
@@ -107,19 +122,44 @@ def experiment_page(exp) -> str:
     mod = sys.modules[exp.module]
     page = [f"# {exp.name}", "", exp.help[0].upper() + exp.help[1:] + ".", "",
             f"    nestml-lab {exp.name} --out results/{exp.folder}     # or: make {exp.name}", "",
-            (mod.__doc__ or "").strip(), "",
+            escape((mod.__doc__ or "").strip()), "",
             f"## Parameters (`{exp.params.__module__}.{exp.params.__name__}`)", "",
-            "| option | default | meaning |", "|---|---|---|"]
+            "The command-line option and the Python field of each parameter: "
+            f"`{exp.params.__name__}({', '.join(f'{p.name}=...' for p in parameters(exp.params)[:2])})`.", "",
+            "| option | Python field | default | meaning |", "|---|---|---|---|"]
     for par in parameters(exp.params):
         option = f"`{par.option()}`" if par.cli else "(Python only)"
-        page.append(f"| {option} | {_cell(par.shown_default())} | {_cell(par.help)} |")
+        page.append(f"| {option} | `{par.name}` | {_cell(par.shown_default())} | {_cell(par.help)} |")
     page += ["", f"In Python: `{exp.module}.run({exp.params.__name__}(...))` returns the result; `save`, `plot` "
              "and `summary` take it (see [the experiment contract](../experiments.md)).", ""]
     return "\n".join(page)
 
 
+def project_page(models: Path) -> str:
+    """The index of a project's models: module, suffix, and what is paired with what (from module.yaml)."""
+    from nestml_lab.codegen.manifest import load_manifest
+
+    m = load_manifest(models)
+    page = [f"# {m.module}", "", f"The project in `{models}`: NEST names end in `{m.suffix}`. Build it with "
+            f"`nestml-lab module {models}`, load it with `nestml_lab.load(...)`; validate a synapse with "
+            "[the tutorial](../own_models.md).", "", "| model | kind | paired with |", "|---|---|---|"]
+    partners: dict[str, list[str]] = {}
+    for pair in m.pairs:
+        partners.setdefault(pair.neuron, []).extend(pair.synapses)
+        for syn in pair.synapses:
+            partners.setdefault(syn, []).append(pair.neuron)
+    for name in [*m.neurons, *(p.neuron for p in m.pairs if p.neuron not in m.neurons), *m.synapses]:
+        kind = "synapse" if name in m.synapses else "neuron"
+        page.append(f"| [{name}]({name}.md) | {kind} | {', '.join(sorted(set(partners.get(name, [])))) or '-'} |")
+    return "\n".join(page) + "\n"
+
+
 def prepare(work: Path, models: Path = paths.MODELS_DIR) -> Path:
-    """Copy docs/ into ``work`` with the generated pages and the navigation; return its mkdocs.yml."""
+    """Copy docs/ into ``work`` with the generated pages and the navigation; return its mkdocs.yml.
+
+    ``models``: the project whose models get pages (default: the catalog).
+    """
+    from nestml_lab.codegen.manifest import load_manifest
     from nestml_lab.experiments.contract import registry
 
     shutil.copytree(DOCS, work / "docs", dirs_exist_ok=True)
@@ -128,26 +168,37 @@ def prepare(work: Path, models: Path = paths.MODELS_DIR) -> Path:
     for exp in experiments.values():
         (work / "docs" / "experiments" / f"{exp.folder}.md").write_text(experiment_page(exp))
     (work / "docs" / "models").mkdir(exist_ok=True)
-    model_files = sorted(models.glob("*.nestml"))
+    models = Path(models).resolve()
+    manifest = load_manifest(models)
+    listed = set(manifest.neurons) | set(manifest.synapses) | {p.neuron for p in manifest.pairs}
+    model_files = sorted(f for f in manifest.models_dir.glob("*.nestml") if f.stem in listed)
+    folder = "models" if models == paths.MODELS_DIR.resolve() else models.name
     for f in model_files:
-        (work / "docs" / "models" / f"{f.stem}.md").write_text(model_page(f))
-    nav = ["  - Home: index.md", "  - Experiment trees: trees.md", "  - Results on disk: results.md",
-           "  - The experiment contract: experiments.md", "  - Experiments:"]
+        (work / "docs" / "models" / f"{f.stem}.md").write_text(model_page(f, folder))
+    (work / "docs" / "models" / "index.md").write_text(project_page(models))
+    title = "Model catalog" if folder == "models" else f"Models of {manifest.module}"
+    nav = ["  - Home: index.md", "  - Validate your own models: own_models.md", "  - Experiment trees: trees.md",
+           "  - Results on disk: results.md", "  - The experiment contract: experiments.md", "  - Experiments:"]
     nav += [f"      - {e.name}: experiments/{e.folder}.md" for e in experiments.values()]
-    nav += ["  - Model catalog:"] + [f"      - {f.stem}: models/{f.stem}.md" for f in model_files]
+    nav += [f"  - {title}:", "      - all models: models/index.md"]
+    nav += [f"      - {f.stem}: models/{f.stem}.md" for f in model_files]
     nav += ["  - API: api.md"]
     config = work / "mkdocs.yml"
     config.write_text((DOCS / "mkdocs.yml.in").read_text().replace("@NAV@", "\n".join(nav))
-                      .replace("@ROOT@", str(paths.REPO_ROOT)))
+                      .replace("@ROOT@", str(paths.REPO_ROOT))
+                      .replace("@HOOKS@", str(Path(__file__).with_name("docs_hooks.py"))))
     (work / "docs" / "mkdocs.yml.in").unlink()
     return config
 
 
-def build(out: Path | str, log=print) -> Path:
-    """Build the site into ``out`` (``--strict``: warnings are errors); return ``out/index.html``."""
+def build(out: Path | str, log=print, project: Path | str | None = None) -> Path:
+    """Build the site into ``out`` (``--strict``: warnings are errors); return ``out/index.html``.
+
+    ``project``: a project folder whose models get the model pages (default: the catalog).
+    """
     out = Path(out).resolve()
     with tempfile.TemporaryDirectory(prefix="nestml-lab-docs-") as scratch:
-        config = prepare(Path(scratch))
+        config = prepare(Path(scratch), Path(project) if project is not None else paths.MODELS_DIR)
         proc = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "-f", str(config), "-d", str(out)],
                               capture_output=True, text=True)
     if proc.returncode != 0:
@@ -160,9 +211,11 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m nestml_lab.docs", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", default=str(paths.REPO_ROOT / "site"), help="output folder (default: site/)")
+    parser.add_argument("--project", default=None, help="a project folder whose models get pages (default: the "
+                        "catalog)")
     args = parser.parse_args(argv)
     try:
-        build(args.out)
+        build(args.out, project=args.project)
     except RuntimeError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

@@ -41,3 +41,21 @@ def test_model_header_and_parameter_block_become_markdown():
     assert docs.declarations(source, "parameters") == [("tau", "ms", "10 ms", "membrane time constant"),
                                                        ("V_th", "mV", "-50 mV", "")]
     assert docs.declarations(source, "state") == [("V", "mV", "0 mV", "")]
+
+
+def test_a_projects_site_has_its_models_and_nothing_vanishes(tmp_path):
+    """`nestml-lab docs PROJECT`: the project's model pages; `nest:<name>` shown, Python fields beside options,
+    Sphinx roles rendered as code."""
+    from nestml_lab.project import new_project
+
+    new_project(tmp_path / "my_models")
+    site = docs.build(tmp_path / "site", log=lambda line: None, project=tmp_path / "my_models").parent
+    assert (site / "models" / "lif_delta_neuron.html").is_file()
+    assert not (site / "models" / "stdp_synapse.html").exists(), "the catalog's models are not the project's"
+    index = (site / "models" / "index.html").read_text()
+    assert "my_models_module" in index and "additive_stdp_synapse" in index
+    window = (site / "experiments" / "stdp_window.html").read_text()
+    assert "nest:&lt;name&gt;" in window, "an unescaped <name> vanishes as an HTML tag"
+    assert "<code>reference_map</code>" in window and "<code>--reference-map</code>" in window
+    assert ":func:" not in (site / "api.html").read_text()
+    assert "Validate your own STDP synapse" in (site / "own_models.html").read_text()
