@@ -6,7 +6,8 @@ The pipeline, one subpackage or module per step::
     nestml_lab.build     C++ -> .so for one NEST installation (CMake project inside)
     nestml_lab.project   a project folder; make_module() runs the steps above
     nestml_lab.module    load() a built module into NEST, name its models
-    nestml_lab.experiments  STDP window, networks, ... on the catalog (models/)
+    nestml_lab.experiments  STDP window, networks, ... on the catalog (models/) or a project
+    nestml_lab.notebook  NESTML's generate_code_for / generate_nest_target, cached, never stale
 
 Typical use::
 
@@ -23,6 +24,9 @@ _EXPORTS = {
     "install_module": "nestml_lab.module", "reset_kernel": "nestml_lab.module", "neuron_model": "nestml_lab.module",
     "synapse_model": "nestml_lab.module", "pair_models": "nestml_lab.module",
     "moved_parameter": "nestml_lab.module", "catalog": "nestml_lab.module",
+    "installed_modules": "nestml_lab.module", "ModuleClashError": "nestml_lab.module",
+    "StaleModuleError": "nestml_lab.module",
+    "generate_code_for": "nestml_lab.notebook", "generate_nest_target": "nestml_lab.notebook",
 }
 __all__ = sorted(_EXPORTS)
 

@@ -159,7 +159,12 @@ class GenerateReport:
     variables: dict = field(default_factory=dict)  # NEST name -> declared parameters and state (VARIABLES.json)
 
 
-def _run_worker(unit: Unit, manifest: Manifest, staging: Path, log: Path) -> list[ModelMessage]:
+#: NESTML's warnings for a unit, one per line, beside its generated code.
+_WARNINGS_FILE = "NESTML_WARNINGS.txt"
+
+
+def _run_worker(unit: Unit, manifest: Manifest, staging: Path, log: Path,
+                warnings: list | None = None) -> list[ModelMessage]:
     spec = {
         "files": [str(manifest.source(m)) for m in unit.models],
         "target": str(staging / "src"),
@@ -177,6 +182,9 @@ def _run_worker(unit: Unit, manifest: Manifest, staging: Path, log: Path) -> lis
     if not result_file.exists():
         return [ModelMessage(spec["files"][0], 0, 0, f"the NESTML worker died (exit {proc.returncode}); see {log}")]
     result = json.loads(result_file.read_text())
+    if warnings is not None:
+        warnings.extend(ModelMessage(_display_path(w["file"]), w["line"], w["column"], w["message"])
+                        for w in result.get("warnings", []))
     if not result["errors"]:
         (staging / "src" / _VARIABLES_FILE).write_text(json.dumps(result.get("variables", {}), indent=1))
     return [ModelMessage(_display_path(e["file"]), e["line"], e["column"], e["message"]) for e in result["errors"]]
@@ -257,7 +265,8 @@ def generate(manifest: Manifest, out_dir: Path, jobs: int | None = None, log=pri
             staging = Path(tempfile.mkdtemp(prefix=f".{unit.uid}.", dir=units_dir))
             log_path = logs_dir / f"{unit.uid}.log"
             try:
-                errors = _run_worker(unit, manifest, staging, log_path)
+                found: list[ModelMessage] = []
+                errors = _run_worker(unit, manifest, staging, log_path, found)
                 if errors:
                     failures[unit.uid] = (errors, log_path)
                     log(f"[codegen]   FAILED {unit.description}")
@@ -265,6 +274,11 @@ def generate(manifest: Manifest, out_dir: Path, jobs: int | None = None, log=pri
                 _install_unit(unit, manifest, staging / "src", units_dir / unit.uid, keys[unit.uid],
                               nestml_keys[unit.uid])
                 log(f"[codegen]   {unit.description}: {time.perf_counter() - t:.1f} s")
+                # NESTML's warnings, once per unit (when it is generated; also in its log and beside its code)
+                (units_dir / unit.uid / _WARNINGS_FILE).write_text(
+                    "".join(f"{w.file}:{w.line}:{w.column}: {w.message}\n" for w in found))
+                for w in found:
+                    log(f"[nestml]     warning: {w.file}:{w.line}:{w.column}: {w.message}")
             finally:
                 shutil.rmtree(staging, ignore_errors=True)
 

@@ -14,16 +14,17 @@ import sys
 import traceback
 
 
-def _messages_since(start: int, fallback_file: str) -> list[dict]:
-    """NESTML ERROR messages logged after message number ``start``."""
+def _messages_since(start: int, fallback_file: str, level_name: str = "ERROR") -> list[dict]:
+    """NESTML messages of one level (``ERROR`` or ``WARNING``) logged after message number ``start``."""
     from pynestml.utils.logger import Logger, LoggingLevel
 
+    wanted = getattr(LoggingLevel, level_name)
     out = []
     for key, entry in sorted(Logger.get_log().items()):
         if key < start:
             continue
         artifact, _node, level, _code, pos, message = entry
-        if level != LoggingLevel.ERROR:
+        if level != wanted:
             continue
         out.append({
             "file": artifact or fallback_file,
@@ -158,6 +159,20 @@ def generate(spec: dict) -> list[dict]:
     return _messages_since(start, files[0])
 
 
+def warnings() -> list[dict]:
+    """NESTML's WARNING messages of this run (each once), e.g. a variable named like a physical unit."""
+    try:
+        seen, out = set(), []
+        for w in _messages_since(0, "", "WARNING"):
+            key = (w["file"], w["line"], w["message"])
+            if key not in seen:
+                seen.add(key)
+                out.append(w)
+        return out
+    except Exception:   # the log of a NESTML that crashed early: no warnings to report
+        return []
+
+
 def main(argv: list[str]) -> int:
     with open(argv[1]) as f:
         spec = json.load(f)
@@ -167,8 +182,12 @@ def main(argv: list[str]) -> int:
     except Exception:
         errors = [{"file": spec["files"][0], "line": 0, "column": 0,
                    "message": "NESTML crashed:\n" + traceback.format_exc()}]
+    found = warnings()
+    for w in found:   # into the unit's build log as well
+        print(f"[nestml] warning: {w['file']}:{w['line']}:{w['column']}: {w['message']}")
     with open(spec["result"], "w") as f:
-        json.dump({"ok": not errors, "errors": errors, "variables": spec.get("variables", {})}, f, indent=1)
+        json.dump({"ok": not errors, "errors": errors, "warnings": found, "variables": spec.get("variables", {})},
+                  f, indent=1)
     return 0 if not errors else 1
 
 

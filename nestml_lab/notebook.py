@@ -1,0 +1,310 @@
+"""NESTML's notebook calls, ``generate_code_for`` and ``generate_nest_target``, on the toolkit's pipeline.
+
+Change one import and a NESTML notebook builds on the PyPI NEST wheel::
+
+    from nestml_lab import generate_code_for      # was: NESTCodeGeneratorUtils.generate_code_for
+    module_name, neuron, synapse = generate_code_for(neuron_text, synapse_text, post_ports=["post_spikes"],
+                                                     codegen_opts={"weight_variable": {"stdp_synapse": "w"}})
+    nest.Install(module_name)                     # works, also after nest.ResetKernel()
+
+Underneath, each call is a project in a machine-wide cache, addressed by the content of its models
+and options (``~/.cache/nestml-lab/modules/<key>/``, or ``$NESTML_LAB_CACHE/modules/``): the same text
+returns the module built before in well under a second, and nothing is written into the working
+directory. The module name is made from that key (``nestml_<key>_module``), so an edited model is a
+new module in a new library file: NEST maps the new code in the same process, never the old one.
+NESTML 7/8 text is upgraded first (the report is shown) or refused with the hint; NESTML's warnings
+are shown once per model; errors are Python exceptions naming the line of the model text.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+#: Environment variable naming the cache folder (default: ``$XDG_CACHE_HOME/nestml-lab``, else
+#: ``~/.cache/nestml-lab``).
+CACHE_ENV = "NESTML_LAB_CACHE"
+#: NESTML's suffix for the models of ``generate_code_for``.
+SUFFIX = "_nestml"
+#: codegen_opts keys the notebook calls understand (others are refused, naming these).
+KNOWN_OPTIONS = ("weight_variable", "delay_variable", "continuous_state_buffering_method", "synapse_models",
+                 "neuron_synapse_pairs", "neuron_parent_class", "neuron_parent_class_include",
+                 "redirect_build_output")
+
+
+def cache_root() -> Path:
+    """The machine-wide cache of the notebook calls' projects and modules."""
+    base = os.environ.get(CACHE_ENV) or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "nestml-lab"
+    return Path(base) / "modules"
+
+
+def generate_code_for(nestml_neuron_model: str, nestml_synapse_model: str | None = None,
+                      module_name: str | None = None, target_path: str | None = None,
+                      post_ports: list | None = None, mod_ports: list | None = None,
+                      codegen_opts: dict | None = None, logging_level: str = "WARNING"):
+    """NESTML 9's ``NESTCodeGeneratorUtils.generate_code_for``, built by the toolkit and cached.
+
+    Parameters
+    ----------
+    nestml_neuron_model : str
+        The neuron's NESTML text, or the path of a ``.nestml`` file.
+    nestml_synapse_model : str, optional
+        The synapse's NESTML text or file; it is co-generated with the neuron.
+    module_name : str, optional
+        Name for ``nest.Install``; default ``nestml_<key>_module``, made from the models and options, so
+        that each distinct build is its own module and library file.
+    target_path : str, optional
+        Accepted for NESTML's signature; nothing is written there (the code lives in the cache).
+    post_ports, mod_ports : list, optional
+        The synapse's ports fed by the postsynaptic neuron (a name, or ``[port, neuron variable]`` for a
+        continuous port) and by a volume transmitter.
+    codegen_opts : dict, optional
+        ``weight_variable`` (``{synapse: variable}``; default: the synapse's ``w`` or ``weight``),
+        ``delay_variable`` (dropped: in NESTML 9 NEST's ``delay`` sets the delay),
+        ``continuous_state_buffering_method``.
+    logging_level : str
+        ``"WARNING"`` (default) shows NESTML's warnings and the upgrade report; ``"INFO"``/``"DEBUG"``
+        the build's progress too; ``"ERROR"``/``"NO"`` nothing but errors.
+
+    Returns
+    -------
+    tuple
+        ``(module_name, neuron, synapse)``, or ``(module_name, neuron)`` without a synapse: the names for
+        ``nest.Install``, ``nest.Create`` and ``nest.Connect``, as NESTML returns them.
+
+    Raises
+    ------
+    nestml_lab.codegen.errors.CodegenError
+        A model NESTML rejects or the toolkit refuses (model, line, column and NESTML's reason).
+    nestml_lab.build.BuildError
+        The C++ does not compile, or a tool is missing.
+    """
+    say = _Say(logging_level)
+    opts = _check_options(codegen_opts)
+    if "delay_variable" in opts:
+        say.note("[upgrade] codegen_opts delay_variable dropped: in NESTML 9 NEST's delay (syn_spec) sets the delay")
+    if "neuron_synapse_pairs" in opts:
+        raise ValueError("neuron_synapse_pairs is given both in codegen_opts and by generate_code_for's own "
+                         "arguments; use generate_nest_target for several pairs")
+    neuron_text = _model_text(nestml_neuron_model)
+    neuron = _model_name(neuron_text, "nestml_neuron_model")
+    sources = {neuron: neuron_text}
+    manifest: dict = {"suffix": SUFFIX, "neurons": [neuron], "synapses": {}, "pairs": []}
+    if nestml_synapse_model:
+        synapse_text = _model_text(nestml_synapse_model)
+        synapse = _model_name(synapse_text, "nestml_synapse_model")
+        sources[synapse] = synapse_text
+        spec = _synapse_spec(synapse, synapse_text, opts, post_ports or [], mod_ports or [])
+        manifest["synapses"][synapse] = spec
+        if "post_ports" in spec or "vt_ports" in spec:
+            manifest["pairs"] = [{"neuron": neuron, "synapses": [synapse]}]
+    module = _build(sources, manifest, module_name, say)
+    if not nestml_synapse_model:
+        return module.name, module.neuron(neuron)
+    if manifest["pairs"]:
+        return (module.name, *module.pair(neuron, synapse))
+    return module.name, module.neuron(neuron), module.synapse(synapse)
+
+
+def generate_nest_target(input_path, target_path: str | None = None, install_path: str | None = None,
+                         logging_level: str = "ERROR", module_name: str | None = None, store_log: bool = False,
+                         suffix: str = "", dev: bool = False, codegen_opts: dict | None = None) -> None:
+    """NESTML 9's ``pynestml_frontend.generate_nest_target``, built by the toolkit and cached.
+
+    ``input_path``: ``.nestml`` files or folders of them. Synapses are the models whose name ends in
+    ``synapse`` or that ``codegen_opts["synapse_models"]`` lists; ``codegen_opts["neuron_synapse_pairs"]``
+    pairs them as in NESTML. ``module_name`` (default ``nestmlmodule`` in NESTML) is what ``nest.Install``
+    takes afterwards; ``target_path``, ``install_path``, ``store_log`` and ``dev`` are accepted and unused
+    (the code and the library live in the cache; the build log is kept there).
+    """
+    say = _Say(logging_level)
+    if not suffix:
+        raise ValueError("suffix '': the models would take NEST's own names (iaf_psc_exp ...); pass a suffix such "
+                         "as suffix='_nestml'")
+    opts = _check_options(codegen_opts)
+    if "delay_variable" in opts:
+        say.note("[upgrade] codegen_opts delay_variable dropped: in NESTML 9 NEST's delay (syn_spec) sets the delay")
+    paths = [Path(p) for p in ([input_path] if isinstance(input_path, (str, os.PathLike)) else input_path)]
+    files = [f for p in paths for f in (sorted(p.glob("*.nestml")) if p.is_dir() else [p])]
+    if not files:
+        raise FileNotFoundError(f"no .nestml files in {input_path}")
+    sources = {}
+    for f in files:
+        text = _model_text(str(f))
+        sources[_model_name(text, str(f))] = text
+    marked = set(opts.get("synapse_models", []))
+    synapses = [n for n in sources if n in marked or n.endswith("synapse")]
+    pairs = opts.get("neuron_synapse_pairs", [])
+    manifest: dict = {"suffix": suffix, "neurons": [], "synapses": {}, "pairs": []}
+    for name in synapses:
+        ports = next((p["synapses"][name] for p in pairs if name in p.get("synapses", {})), {}) or {}
+        manifest["synapses"][name] = _synapse_spec(name, sources[name], opts, ports.get("post_ports") or [],
+                                                   ports.get("vt_ports") or [])
+    manifest["neurons"] = [n for n in sources if n not in synapses]
+    manifest["pairs"] = [{"neuron": p["neuron"], "synapses": list(p["synapses"])} for p in pairs]
+    _build(sources, manifest, module_name or "nestmlmodule", say)
+
+
+# --- the pieces ----------------------------------------------------------------------------------------------
+
+class _Say:
+    """Progress and messages at NESTML's logging levels; in a notebook the compile step is a progress bar."""
+
+    def __init__(self, level: str):
+        level = str(level).upper()
+        if level not in ("DEBUG", "INFO", "WARNING", "ERROR", "NO"):
+            raise ValueError(f"logging_level {level!r}: one of DEBUG, INFO, WARNING, ERROR, NO")
+        self.warnings = level in ("DEBUG", "INFO", "WARNING")
+        self.progress = level in ("DEBUG", "INFO") or (self.warnings and not _in_notebook())
+        self.bar = None
+
+    def __call__(self, line: str) -> None:
+        """One line of the pipeline's log."""
+        if line.startswith("[nestml]") and "warning:" in line:
+            if self.warnings:
+                print(line.strip(), file=sys.stderr, flush=True)
+            return
+        if line.startswith("[compile]") and _in_notebook():
+            self._bar(line)
+            return
+        if self.progress:
+            print(line, flush=True)
+
+    def _bar(self, line: str) -> None:
+        match = re.match(r"\[compile\]\s+(\d+) %", line)
+        if match is None:
+            if self.bar is not None and " built in " in line:
+                self.bar.update(100 - self.bar.n)
+                self.bar.close()
+                self.bar = None
+            return
+        if self.bar is None:
+            import warnings
+
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                from tqdm.auto import tqdm
+            self.bar = tqdm(total=100, desc="compiling the NEST module", unit="%")
+        self.bar.update(int(match.group(1)) - self.bar.n)
+
+    def note(self, line: str) -> None:
+        """A message for the user (an upgrade report, a dropped option): shown at WARNING and below."""
+        if self.warnings:
+            print(line, file=sys.stderr, flush=True)
+
+
+def _in_notebook() -> bool:
+    """Whether this runs in a Jupyter kernel (stdout is no terminal and ipykernel is loaded)."""
+    return "ipykernel" in sys.modules and not sys.stdout.isatty()
+
+
+def _check_options(codegen_opts: dict | None) -> dict:
+    opts = dict(codegen_opts or {})
+    unknown = sorted(set(opts) - set(KNOWN_OPTIONS))
+    if unknown:
+        raise ValueError(f"codegen_opts {unknown}: not understood by nestml_lab's notebook calls (they take "
+                         f"{', '.join(KNOWN_OPTIONS)}); for other NESTML options write a project (nestml-lab init)")
+    return opts
+
+
+def _model_text(model: str) -> str:
+    """The model's NESTML text: the text itself, or the file it names (as NESTML tells the two apart)."""
+    if "\n" not in model and ".nestml" in model:
+        return Path(model).read_text()
+    return model
+
+
+def _model_name(text: str, what: str) -> str:
+    match = re.search(r"^\s*(?:model|neuron|synapse)\s+(\w+)\s*:", text, re.M)
+    if match is None:
+        raise ValueError(f"{what}: no 'model <name>:' line in the text")
+    return match.group(1)
+
+
+def _synapse_spec(name: str, text: str, opts: dict, post_ports: list, vt_ports: list) -> dict:
+    """The synapse's manifest entry: its weight variable, ports and buffering."""
+    weight = (opts.get("weight_variable") or {}).get(name)
+    if weight is None:
+        declared = set(re.findall(r"^\s+(\w+)\s+\w[\w\s*/]*=", text, re.M))
+        weight = next((w for w in ("w", "weight") if w in declared), None)
+        if weight is None:
+            raise ValueError(f"{name}: say which variable NEST's weight sets: codegen_opts={{'weight_variable': "
+                             f"{{'{name}': '<variable>'}}}} (NESTML 9 needs one per synapse)")
+    spec: dict = {"weight_variable": weight}
+    ports = [p if isinstance(p, str) else {p[0]: p[1]} for p in post_ports]
+    if ports:
+        spec["post_ports"] = ports
+    if vt_ports:
+        spec["vt_ports"] = list(vt_ports)
+    method = opts.get("continuous_state_buffering_method")
+    if method:
+        spec["continuous_buffering"] = method
+    return spec
+
+
+def _upgraded(name: str, text: str, say: _Say) -> str:
+    """NESTML 7/8 text rewritten to NESTML 9 (the report shown), or refused where the upgrade cannot tell."""
+    from nestml_lab.codegen import upgrade
+
+    result = upgrade.upgrade_text(text, f"{name} (model text)")
+    if result.findings:
+        raise ValueError("\n".join([f"{name}: older NESTML syntax the upgrade cannot rewrite without guessing:",
+                                    *result.report(), "Rewrite these lines by hand (see `nestml-lab upgrade`)."]))
+    if result.changed:
+        say.note(f"[upgrade] {name}: NESTML 7/8 syntax rewritten to NESTML 9 ({len(result.changes)} line(s)):")
+        for line in result.report():
+            say.note(f"[upgrade]   {line}")
+    return result.text
+
+
+def _build(sources: dict, manifest: dict, module_name: str | None, say: _Say):
+    """Build (or find in the cache) the module of these sources and manifest; return its loaded stamp."""
+    import yaml
+
+    from nestml_lab import module as modules
+    from nestml_lab.build import running_nest
+    from nestml_lab.codegen.errors import CodegenError
+    from nestml_lab.project import Project, make_module
+
+    sources = {name: _upgraded(name, text, say) for name, text in sources.items()}
+    target = running_nest()
+    key = hashlib.sha256(json.dumps({"sources": sources, "manifest": manifest, "module": module_name,
+                                     "nest": target.key}, sort_keys=True).encode()).hexdigest()[:16]
+    name = module_name or f"nestml_{key}_module"
+    folder = cache_root() / key
+    if not (folder / "module.yaml").is_file():
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{key}.", dir=folder.parent))
+        for model, text in sources.items():
+            (tmp / f"{model}.nestml").write_text(text)
+        (tmp / "module.yaml").write_text(yaml.safe_dump({"module": name, **manifest}, sort_keys=False))
+        try:
+            os.rename(tmp, folder)
+        except OSError:   # another process made it first: the same content
+            shutil.rmtree(tmp, ignore_errors=True)
+    try:   # in the cache: checked, not built again (and not installed: nest.Install(name) is the caller's)
+        module = modules.Module(Project.open(folder).stamp_path(target)).check()
+    except modules.ModuleNotBuiltError:
+        try:
+            module = make_module(folder, log=say).module
+        except CodegenError as exc:   # the cache folder means nothing to the caller: the model text does
+            text = str(exc)
+            for prefix in (f"{folder}{os.sep}", os.path.relpath(folder) + os.sep):
+                text = re.sub(re.escape(prefix) + r"(\w+\.nestml)", r"\1", text)
+            exc.args = (text + "\n(file names are the models' names; line numbers are those of the model text)",)
+            raise exc.with_traceback(None) from None
+        module.check()
+    _on_search_path(module.library().parent)
+    return module
+
+
+def _on_search_path(folder: Path) -> None:
+    """Put the module's folder first on the path libltdl reads at ``nest.Install``, in this process."""
+    search = [p for p in os.environ.get("LD_LIBRARY_PATH", "").split(os.pathsep) if p and p != str(folder)]
+    os.environ["LD_LIBRARY_PATH"] = os.pathsep.join([str(folder), *search])

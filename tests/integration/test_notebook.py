@@ -1,0 +1,97 @@
+"""The notebook path: a real Jupyter kernel runs our notebook written as seed 001 is (model strings ->
+generate_code_for -> nest.Install -> an STDP window loop -> edit -> regenerate in the same kernel), twice;
+the second run generates from the cache. And the notebook calls' contract without a kernel."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from nestml_lab import paths
+
+pytestmark = pytest.mark.nest
+
+NOTEBOOK = paths.REPO_ROOT / "docs" / "notebooks" / "stdp_from_a_notebook.ipynb"
+
+
+def _execute(cache: Path, cwd: Path) -> tuple[dict, list[str]]:
+    import nbclient
+    import nbformat
+
+    nb = nbformat.read(NOTEBOOK, as_version=4)
+    os.environ["NESTML_LAB_CACHE"] = str(cache)   # the kernel inherits it
+    try:
+        nbclient.NotebookClient(nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(cwd)}},
+                                ).execute()
+    finally:
+        del os.environ["NESTML_LAB_CACHE"]
+    texts = [o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])]
+    line = next(t for t in texts if t.startswith("RESULT "))
+    return json.loads(line[len("RESULT "):]), texts
+
+
+@pytest.mark.slow   # builds two modules in a Jupyter kernel (about a minute), then runs the notebook again
+def test_notebook_generates_installs_edits_and_reruns_from_the_cache(built_module, tmp_path):
+    pytest.importorskip("nbclient")
+    pytest.importorskip("ipykernel")
+    cache, cwd = tmp_path / "cache", tmp_path / "work"
+    cwd.mkdir()
+    first, texts = _execute(cache, cwd)
+    assert not list(cwd.iterdir()), "the notebook calls wrote into the working directory"
+    dw, dw_edited = np.array(first["dw"]), np.array(first["dw_edited"])
+    # dw / lambda = P - alpha D (all-to-all traces): from alpha = 1 and the edited alpha = 3 follow P and D,
+    # which must both be positive somewhere and negative nowhere, if the edited code ran
+    depression = (dw - dw_edited) / 2.0
+    potentiation = dw + depression
+    assert depression.min() > -1e-12 and potentiation.min() > -1e-12
+    assert depression.max() > 0.1 and potentiation.max() > 0.1, (dw, dw_edited)
+    assert first["modules"][0] != first["modules"][1], "an edited model must be a new module"
+    # the upgrade report and NESTML's warnings were shown
+    shown = "".join(texts)
+    assert "emit_spike(w, d) -> emit_spike(w)" in shown and 'Variable "a" has the same name' in shown
+
+    second, _ = _execute(cache, cwd)
+    assert second["modules"] == first["modules"]
+    assert max(second["generation_s"]) < 2.0, second["generation_s"]
+    assert second["dw"] == first["dw"] and second["dw_edited"] == first["dw_edited"]
+
+
+def test_generate_code_for_returns_nestmls_names_and_installs_after_reset(built_module, tmp_path, monkeypatch):
+    import nest
+
+    from nestml_lab import generate_code_for
+
+    monkeypatch.setenv("NESTML_LAB_CACHE", str(tmp_path / "cache"))
+    monkeypatch.chdir(tmp_path)
+    neuron = (paths.MODELS_DIR / "iaf_psc_exp_neuron.nestml").read_text()
+    module, name = generate_code_for(neuron, logging_level="ERROR")
+    assert module.startswith("nestml_") and module.endswith("_module") and name == "iaf_psc_exp_neuron_nestml"
+    t0 = time.perf_counter()
+    assert generate_code_for(neuron, logging_level="ERROR") == (module, name)   # from the cache
+    assert time.perf_counter() - t0 < 1.0
+    assert [p.name for p in tmp_path.iterdir()] == ["cache"]
+    nest.ResetKernel()
+    nest.Install(module)   # no environment variable set by the caller
+    nest.ResetKernel()
+    nest.Install(module)
+    assert name in nest.node_models
+
+
+def test_notebook_calls_refuse_clearly(built_module, tmp_path, monkeypatch):
+    from nestml_lab import generate_code_for, generate_nest_target
+    from nestml_lab.codegen.errors import CodegenError
+
+    monkeypatch.setenv("NESTML_LAB_CACHE", str(tmp_path / "cache"))
+    neuron = (paths.MODELS_DIR / "iaf_psc_exp_neuron.nestml").read_text()
+    with pytest.raises(ValueError, match="numeric_solver.*not understood"):
+        generate_code_for(neuron, codegen_opts={"numeric_solver": "rk45"})
+    with pytest.raises(ValueError, match="suffix='_nestml'"):
+        generate_nest_target(str(paths.MODELS_DIR / "iaf_psc_exp_neuron.nestml"))
+    broken = neuron.replace("V_m mV = E_L", "V_m mV = E_Lx")
+    with pytest.raises(CodegenError, match=r"(?s)\n  iaf_psc_exp_neuron.nestml:31:\d+: .*E_Lx.*line numbers are those of"):
+        generate_code_for(broken, logging_level="ERROR")
