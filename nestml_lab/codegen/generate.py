@@ -397,6 +397,11 @@ def _install_unit(unit: Unit, manifest: Manifest, src: Path, dest: Path, key: st
         header, outs = rewrites.rewrite_synapse(header, nest_name, manifest.rewrites, moved)
         texts[f"{nest_name}.h"] = header
         outcomes[f"{nest_name}.h"] = outs
+    for name in [n for n in texts if n.endswith(".h")]:
+        texts[name], checked = patches.refuse_non_finite(texts[name])
+        if not checked and ("update_value_param(" in texts[name] or "__d.update_value(" in texts[name]):
+            raise CodegenError(f"[codegen] the set_status of {name} is not what codegen/patches.py expects "
+                               "(refuse_non_finite): this NESTML version needs the patch reviewed")
     for name, text in texts.items():
         (tmp / name).write_text(rewrites.banner(outcomes[name], manifest.rewrites) + text)
     report = {(o.model, o.rewrite): o.to_json() for outs in outcomes.values() for o in outs}  # .cpp and .h share

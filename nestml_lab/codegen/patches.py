@@ -157,3 +157,47 @@ def refuse_unused_tau_minus(neuron_header: str, moved: dict[str, list[str]]) -> 
              "    }\n"
              "  }\n")
     return neuron_header.replace(_ARCHIVING_SET, check + _ARCHIVING_SET), True
+
+
+_FINITE_HELPER = """
+// nestml-lab: NaN, and infinities where the value was finite, are refused as NEST's own models refuse them
+#ifndef NESTML_LAB_REQUIRE_FINITE
+#define NESTML_LAB_REQUIRE_FINITE
+#include <cmath>
+#include <string>
+inline void nestml_lab_require_finite( const double value, const double before, const char* name )
+{
+  if ( std::isnan( value ) or ( std::isinf( value ) and not std::isinf( before ) ) )
+  {
+    throw nest::BadProperty( std::string( name ) + " must be a finite number, not " + std::to_string( value ) );
+  }
+}
+#endif
+"""
+_TMP = re.compile(r"double tmp_(\w+) = (get_\w+)\(\);")
+_NEURON_UPDATE = re.compile(r"(update_value_param\(__d, [\w:]+, tmp_(\w+), this\);)")
+_SYNAPSE_UPDATE = re.compile(r"(__d\.update_value\([\w:]+, tmp_(\w+)\);)")
+
+
+def refuse_non_finite(header: str) -> tuple[str, int]:
+    """Make a generated model's ``set_status`` refuse NaN for any parameter or state variable, and an
+    infinity where the value was finite (a bound such as ``V_min = -inf`` may stay infinite), naming the
+    variable; return the header and how many values are checked (0: the pattern was not found)."""
+    getters = dict(_TMP.findall(header))
+    count = 0
+
+    def check(match: re.Match) -> str:
+        nonlocal count
+        name = match.group(2)
+        if name not in getters:
+            return match.group(1)
+        count += 1
+        return f'{match.group(1)} nestml_lab_require_finite(tmp_{name}, {getters[name]}(), "{name}");'
+
+    header = _NEURON_UPDATE.sub(check, header)
+    header = _SYNAPSE_UPDATE.sub(check, header)
+    if count:
+        includes = list(re.finditer(r"^#include .*$", header, re.M))
+        at = includes[-1].end() if includes else 0
+        header = header[:at] + "\n" + _FINITE_HELPER + header[at:]
+    return header, count

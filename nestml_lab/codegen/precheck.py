@@ -6,6 +6,8 @@
 - ``onReceive`` on a continuous input port: NESTML 9.0.0 accepts it and runs the block on every
   spike of every port, which is never what was meant.
 - Nesting deeper than NESTML's recursive parser survives (a RecursionError).
+- What :mod:`nestml_lab.codegen.interface` finds: not exactly one model per file, NESTML 6 headers,
+  non-finite defaults, and a manifest that names ports, variables or kinds its models do not have.
 """
 
 from __future__ import annotations
@@ -13,7 +15,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from nestml_lab.codegen.errors import ModelMessage, SourceError
+from nestml_lab.codegen import interface
+from nestml_lab.codegen.errors import ManifestError, ModelMessage, SourceError
 
 _MODEL = re.compile(r"^\s*(?:model|neuron|synapse)\s+([A-Za-z_]\w*)\s*:", re.M)
 _CONTINUOUS = re.compile(r"^\s*([A-Za-z_]\w*)\s*(?:\[[^\]]*\])?\s*(?:[^<#]*)<-\s*continuous\b")
@@ -59,10 +62,28 @@ def check_source(path: Path, model: str) -> list[ModelMessage]:
     return out
 
 
+def check_file(path: Path, model: str | None = None) -> tuple[list[ModelMessage], list]:
+    """Every problem of one source found without NESTML, and its models (:func:`interface.read`)."""
+    problems = check_source(path, model if model is not None else path.stem)
+    if any("not a UTF-8" in p.message for p in problems):
+        return problems, []
+    models = interface.read(path)
+    return problems + interface.source_problems(path, models), models
+
+
 def check_sources(manifest) -> None:
-    """Raise :class:`SourceError` listing every problem of the manifest's model sources."""
-    problems = []
+    """Raise :class:`SourceError` listing every problem of the manifest's model sources, then
+    :class:`~nestml_lab.codegen.errors.ManifestError` for what the manifest says that its models do not have
+    (with the manifest's line)."""
+    problems, interfaces = [], {}
     for model in sorted(set(manifest.neurons) | set(manifest.synapses)):
-        problems += check_source(manifest.source(model), model)
+        found, models = check_file(manifest.source(model), model)
+        problems += found
+        interfaces.update({m.name: m for m in models if m.name == model})
     if problems:
         raise SourceError(problems)
+    wrong = interface.check_manifest(manifest, interfaces, interface.manifest_lines(manifest.path))
+    if wrong:
+        first_place, first = wrong[0]
+        more = "".join(f"\n  {place}: {message}" for place, message in wrong[1:])
+        raise ManifestError(first_place, first + more)

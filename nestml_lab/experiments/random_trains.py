@@ -21,6 +21,7 @@ from nestml_lab.provenance import provenance
 class RandomTrainsParams:
     synapse: str = "stdp_synapse"      # catalog synapse or nest:<built-in>
     neuron: str = "iaf_psc_exp_neuron" # catalog neuron or nest:<built-in>
+    project: str | None = None         # project folder whose models the names are (None: the catalog)
     n_pairs: int = 20                  # independent pre/post pairs, simulated side by side
     rate_pre_hz: float = 20.0          # Poisson rate of the presynaptic trains (Hz)
     rate_post_hz: float = 20.0         # Poisson rate of the kicks that make the post neurons fire (Hz)
