@@ -169,7 +169,12 @@ def cmd_check(args: argparse.Namespace) -> int:
 
     failed = 0
     for path in args.files:
-        result = check_file(path)
+        try:
+            result = check_file(path)
+        except Exception as exc:   # never a traceback: say what failed, for which file
+            print(f"{path}: the check itself failed ({type(exc).__name__}: {exc})")
+            failed += 1
+            continue
         for line in result.report():
             print(line)
         failed += not result.ok
@@ -337,8 +342,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--diff", action="store_true", help="print a unified diff instead of the line report")
     p.set_defaults(func=cmd_upgrade)
 
-    p = sub.add_parser("check", help="check models with NESTML 9: file:line:col errors, hints for older syntax")
-    p.add_argument("files", nargs="+")
+    p = sub.add_parser("check", help="check models (or a project, as the build does) with NESTML 9: file:line:col "
+                       "errors, hints for older syntax")
+    p.add_argument("files", nargs="+", help=".nestml files, or project folders / module.yaml (the same checks as "
+                   "`nestml-lab module`, before any code is generated)")
     p.set_defaults(func=cmd_check)
 
     args = parser.parse_args(argv)

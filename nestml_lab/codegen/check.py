@@ -65,11 +65,23 @@ def nestml_errors(paths: list[str | Path]) -> list[ModelMessage]:
 
 
 def check_file(path: str | Path) -> CheckResult:
-    """Check one ``.nestml`` file; see the module docstring."""
+    """Check one ``.nestml`` file (or a project: its folder or module.yaml, see :func:`check_project`).
+
+    The checks the build runs before NESTML come first (:mod:`nestml_lab.codegen.precheck`); NESTML's own
+    parse and context conditions run unless those found the file unreadable or too deeply nested.
+    """
+    from nestml_lab.codegen import precheck
+
     path = str(path)
+    if os.path.isdir(path) or path.endswith((".yaml", ".yml")):
+        return check_project(path)
     if not os.path.isfile(path):
         return CheckResult(path, [ModelMessage(path, 0, 0, "no such file")])
     result = CheckResult(path)
+    found, _models = precheck.check_file(Path(path))
+    result.errors += found
+    if any("UTF-8" in m.message or "nested" in m.message for m in found):
+        return result   # NESTML would crash or read nonsense
     for e in _run_nestml([os.path.abspath(path)]):
         same = not e["file"] or os.path.basename(e["file"]) in (os.path.basename(path), Path(path).stem)
         file = path if same else e["file"]
@@ -82,4 +94,26 @@ def check_file(path: str | Path) -> CheckResult:
     if up.changes:
         result.hints.append(f"`nestml-lab upgrade {path}` rewrites the lines above (add --in-place to save, "
                             "a backup is kept)")
+    return result
+
+
+def check_project(path: str | Path) -> CheckResult:
+    """Check a project as ``nestml-lab module`` does before it generates code: the manifest, every source
+    (the checks before NESTML, then NESTML's parse and context conditions); the same verdict as the build."""
+    from nestml_lab.codegen import precheck
+    from nestml_lab.codegen.errors import ManifestError, SourceError
+    from nestml_lab.codegen.manifest import load_manifest
+
+    result = CheckResult(str(path))
+    try:
+        manifest = load_manifest(path)
+        precheck.check_sources(manifest)
+    except ManifestError as exc:
+        result.errors.append(str(exc))
+        return result
+    except SourceError as exc:
+        result.errors += exc.messages
+        return result
+    sources = [manifest.source(m) for m in sorted(set(manifest.neurons) | set(manifest.synapses))]
+    result.errors += nestml_errors(sources)
     return result

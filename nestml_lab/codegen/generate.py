@@ -190,6 +190,20 @@ def _run_worker(unit: Unit, manifest: Manifest, staging: Path, log: Path,
     return [ModelMessage(_display_path(e["file"]), e["line"], e["column"], e["message"]) for e in result["errors"]]
 
 
+def _upgrade_hints(manifest: Manifest, models) -> list[str]:
+    """Lines of the unit's sources that are NESTML 7/8 syntax, with the command that rewrites them."""
+    from nestml_lab.codegen import upgrade
+
+    hints = []
+    for model in models:
+        path = manifest.source(model)
+        result = upgrade.upgrade_file(path)
+        hints += [f"{_display_path(str(path))}:{c.line}: NESTML 7/8 syntax: {c.what}" for c in result.changes]
+        if result.changes:
+            hints.append(f"`nestml-lab upgrade {_display_path(str(path))} --in-place` rewrites it for NESTML 9")
+    return hints
+
+
 def _display_path(path: str) -> str:
     try:
         return os.path.relpath(path)
@@ -290,9 +304,15 @@ def generate(manifest: Manifest, out_dir: Path, jobs: int | None = None, log=pri
         errors, log_path = failures[uid]
         unit = next(u for u in units if u.uid == uid)
         others = [u.description for u in units if u.uid in failures and u.uid != uid]
+        if not errors or all(not e.message.strip() for e in errors):   # NESTML said nothing we could catch
+            tail = log_path.read_text(errors="replace").strip().splitlines()[-8:] if log_path.is_file() else []
+            errors = [ModelMessage(str(manifest.source(unit.models[0])), 0, 0,
+                                   "NESTML gave no reason; the end of its log:\n    " + "\n    ".join(tail))]
         err = ModelError(unit.description, errors, log_path)
-        if others:
-            err.args = (err.args[0] + "\n  also failed: " + "; ".join(others),)
+        hints = _upgrade_hints(manifest, unit.models)
+        if others or hints:
+            err.args = (err.args[0] + "".join(f"\n  hint: {h}" for h in hints)
+                        + ("\n  also failed: " + "; ".join(others) if others else ""),)
         raise err
 
     # Units no longer in the manifest go; their code must not be compiled.

@@ -47,6 +47,7 @@ class Model:
     state: dict = field(default_factory=dict)       # name -> Declaration
     internals: dict = field(default_factory=dict)
     emits: list = field(default_factory=list)       # (line, with a weight argument)
+    emitting_ports: set = field(default_factory=set)  # ports whose onReceive block emits a spike (presynaptic)
 
     @property
     def kind(self) -> str | None:
@@ -69,7 +70,7 @@ def read(path: Path | str, text: str | None = None) -> list[Model]:
     """Every model of a ``.nestml`` file with its ports, parameters, state and emit_spike calls."""
     text = Path(path).read_text() if text is None else text
     models: list[Model] = []
-    block, block_indent = None, 0
+    block, block_indent, receiving = None, 0, None
     for number, raw in enumerate(text.splitlines(), 1):
         line = raw.split("#", 1)[0].rstrip() if not raw.lstrip().startswith("#") else ""
         if not line.strip():
@@ -86,9 +87,13 @@ def read(path: Path | str, text: str | None = None) -> list[Model]:
             block = None
         if m := _BLOCK.match(line):
             block, block_indent = m.group(2).split("(")[0].split()[0], indent
+            port = re.match(r"onReceive\s*\(\s*(\w+)", m.group(2))
+            receiving = port.group(1) if port else None
             continue
         for e in _EMIT.finditer(line):
             model.emits.append((number, e.group(1) is not None))
+            if block == "onReceive" and receiving:
+                model.emitting_ports.add(receiving)
         if block == "input" and (m := _PORT.match(line)):
             model.ports[m.group(2)] = (m.group(3), number, len(m.group(1)))
         elif block in ("parameters", "state", "internals") and (m := _DECL.match(raw.rstrip())):
@@ -163,6 +168,10 @@ def check_manifest(manifest, interfaces: dict[str, Model], lines) -> list[tuple[
             elif m.ports[port][0] != "spike":
                 say(("synapses", s, "post_ports", i), f"post port {port!r} of {s} is a continuous port: write it "
                                                       f"as {{{port}: <neuron variable>}}")
+            elif port in m.emitting_ports:
+                say(("synapses", s, "post_ports", i), f"post port {port!r} of {s} is its presynaptic port (its "
+                                                      "onReceive block emits the spike): list the port the "
+                                                      "postsynaptic spikes come in on")
         for j, (port, var) in enumerate(spec.continuous_ports):
             index = len(spec.post_ports) + j
             if port not in m.ports or m.ports[port][0] != "continuous":

@@ -145,7 +145,22 @@ class Manifest:
 
 def _expect(cond: bool, path: Path, message: str) -> None:
     if not cond:
-        raise ManifestError(path, message)
+        line = _line_naming(path, message) if Path(path).is_file() else None
+        raise ManifestError(f"{path}:{line}" if line else path, message)
+
+
+def _line_naming(path: Path, message: str) -> int:
+    """The manifest line that holds the first name quoted in ``message`` (1 when none can be found)."""
+    try:
+        lines = Path(path).read_text().splitlines()
+    except (OSError, UnicodeDecodeError):
+        return 1
+    for name in re.findall(r"'([^'\s]+)'", message):
+        for number, line in enumerate(lines, 1):
+            code = line.split("#", 1)[0]
+            if re.search(rf"(?<![\w]){re.escape(name)}(?![\w])", code):
+                return number
+    return 1
 
 
 def _check_keys(d: dict, allowed: set[str], where: str, path: Path) -> None:
@@ -250,7 +265,10 @@ def load_manifest(path: Path | str) -> Manifest:
     except UnicodeDecodeError:
         raise ManifestError(path, "not a text file (not UTF-8)") from None
     except yaml.YAMLError as exc:
-        raise ManifestError(path, f"not valid YAML: {exc}") from None
+        mark = getattr(exc, "problem_mark", None)
+        lines = re.findall(r"line (\d+)", str(exc))
+        line = mark.line + 1 if mark is not None else (int(lines[-1]) if lines else None)
+        raise ManifestError(f"{path}:{line}" if line else path, f"not valid YAML: {exc}") from None
     _expect(isinstance(data, dict), path, "expected a mapping at the top level")
     _check_keys(data, {"module", "suffix", "neurons", "synapses", "pairs", "rewrites", "build"}, "the top level", path)
 

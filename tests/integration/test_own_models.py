@@ -206,3 +206,21 @@ def test_edit_rebuild_load_in_one_process_runs_the_new_code(own_project, nest_ke
     after = rate()
     assert after < before / 2, f"the old library ran: {before} spikes before the edit, {after} after"
     assert nestml_lab.load(project).library().parent.parent.name == "loaded"   # a copy: the old file is mapped
+
+
+def test_generated_models_refuse_non_finite_values_by_name(own_project, nest_kernel):
+    """As NEST's own models do: NaN never, an infinity only where the value was infinite already."""
+    nest = nest_kernel
+    mine = nestml_lab.load(own_project)
+    neuron, synapse = mine.pair("lif_delta_neuron", "additive_stdp_synapse")
+    n = nest.Create(neuron, 2)
+    for name, value in (("C_m", float("nan")), ("V_m", float("inf")), ("tau_m", float("-inf"))):
+        with pytest.raises(nest.NESTError, match=f"{name} must be a finite number"):
+            n[0].set({name: value})
+    n[0].set({"tau_m": 12.0})
+    assert n[0].get("tau_m") == 12.0
+    nest.Connect(n[0], n[1], syn_spec={"synapse_model": synapse})
+    conn = nest.GetConnections(n[0], n[1])
+    for name in ("A_plus", "weight"):
+        with pytest.raises(nest.NESTError, match="must be a finite number"):
+            conn.set({name: float("nan")})
