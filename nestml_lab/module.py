@@ -379,13 +379,20 @@ def _file_hash(path: Path) -> str:
     return _hash_of(str(path), st.st_size, st.st_mtime_ns)
 
 
+def put_on_search_path(folder: Path) -> None:
+    """Put ``folder`` first on the library search path libltdl reads at ``nest.Install``, in this process.
+
+    First: another folder with a library of the same name (an older copy) must not win.
+    """
+    search = [p for p in os.environ.get("LD_LIBRARY_PATH", "").split(os.pathsep) if p and p != str(folder)]
+    os.environ["LD_LIBRARY_PATH"] = os.pathsep.join([str(folder), *search])
+
+
 def install_from(folder: Path, module: str) -> None:
     """``nest.Install(module)`` from ``folder``, which is put on the library search path libltdl reads."""
     import nest
 
-    # first on the path: another folder with a library of the same name (an older copy) must not win
-    search = [p for p in os.environ.get("LD_LIBRARY_PATH", "").split(os.pathsep) if p and p != str(folder)]
-    os.environ["LD_LIBRARY_PATH"] = os.pathsep.join([str(folder), *search])
+    put_on_search_path(folder)
     # NEST says "loaded module ..." at INFO after every ResetKernel; only warnings and errors get through
     before = nest.verbosity
     nest.verbosity = max(before, nest.VerbosityLevel.WARNING)

@@ -300,11 +300,5 @@ def _build(sources: dict, manifest: dict, module_name: str | None, say: _Say):
             exc.args = (text + "\n(file names are the models' names; line numbers are those of the model text)",)
             raise exc.with_traceback(None) from None
         module.check()
-    _on_search_path(module.library().parent)
+    modules.put_on_search_path(module.library().parent)   # nest.Install(name) finds it, with no variables set
     return module
-
-
-def _on_search_path(folder: Path) -> None:
-    """Put the module's folder first on the path libltdl reads at ``nest.Install``, in this process."""
-    search = [p for p in os.environ.get("LD_LIBRARY_PATH", "").split(os.pathsep) if p and p != str(folder)]
-    os.environ["LD_LIBRARY_PATH"] = os.pathsep.join([str(folder), *search])

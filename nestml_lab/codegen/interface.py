@@ -118,7 +118,8 @@ def source_problems(path: Path, models: list[Model]) -> list[ModelMessage]:
             for d in getattr(m, block).values():
                 bound = block == "parameters" and re.search(r"min|max", d.name, re.I)
                 if _NAN.search(d.default) or (_INF.search(d.default) and not bound):
-                    out.append(ModelMessage(str(path), d.line, d.column, f"{d.name} = {d.default}: a {block[:-1] if block == 'parameters' else 'state variable'}'s "
+                    what = "parameter" if block == "parameters" else "state variable"
+                    out.append(ModelMessage(str(path), d.line, d.column, f"{d.name} = {d.default}: a {what}'s "
                                             "default must be a finite number (infinite values only for bounds, "
                                             "names with min or max)"))
     return out

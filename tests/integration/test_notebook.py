@@ -93,5 +93,6 @@ def test_notebook_calls_refuse_clearly(built_module, tmp_path, monkeypatch):
     with pytest.raises(ValueError, match="suffix='_nestml'"):
         generate_nest_target(str(paths.MODELS_DIR / "iaf_psc_exp_neuron.nestml"))
     broken = neuron.replace("V_m mV = E_L", "V_m mV = E_Lx")
-    with pytest.raises(CodegenError, match=r"(?s)\n  iaf_psc_exp_neuron.nestml:31:\d+: .*E_Lx.*line numbers are those of"):
+    where = r"(?s)\n  iaf_psc_exp_neuron.nestml:31:\d+: .*E_Lx.*line numbers are those of"
+    with pytest.raises(CodegenError, match=where):
         generate_code_for(broken, logging_level="ERROR")
