@@ -33,7 +33,8 @@ CACHE_ENV = "NESTML_LAB_CACHE"
 #: NESTML's suffix for the models of ``generate_code_for``.
 SUFFIX = "_nestml"
 #: codegen_opts keys the notebook calls understand (others are refused, naming these).
-KNOWN_OPTIONS = ("weight_variable", "delay_variable", "continuous_state_buffering_method", "synapse_models",
+KNOWN_OPTIONS = ("weight_variable", "delay_variable", "continuous_state_buffering_method", "numeric_solver",
+                 "synapse_models",
                  "neuron_synapse_pairs", "neuron_parent_class", "neuron_parent_class_include",
                  "redirect_build_output")
 
@@ -67,7 +68,7 @@ def generate_code_for(nestml_neuron_model: str, nestml_synapse_model: str | None
     codegen_opts : dict, optional
         ``weight_variable`` (``{synapse: variable}``; default: the synapse's ``w`` or ``weight``),
         ``delay_variable`` (dropped: in NESTML 9 NEST's ``delay`` sets the delay),
-        ``continuous_state_buffering_method``.
+        ``continuous_state_buffering_method``, ``numeric_solver`` (``"rk45"`` or ``"forward-Euler"``).
     logging_level : str
         ``"WARNING"`` (default) shows NESTML's warnings and the upgrade report; ``"INFO"``/``"DEBUG"``
         the build's progress too; ``"ERROR"``/``"NO"`` nothing but errors.
@@ -104,6 +105,8 @@ def generate_code_for(nestml_neuron_model: str, nestml_synapse_model: str | None
         manifest["synapses"][synapse] = spec
         if "post_ports" in spec or "vt_ports" in spec:
             manifest["pairs"] = [{"neuron": neuron, "synapses": [synapse]}]
+    if opts.get("numeric_solver"):
+        manifest["solvers"] = {name: opts["numeric_solver"] for name in sources}
     module = _build(sources, manifest, module_name, say)
     if not nestml_synapse_model:
         return module.name, module.neuron(neuron)
@@ -148,6 +151,8 @@ def generate_nest_target(input_path, target_path: str | None = None, install_pat
                                                    ports.get("vt_ports") or [])
     manifest["neurons"] = [n for n in sources if n not in synapses]
     manifest["pairs"] = [{"neuron": p["neuron"], "synapses": list(p["synapses"])} for p in pairs]
+    if opts.get("numeric_solver"):
+        manifest["solvers"] = {name: opts["numeric_solver"] for name in sources}
     _build(sources, manifest, module_name or "nestmlmodule", say)
 
 

@@ -97,7 +97,7 @@ class Unit:
         """Key of the unit's final code: NESTML's output, the patches and the rewrites applied to it."""
         payload = {
             "nestml": self.nestml_key(manifest, versions),
-            "code": [_sha256((_HERE / "patches.py").read_bytes()), _sha256((_HERE / "rewrites.py").read_bytes())],
+            "code": [_sha256((_HERE / f).read_bytes()) for f in ("patches.py", "rewrites.py", "generate.py")],
             "rewrites": list(manifest.rewrites),
         }
         return _sha256(json.dumps(payload, sort_keys=True).encode())
@@ -111,12 +111,21 @@ def plan_units(manifest: Manifest, nest_ver: str) -> list[Unit]:
     # NESTML emits the plain neuron of a pair as well: a paired neuron's plain version comes from its
     # first pair instead of a NESTML run of its own (one fewer run per paired neuron).
     paired = {p.neuron for p in manifest.pairs}
+    def solver(*models) -> dict:
+        """NESTML's numeric_solver option for a unit: the one its models ask for (one per NESTML run)."""
+        asked = {manifest.solvers[m] for m in models if m in manifest.solvers}
+        if len(asked) > 1:
+            raise CodegenError(f"[codegen] {' + '.join(models)} are generated together but ask for different "
+                               f"solvers {sorted(asked)}: NESTML takes one per run")
+        return {"numeric_solver": asked.pop()} if asked else {}
+
     for n in manifest.neurons:
         if n not in paired:
-            units.append(Unit(f"neuron-{n}", f"neuron {n}", (n,), dict(base), neurons=[names.plain(n, sfx)]))
+            units.append(Unit(f"neuron-{n}", f"neuron {n}", (n,), dict(base, **solver(n)),
+                              neurons=[names.plain(n, sfx)]))
     for s in manifest.synapses.values():
         if not s.needs_partner:
-            opts = dict(base, weight_variable={s.name: s.weight_variable}, synapse_models=[s.name])
+            opts = dict(base, weight_variable={s.name: s.weight_variable}, synapse_models=[s.name], **solver(s.name))
             if s.delay_variable:
                 opts["delay_variable"] = {s.name: s.delay_variable}
             units.append(Unit(f"synapse-{s.name}", f"synapse {s.name}", (s.name,), opts,
@@ -126,7 +135,8 @@ def plan_units(manifest: Manifest, nest_ver: str) -> list[Unit]:
         opts = dict(base,
                     neuron_synapse_pairs=[{"neuron": p.neuron, "synapses": {
                         s: manifest.synapses[s].pair_options() for s in p.synapses}}],
-                    weight_variable={s: manifest.synapses[s].weight_variable for s in p.synapses})
+                    weight_variable={s: manifest.synapses[s].weight_variable for s in p.synapses},
+                    **solver(p.neuron, *p.synapses))
         delays = {s: manifest.synapses[s].delay_variable for s in p.synapses if manifest.synapses[s].delay_variable}
         if delays:
             opts["delay_variable"] = delays
@@ -422,8 +432,12 @@ def _install_unit(unit: Unit, manifest: Manifest, src: Path, dest: Path, key: st
         if not checked and ("update_value_param(" in texts[name] or "__d.update_value(" in texts[name]):
             raise CodegenError(f"[codegen] the set_status of {name} is not what codegen/patches.py expects "
                                "(refuse_non_finite): this NESTML version needs the patch reviewed")
+    solver = unit.codegen_opts.get("numeric_solver", "rk45 (NESTML's default)")
     for name, text in texts.items():
-        (tmp / name).write_text(rewrites.banner(outcomes[name], manifest.rewrites) + text)
+        head = rewrites.banner(outcomes[name], manifest.rewrites)
+        if "_dynamics" in text:   # the models that integrate ODEs numerically say with what
+            head += f"// nestml-lab: numeric ODE solver: {solver} (module.yaml `solvers:`)\n"
+        (tmp / name).write_text(head + text)
     report = {(o.model, o.rewrite): o.to_json() for outs in outcomes.values() for o in outs}  # .cpp and .h share
     (tmp / _REWRITES_FILE).write_text(json.dumps(list(report.values()), indent=1))
     (tmp / "KEY").write_text(key)

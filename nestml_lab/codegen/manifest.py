@@ -88,6 +88,8 @@ class Manifest:
     rewrites: tuple[str, ...] = rewrites.ALL
     #: Folder of the generated code, builds and installed modules (``build:``, default ``build`` beside the manifest).
     build_dir: Path | None = None
+    #: NESTML's numeric ODE solver per model (``solvers:``; a model not named gets NESTML's default, rk45).
+    solvers: dict = field(default_factory=dict)
 
     @property
     def models_dir(self) -> Path:
@@ -143,9 +145,23 @@ class Manifest:
         raise KeyError(f"no pair {neuron} + {synapse} in {self.path}; pairs: {', '.join(offered)}")
 
 
-def _expect(cond: bool, path: Path, message: str) -> None:
+#: NESTML 9's numeric ODE solvers (its ``numeric_solver`` option): adaptive RKF45 through GSL (NESTML's
+#: default, used for any ODE without an exact solution), and fixed-step forward Euler (Izhikevich's scheme).
+SOLVERS = ("rk45", "forward-Euler")
+
+
+def _expect(cond: bool, path: Path, message: str, keys: tuple | None = None) -> None:
+    """Raise ManifestError with ``message`` unless ``cond``; the line is that of the key path ``keys`` (YAML
+    marks), else the first line naming a quoted name of the message."""
     if not cond:
-        line = _line_naming(path, message) if Path(path).is_file() else None
+        line = None
+        if Path(path).is_file():
+            if keys:
+                from nestml_lab.codegen.interface import manifest_lines
+
+                line = manifest_lines(path)(*keys)
+            else:
+                line = _line_naming(path, message)
         raise ManifestError(f"{path}:{line}" if line else path, message)
 
 
@@ -270,7 +286,8 @@ def load_manifest(path: Path | str) -> Manifest:
         line = mark.line + 1 if mark is not None else (int(lines[-1]) if lines else None)
         raise ManifestError(f"{path}:{line}" if line else path, f"not valid YAML: {exc}") from None
     _expect(isinstance(data, dict), path, "expected a mapping at the top level")
-    _check_keys(data, {"module", "suffix", "neurons", "synapses", "pairs", "rewrites", "build"}, "the top level", path)
+    _check_keys(data, {"module", "suffix", "neurons", "synapses", "pairs", "rewrites", "build", "solvers"},
+                "the top level", path)
 
     module = data.get("module")
     _expect(isinstance(module, str) and _IDENT.match(module) and module.endswith("module"), path,
@@ -321,10 +338,25 @@ def load_manifest(path: Path | str) -> Manifest:
         _expect((path.parent / f"{model}.nestml").is_file(), path,
                 f"model {model!r} has no source file {path.parent / (model + '.nestml')}")
 
+    solvers = data.get("solvers") or {}
+    _expect(isinstance(solvers, dict), path, f"'solvers' must map model names to one of {list(SOLVERS)}")
+    for model, solver in solvers.items():
+        _expect(model in neurons or model in synapses, path,
+                f"solvers: '{model}' is no model of this manifest; it has: {', '.join([*neurons, *synapses])}",
+                ("solvers", model))
+        _expect(solver in SOLVERS, path, f"solvers: '{model}': {solver!r} is not one of {list(SOLVERS)}",
+                ("solvers", model))
+        _expect(solver == "rk45" or not any(model == p.neuron or model in p.synapses for p in pairs), path,
+                f"solvers: '{model}': {solver} for a co-generated model is refused: NESTML 9.0.0's forward-Euler "
+                "code for a neuron that carries a plastic synapse does not compile (get_t() outside update) and "
+                "would integrate the synapse's postsynaptic trace with Euler; use it for models generated on "
+                "their own, or leave the pair at rk45", ("solvers", model))
+
     build = data.get("build", "build")
     _expect(isinstance(build, str) and build.strip() != "", path, f"'build' must be a folder path, got {build!r}")
     manifest = Manifest(path, module, suffix, tuple(neurons), synapses, tuple(pairs),
-                        parse_rewrites(data.get("rewrites", "all"), path), (path.parent / build).resolve())
+                        parse_rewrites(data.get("rewrites", "all"), path), (path.parent / build).resolve(),
+                        dict(solvers))
     paired = [names.paired_neuron(p.neuron, p.synapses, suffix) for p in pairs]
     _expect(len(set(paired)) == len(paired), path, "two pairs give the same co-generated neuron")
     return manifest

@@ -1,0 +1,116 @@
+"""Solver choice per model (module.yaml `solvers:`): the catalog's Izhikevich neuron with forward Euler is NEST's
+izhikevich spike for spike, the generated code says which solver it uses, and each solver's error shrinks with
+the step as its order says."""
+
+from __future__ import annotations
+
+import shutil
+
+import numpy as np
+import pytest
+
+import nestml_lab
+from nestml_lab import paths
+from nestml_lab.project import make_module
+
+pytestmark = pytest.mark.nest
+
+MANIFEST = """module: solvers_module
+suffix: _solvers
+neurons: [izhikevich_neuron, euler_izhikevich_neuron]
+solvers:
+  euler_izhikevich_neuron: forward-Euler
+"""
+#: NEST's izhikevich defaults, set on both models (its regular spiking cell)
+PARAMS = {"a": 0.02, "b": 0.2, "c": -65.0, "d": 8.0, "V_th": 30.0, "I_e": 5.0}
+
+
+@pytest.fixture(scope="module")
+def solvers(built_module, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("solvers")
+    text = (paths.MODELS_DIR / "izhikevich_neuron.nestml").read_text()
+    (folder / "izhikevich_neuron.nestml").write_text(text)
+    (folder / "euler_izhikevich_neuron.nestml").write_text(
+        text.replace("model izhikevich_neuron:", "model euler_izhikevich_neuron:"))
+    (folder / "module.yaml").write_text(MANIFEST)
+    made = make_module(folder, log=lambda line: None)
+    return folder, made.module
+
+
+def test_the_generated_code_names_its_solver(solvers):
+    folder, _ = solvers
+    units = folder / "build" / "generated" / "units"
+    euler = (units / "neuron-euler_izhikevich_neuron" / "euler_izhikevich_neuron_solvers.cpp").read_text()
+    rk45 = (units / "neuron-izhikevich_neuron" / "izhikevich_neuron_solvers.cpp").read_text()
+    assert "numeric ODE solver: forward-Euler" in euler and "gsl_odeiv_evolve_apply" not in euler
+    assert "numeric ODE solver: rk45" in rk45 and "gsl_odeiv_evolve_apply" in rk45
+
+
+def test_forward_euler_izhikevich_fires_as_nests_izhikevich(solvers, nest_kernel):
+    nest = nest_kernel
+    model = nestml_lab.load(solvers[0]).neuron("euler_izhikevich_neuron")
+    nest.rng_seed = 5
+    ours = nest.Create(model, params={**PARAMS, "V_m": -65.0, "U_m": -13.0})
+    theirs = nest.Create("izhikevich", params={**PARAMS, "V_m": -65.0, "U_m": -13.0})
+    noise = nest.Create("poisson_generator", params={"rate": 3000.0})
+    parrot = nest.Create("parrot_neuron")
+    nest.Connect(noise, parrot)
+    for target in (ours, theirs):
+        nest.Connect(parrot, target, syn_spec={"weight": 1.5, "delay": 1.0})
+    sr = nest.Create("spike_recorder")
+    nest.Connect(ours + theirs, sr)
+    nest.Simulate(3000.0)
+    ev = sr.events
+    t_ours = ev["times"][ev["senders"] == ours.global_id]
+    t_theirs = ev["times"][ev["senders"] == theirs.global_id]
+    assert len(t_theirs) > 50
+    np.testing.assert_array_equal(t_ours, t_theirs)
+
+
+def _subthreshold_v(nest, model: str, resolution: float) -> float:
+    """V_m 20 ms after a start 10 mV above rest (I_e = 0: it relaxes back, below threshold)."""
+    nest.ResetKernel()
+    nestml_lab.reset_kernel()
+    nest.resolution = resolution
+    n = nest.Create(model, params={**PARAMS, "I_e": 0.0, "V_m": -60.0, "U_m": -14.0})
+    nest.Simulate(20.0)
+    return float(n.get("V_m"))
+
+
+def test_each_solvers_error_shrinks_with_the_step_as_its_order_says(solvers, nest_kernel):
+    """Against a tight scipy solution: forward Euler's error halves with the step (order 1); RKF45's stays at
+    its tolerance, far below Euler's."""
+    from scipy.integrate import solve_ivp
+
+    nest = nest_kernel
+    mod = nestml_lab.load(solvers[0])
+
+    def rhs(_t, y):
+        v, u = y
+        return [0.04 * v * v + 5.0 * v + 140.0 - u, 0.02 * (0.2 * v - u)]
+
+    solution = solve_ivp(rhs, (0.0, 20.0), [-60.0, -14.0], method="DOP853", rtol=1e-12, atol=1e-12)
+    assert solution.success
+    exact = solution.y[0, -1]
+    assert -71.0 < exact < -65.0   # relaxed back to rest (overshooting a little): the dynamics were exercised
+    euler = [abs(_subthreshold_v(nest, mod.neuron("euler_izhikevich_neuron"), h) - exact) for h in (0.1, 0.05, 0.025)]
+    assert 1.7 < euler[0] / euler[1] < 2.3 and 1.7 < euler[1] / euler[2] < 2.3, euler
+    rk45 = abs(_subthreshold_v(nest, mod.neuron("izhikevich_neuron"), 0.1) - exact)
+    assert rk45 < euler[2] / 100, (rk45, euler)
+
+
+def test_forward_euler_on_a_co_generated_neuron_is_refused(tmp_path):
+    """NESTML 9.0.0's forward-Euler code for a neuron with a plastic synapse does not compile: refused at once."""
+    from nestml_lab.codegen.errors import ManifestError
+    from nestml_lab.codegen.manifest import load_manifest
+
+    for m in ("izhikevich_neuron", "stdp_synapse"):
+        shutil.copy(paths.MODELS_DIR / f"{m}.nestml", tmp_path)
+    (tmp_path / "module.yaml").write_text(
+        "module: x_module\nsuffix: _x\nneurons: [izhikevich_neuron]\n"
+        "synapses:\n  stdp_synapse: {weight_variable: w, post_ports: [post_spikes]}\n"
+        "pairs:\n  - {neuron: izhikevich_neuron, synapses: [stdp_synapse]}\n"
+        "solvers:\n  izhikevich_neuron: forward-Euler\n")
+    with pytest.raises(ManifestError, match=r"module.yaml:9: solvers: 'izhikevich_neuron': forward-Euler for a "
+                                            r"co-generated model is refused"):
+        load_manifest(tmp_path)
