@@ -10,7 +10,9 @@ presynaptic spike emitted at t_pre acts at the synapse at t_pre, and a
 postsynaptic spike at t_post reaches the synapse at t_post + d. Events at the
 same instant do not see each other: potentiation by a postsynaptic spike uses
 the presynaptic traces from before that instant, depression by a presynaptic
-spike the postsynaptic traces from before it. Like NEST, the weight is only
+spike the postsynaptic traces from before it. Several presynaptic spikes at one
+instant (a spike of multiplicity n) act as n spikes in a row, as NESTML's
+generated synapses process them (NEST's built-ins count such an event once). Like NEST, the weight is only
 brought up to date when a presynaptic spike arrives (the weight a spike
 carries), so postsynaptic spikes after the last presynaptic spike leave the
 final weight unchanged.
@@ -154,10 +156,10 @@ def stdp_triplet(pre, post, delay: float, w0: float, params: dict | None = None)
         t_last = t
         for _ in range(n_post):
             w = min(p["Wmax"], w + r1 * (p["A2_plus"] + p["A3_plus"] * o2))
-        for _ in range(n_pre):
+        for _ in range(n_pre):   # a spike of multiplicity n: n spikes in a row, each seeing the one before
             w = max(p["Wmin"], w - o1 * (p["A2_minus"] + p["A3_minus"] * r2))
             ws.append(w)
-        r1, r2 = r1 + n_pre, r2 + n_pre
+            r1, r2 = r1 + 1, r2 + 1
         o1, o2 = o1 + n_post, o2 + n_post
     return WeightTrace(np.sort(np.asarray(pre, dtype=float)), np.asarray(ws))
 
