@@ -143,4 +143,8 @@ def markdown(r: dict) -> str:
         out += ["", f"Identical spikes in both layouts: {q['identical_spikes']}. `make mpi-setup`: "
                     f"{_s(q['setup_cached_s'])} with the built NEST cached"
                     + (f", {cold / 60:.0f} min building it" if cold else "") + ".", ""]
+    if r.get("twins"):
+        from benchmarks.twins import markdown as twins_markdown
+
+        out += twins_markdown(r["twins"])
     return "\n".join(out) + "\n"

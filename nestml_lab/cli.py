@@ -329,7 +329,8 @@ def main(argv: list[str] | None = None) -> int:
 
     p = sub.add_parser("bench", help="benchmarks side by side; rewrites BENCHMARKS.md (the checkout's benchmarks/)")
     p.add_argument("--quick", action="store_true", help="the small development subset (under 3 min)")
-    p.add_argument("--only", nargs="+", choices=["build", "brunel", "window", "pd14", "mpi"], help="some benchmarks")
+    p.add_argument("--only", nargs="+", choices=["build", "brunel", "window", "pd14", "mpi", "twins"],
+                   help="some benchmarks")
     p.set_defaults(func=cmd_bench)
 
     p = sub.add_parser("upgrade", help="rewrite NESTML 7/8 models (and manifests) to NESTML 9 syntax",

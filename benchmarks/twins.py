@@ -1,0 +1,97 @@
+"""Every catalog neuron against its NEST built-in twin: the update itself, side by side.
+
+    python -m benchmarks.twins            # or: python -m benchmarks.run --only twins
+
+N unconnected neurons of each model, the catalog's set to the twin's parameter values (every parameter the two
+share), the same Poisson input, one thread; the CPU time of ``Simulate`` in a child process per run, A/B pairs
+alternating, and whether the spikes are identical. Nothing is asserted: the figures are printed and kept.
+"""
+
+from __future__ import annotations
+
+import json
+
+from benchmarks.common import PYTHON, ROOT, child_json, env_for, log, summary
+
+#: catalog neuron -> (NEST twin, Poisson rate (Hz), weight of the input in the twin's unit)
+TWINS = {
+    "iaf_psc_exp_neuron": ("iaf_psc_exp", 8000.0, 87.8),
+    "iaf_psc_alpha_neuron": ("iaf_psc_alpha", 8000.0, 87.8),
+    "iaf_cond_exp_neuron": ("iaf_cond_exp", 20000.0, 1.5),
+    "izhikevich_neuron": ("izhikevich", 3000.0, 1.5),
+    "aeif_cond_exp_neuron": ("aeif_cond_exp", 20000.0, 4.0),
+}
+
+_CHILD = """
+import json, sys, time
+import nest, numpy as np
+import nestml_lab
+catalog_name, twin, rate, weight, n, t_sim, which = sys.argv[1:8]
+n, t_sim, rate, weight = int(n), float(t_sim), float(rate), float(weight)
+nest.set_verbosity("M_ERROR")
+cat = nestml_lab.catalog()
+model = cat.neuron(catalog_name) if which == "catalog" else twin
+ours, theirs = nest.GetDefaults(cat.neuron(catalog_name)), nest.GetDefaults(twin)
+shared = {k: v for k, v in theirs.items() if k in ours and isinstance(v, float) and k not in ("t_spike",)
+          and k in cat.models()[cat.neuron(catalog_name)].parameters | cat.models()[cat.neuron(catalog_name)].state}
+nestml_lab.reset_kernel()
+nest.local_num_threads, nest.rng_seed = 1, 1
+pop = nest.Create(model, n, params=shared if which == "catalog" else {})
+noise = nest.Create("poisson_generator", params={"rate": rate})
+nest.Connect(noise, pop, syn_spec={"weight": weight})
+rec = nest.Create("spike_recorder")
+nest.Connect(pop, rec)
+nest.Simulate(10.0)
+t0 = time.process_time()
+nest.Simulate(t_sim)
+cpu = time.process_time() - t0
+ev = rec.events
+order = np.lexsort((ev["times"], ev["senders"]))
+print(json.dumps({"cpu_s": cpu, "spikes": int(len(order)), "shared": sorted(shared),
+                  "trains": [ev["senders"][order].tolist(), ev["times"][order].tolist()]}))
+"""
+
+
+def bench_twins(quick: bool) -> dict:
+    """Each catalog neuron and its twin, A/B pairs; ratio of the medians, identical spikes or not."""
+    n, t_sim, pairs = (500, 200.0, 2) if quick else (2000, 500.0, 3)
+    res: dict = {"neurons": n, "t_sim_ms": t_sim, "pairs": pairs, "models": {}}
+    for catalog_name, (twin, rate, weight) in TWINS.items():
+        runs: dict = {"catalog": [], "nest": []}
+        for _ in range(pairs):
+            for which in ("catalog", "nest"):
+                runs[which].append(child_json([PYTHON, "-c", _CHILD, catalog_name, twin, str(rate), str(weight),
+                                               str(n), str(t_sim), which], env=env_for(ROOT)))
+        cat, nest = runs["catalog"], runs["nest"]
+        entry = {"twin": twin, "catalog_cpu_s": summary([r["cpu_s"] for r in cat]),
+                 "nest_cpu_s": summary([r["cpu_s"] for r in nest]),
+                 "spikes": {"catalog": cat[0]["spikes"], "nest": nest[0]["spikes"]},
+                 "identical_spikes": cat[0]["trains"] == nest[0]["trains"], "shared_parameters": cat[0]["shared"]}
+        entry["ratio"] = entry["catalog_cpu_s"]["median"] / entry["nest_cpu_s"]["median"]
+        entry["ratios"] = [a["cpu_s"] / b["cpu_s"] for a, b in zip(cat, nest)]
+        res["models"][catalog_name] = entry
+        log(f"[bench/twins] {catalog_name} / {twin}: {entry['ratio']:.2f}x ("
+            + ", ".join(f"{x:.2f}" for x in entry["ratios"]) + f"), spikes {entry['spikes']['catalog']} vs "
+            f"{entry['spikes']['nest']}, identical: {entry['identical_spikes']}")
+    return res
+
+
+def markdown(t: dict) -> list[str]:
+    """The BENCHMARKS.md section of :func:`bench_twins`."""
+    out = ["## Every catalog neuron against its NEST twin", "",
+           f"{t['neurons']} unconnected neurons, the catalog's set to the twin's parameter values, the same Poisson "
+           f"input, {t['t_sim_ms']:g} ms, one thread; CPU time of `Simulate`, {t['pairs']} A/B pairs "
+           "(`benchmarks/twins.py`).", "",
+           "| catalog neuron | NEST twin | catalog | NEST | ratio (pairs) | spikes | identical |", "|---|---|---|---|---|---|---|"]
+    for name, e in t["models"].items():
+        out.append(f"| {name} | {e['twin']} | {e['catalog_cpu_s']['median']:.3f} s | {e['nest_cpu_s']['median']:.3f} s "
+                   f"| {e['ratio']:.2f} ({', '.join(f'{x:.2f}' for x in e['ratios'])}) | {e['spikes']['catalog']} / "
+                   f"{e['spikes']['nest']} | {'yes' if e['identical_spikes'] else 'no'} |")
+    return out + [""]
+
+
+if __name__ == "__main__":
+    result = bench_twins(quick=False)
+    print("\n".join(markdown(result)))
+    print(json.dumps({k: {kk: vv for kk, vv in v.items() if kk != "shared_parameters"}
+                      for k, v in result["models"].items()}, indent=1))
