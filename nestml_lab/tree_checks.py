@@ -181,10 +181,21 @@ def uses_distance(params: dict) -> bool:
     return any(has(v) for v in params.values())
 
 
-#: Rough bytes per neuron and per connection in NEST (plastic synapses and bookkeeping included): an
-#: upper estimate, to refuse before NEST runs out of memory in the middle of building the network.
+#: Rough bytes per neuron in NEST (an upper estimate, to refuse before NEST runs out of memory in the middle
+#: of building the network).
 BYTES_PER_NODE = 2_000
-BYTES_PER_CONNECTION = 100
+#: Bytes of one connection beyond its synapse object (NEST's source table and connector bookkeeping), measured:
+#: 2e6 connections of static_synapse (sizeof 32) took 44 B each, stdp_synapse (96) 108 B, the catalog's
+#: stdp_triplet_synapse (120) 132 B (NEST 3.10, 1 thread).
+BYTES_PER_CONNECTION_OVERHEAD = 16
+#: ``sizeof`` of NEST's synapse objects (GetDefaults(model)["sizeof"], NEST 3.10), for the estimate before NEST
+#: is imported; a model not listed counts as :data:`BYTES_PER_SYNAPSE_UNKNOWN` until simulate() reads its size.
+SYNAPSE_SIZEOF = {"static_synapse": 32, "stdp_synapse": 96, "tsodyks_synapse": 96, "stdp_triplet_synapse": 108}
+BYTES_PER_SYNAPSE_UNKNOWN = 128
+#: At most this many connections of one synapse model per virtual process (NEST 3.10 refuses more).
+MAX_CONNECTIONS_PER_VP = 134_217_726
+#: Kept for callers of the old flat estimate: bytes of a connection whose synapse model is unknown.
+BYTES_PER_CONNECTION = BYTES_PER_SYNAPSE_UNKNOWN + BYTES_PER_CONNECTION_OVERHEAD
 
 
 def connection_count(rule: dict, n_src: int, n_tgt: int, where: str) -> int:
@@ -222,23 +233,38 @@ def available_memory_bytes() -> int | None:
     return None
 
 
-def estimate_memory_bytes(populations: dict, connections: list) -> int:
-    """An upper estimate of the memory NEST needs for a tree's network (see BYTES_PER_*)."""
-    nodes = sum(p["n"] for p in populations.values())
-    synapses = 0
+def connection_counts(populations: dict, connections: list) -> list[int]:
+    """The number of connections each entry of ``connections`` makes (expected value for random rules)."""
+    out = []
     for i, conn in enumerate(connections):
         size = {end: sum(populations[n]["n"] for n in (conn[end] if isinstance(conn[end], list) else [conn[end]]))
                 for end in ("source", "target")}
         if "target_range" in conn:
             size["target"] = int(conn["target_range"][1]) - int(conn["target_range"][0])
-        synapses += connection_count(conn.get("rule", {}), size["source"], size["target"],
-                                      f"network.connections[{i}].rule")
-    return nodes * BYTES_PER_NODE + synapses * BYTES_PER_CONNECTION
+        out.append(connection_count(conn.get("rule", {}), size["source"], size["target"],
+                                    f"network.connections[{i}].rule"))
+    return out
 
 
-def check_memory(populations: dict, connections: list, source: str) -> None:
-    need, have = estimate_memory_bytes(populations, connections), available_memory_bytes()
+def estimate_memory_bytes(populations: dict, connections: list, synapse_bytes=None) -> int:
+    """An estimate of the memory NEST needs for a tree's network: nodes, and each connection as its synapse
+    object plus :data:`BYTES_PER_CONNECTION_OVERHEAD`.
+
+    ``synapse_bytes(conn) -> int``: the size of a connection's synapse object (default: 128 B each).
+    """
+    nodes = sum(p["n"] for p in populations.values())
+    size = synapse_bytes or (lambda conn: BYTES_PER_SYNAPSE_UNKNOWN)
+    total = sum(count * (size(conn) + BYTES_PER_CONNECTION_OVERHEAD)
+                for conn, count in zip(connections, connection_counts(populations, connections)))
+    return nodes * BYTES_PER_NODE + total
+
+
+def check_memory(populations: dict, connections: list, source: str, synapse_bytes=None) -> int:
+    """Refuse a network that would not fit into this machine's available memory; return the estimate (B)."""
+    need, have = estimate_memory_bytes(populations, connections, synapse_bytes), available_memory_bytes()
     if have is not None and need > 0.9 * have:
         raise TreeError(f"{source}: network: this network needs about {need / 1e9:.1f} GB (estimate: "
-                        f"{BYTES_PER_NODE} B per node, {BYTES_PER_CONNECTION} B per connection), but this machine "
-                        f"has {have / 1e9:.1f} GB available: make it smaller, or run it under MPI on more machines")
+                        f"{BYTES_PER_NODE} B per node, each connection its synapse's size + "
+                        f"{BYTES_PER_CONNECTION_OVERHEAD} B), but this machine has {have / 1e9:.1f} GB available: "
+                        "make it smaller, or run it under MPI on more machines")
+    return need

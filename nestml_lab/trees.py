@@ -74,7 +74,8 @@ import yaml
 from nestml_lab import module as catalog
 from nestml_lab import yaml_strict
 from nestml_lab.tree_checks import (
-    TreeError, check_kernel, check_keys, check_mask, check_memory, check_name, check_spatial, check_values,
+    BYTES_PER_SYNAPSE_UNKNOWN, MAX_CONNECTIONS_PER_VP, SYNAPSE_SIZEOF, TreeError, check_kernel, check_keys,
+    check_mask, check_memory, check_name, check_spatial, check_values, connection_counts,
     positive_number, uses_distance, whole_number,
 )
 from nestml_lab.provenance import provenance
@@ -285,7 +286,11 @@ def parse(data: dict, source: str = "<tree>") -> Tree:
         sessions[name] = {"record": True, "unit_changes": [], **s}
     if not sessions:
         raise TreeError(f"{source}: sessions: at least one session is needed")
-    check_memory(populations, connections, source)
+    def synapse_bytes(conn: dict) -> int:   # the size of NEST's built-ins where known; simulate() reads the rest
+        leaf = synapse_models.get(conn.get("synapse"), {"params": {"nest_model": "static_synapse"}})
+        return SYNAPSE_SIZEOF.get(leaf["params"].get("nest_model"), BYTES_PER_SYNAPSE_UNKNOWN)
+
+    check_memory(populations, connections, source, synapse_bytes)
     return Tree(kernel, neuron_models, synapse_models, populations, connections, recorders, sessions, source, data,
                 modules)
 
@@ -396,6 +401,30 @@ def _find(leaf: dict, kind: str, modules: list, where: str) -> str:
             tried.append(f"{mod.name}: {exc.args[0] if exc.args else exc}")
     raise TreeError(f"{where}: no {kind} {name!r}" + (f" with partner {p['partner']!r}" if "partner" in p else "")
                     + " in " + "; ".join(tried))
+
+
+def _plan(nest, tree: Tree, modules: list) -> tuple[int, int]:
+    """The network's memory estimate with the real size of each synapse model (refused if it does not fit), and
+    the virtual processes NEST needs for its largest synapse model's connections."""
+    from nestml_lab.tree_checks import check_memory
+
+    def model_of(conn: dict) -> str:
+        if "synapse" not in conn:
+            return "static_synapse"
+        return _find(tree.synapse_models[conn["synapse"]], "synapse", modules,
+                     f"{tree.source}: network.synapse_models.{conn['synapse']}")
+
+    sizes = {}
+    for conn in tree.connections:
+        model = model_of(conn)
+        if model not in sizes:
+            sizes[model] = int(nest.GetDefaults(model).get("sizeof") or BYTES_PER_SYNAPSE_UNKNOWN)
+    estimate = check_memory(tree.populations, tree.connections, tree.source, lambda conn: sizes[model_of(conn)])
+    per_model: dict[str, int] = {}
+    for conn, count in zip(tree.connections, connection_counts(tree.populations, tree.connections)):
+        per_model[model_of(conn)] = per_model.get(model_of(conn), 0) + count
+    needed = max([-(-count // MAX_CONNECTIONS_PER_VP) for count in per_model.values()] + [1])
+    return estimate, needed
 
 
 def _nodes(pops: dict, names):
@@ -557,14 +586,25 @@ def simulate(tree: Tree, progress=None) -> RunData:
     nest.verbosity = nest.VerbosityLevel.ERROR
     say = progress if progress and parallel.is_root() else (lambda line: None)
     nest.resolution = tree.kernel["resolution_ms"]
+    memory_estimate, needed_vps = _plan(nest, tree, modules)
     if "total_num_virtual_procs" in tree.kernel:
         vps = int(tree.kernel["total_num_virtual_procs"])
         if vps % parallel.num_processes():
             raise TreeError(f"{tree.source}: kernel.total_num_virtual_procs: {vps} is not a multiple of the "
                             f"{parallel.num_processes()} MPI processes")
+        if vps < needed_vps:
+            raise TreeError(f"{tree.source}: kernel.total_num_virtual_procs: {vps} is too few: NEST takes at most "
+                            f"{MAX_CONNECTIONS_PER_VP} connections of one synapse model per virtual process, and "
+                            f"this network needs {needed_vps}")
         nest.total_num_virtual_procs = vps
     else:
-        nest.local_num_threads = tree.kernel["threads"]
+        threads = int(tree.kernel["threads"])
+        if threads * parallel.num_processes() < needed_vps:
+            threads = -(-needed_vps // parallel.num_processes())
+            say(f"[tree] {threads} threads per process instead of {tree.kernel['threads']}: NEST takes at most "
+                f"{MAX_CONNECTIONS_PER_VP} connections of one synapse model per virtual process, and this "
+                f"network needs {needed_vps} virtual processes (threads may exceed cores)")
+        nest.local_num_threads = threads
     nest.rng_seed = tree.kernel["seed"]
     step = _NestStep(nest, tree.source)
     t_build = time.perf_counter()
@@ -681,7 +721,8 @@ def simulate(tree: Tree, progress=None) -> RunData:
             "build_s": max(p["build_s"] for p in per_process),
             "peak_rss_mb": max(p["peak_rss_mb"] for p in per_process), "per_process": per_process,
             "modules": {m.name: {"project": str(m.project), "source_hash": m.stamp["source_hash"],
-                                 "so_sha256": m.stamp["so_sha256"]} for m in modules}}
+                                 "so_sha256": m.stamp["so_sha256"]} for m in modules},
+            "memory_estimate_mb": memory_estimate / 1e6}
     return RunData(tree.resolved(), {**provenance(), **info}, times, spikes, weights, analog, positions)
 
 
