@@ -9,7 +9,7 @@ OUT ?= results
 # passes options (`nestml-lab <name> --help` lists them with their defaults).
 EXPERIMENTS := $(sort $(subst _,-,$(basename $(notdir $(shell grep -l '^EXPERIMENT = ' nestml_lab/experiments/*.py)))))
 
-.PHONY: all setup module mpi-setup test test-slow test-quick test-mpi $(EXPERIMENTS) experiments figures networks \
+.PHONY: all setup module mpi-setup test test-slow test-quick test-mpi $(EXPERIMENTS) experiments figures networks pd14-full \
 	golden brian2-setup bench bench-quick docs clean
 
 all: stdp-window
@@ -46,6 +46,11 @@ experiments:
 figures: stdp-window seed001 pairing-frequency short-term
 
 networks: pd14 song2000 adex-network
+
+# PD14 at full scale (77 177 neurons, ~0.3e9 synapses, about 15 GB, 8-9 min here for both implementations);
+# not in any test suite.
+pd14-full: module
+	@$(LAB) pd14 --scale 1.0 --t-sim 1000 --out $(OUT)/pd14_full $(ARGS)
 
 # Optional: Brian2 for the AdEx-network cross-check, in its own environment (brian2 needs numpy < 2.4).
 brian2-setup:

@@ -223,14 +223,22 @@ def connection_count(rule: dict, n_src: int, n_tgt: int, where: str) -> int:
 
 
 def available_memory_bytes() -> int | None:
-    """MemAvailable of this machine (None where /proc/meminfo is missing)."""
-    try:
-        for line in open("/proc/meminfo"):
-            if line.startswith("MemAvailable:"):
-                return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return None
+    """Memory a network built in this process may use: the machine's MemAvailable plus what this process
+    holds already (a network built before and reset leaves its memory with the process, which reuses it:
+    PD14 at full scale twice in one process). None where /proc is missing."""
+    def field(path: str, name: str) -> int | None:
+        try:
+            for line in open(path):
+                if line.startswith(name):
+                    return int(line.split()[1]) * 1024
+        except OSError:
+            pass
+        return None
+
+    available = field("/proc/meminfo", "MemAvailable:")
+    if available is None:
+        return None
+    return available + (field("/proc/self/status", "VmRSS:") or 0)
 
 
 def connection_counts(populations: dict, connections: list) -> list[int]:
