@@ -82,7 +82,8 @@ def markdown(t: dict) -> list[str]:
            f"{t['neurons']} unconnected neurons, the catalog's set to the twin's parameter values, the same Poisson "
            f"input, {t['t_sim_ms']:g} ms, one thread; CPU time of `Simulate`, {t['pairs']} A/B pairs "
            "(`benchmarks/twins.py`).", "",
-           "| catalog neuron | NEST twin | catalog | NEST | ratio (pairs) | spikes | identical |", "|---|---|---|---|---|---|---|"]
+           "| catalog neuron | NEST twin | catalog | NEST | ratio (pairs) | spikes | identical |",
+           "|---|---|---|---|---|---|---|"]
     for name, e in t["models"].items():
         out.append(f"| {name} | {e['twin']} | {e['catalog_cpu_s']['median']:.3f} s | {e['nest_cpu_s']['median']:.3f} s "
                    f"| {e['ratio']:.2f} ({', '.join(f'{x:.2f}' for x in e['ratios'])}) | {e['spikes']['catalog']} / "

@@ -157,23 +157,11 @@ def test_two_projects_with_the_same_model_names_give_a_clear_error(own_project, 
     assert {"lif_delta_neuron_copy", "lif_delta_neuron_my_models"} <= set(nest_kernel.node_models)
 
 
-def test_the_example_neuron_fires_as_iaf_psc_delta(own_project, nest_kernel):
+def test_the_example_neuron_fires_as_iaf_psc_delta(own_project, spikes_under_one_input):
     """Same parameters, same Poisson input (strong enough to hit the refractory period): same spike times."""
-    nest = nest_kernel
     mine = nestml_lab.load(own_project)
-    nest.rng_seed = 11
-    drive = nest.Create("poisson_generator", params={"rate": 12000.0})
-    parrot = nest.Create("parrot_neuron")
-    nest.Connect(drive, parrot)
-    ours, nests = nest.Create(mine.neuron("lif_delta_neuron")), nest.Create("iaf_psc_delta")
-    for target in (ours, nests):
-        nest.Connect(parrot, target, syn_spec={"weight": 2.0, "delay": 1.0})
-    sr = nest.Create("spike_recorder")
-    nest.Connect(ours + nests, sr)
-    nest.Simulate(2000.0)
-    ev = sr.events
-    t_ours = ev["times"][ev["senders"] == ours.global_id]
-    t_nest = ev["times"][ev["senders"] == nests.global_id]
+    t_ours, t_nest = spikes_under_one_input([(mine.neuron("lif_delta_neuron"), {}), ("iaf_psc_delta", {})],
+                                            rate_hz=12000.0, weight=2.0, t_sim_ms=2000.0, seed=11)
     assert len(t_nest) > 200 and np.diff(t_nest).min() < 2.5   # input arrives during refractory periods
     np.testing.assert_array_equal(t_ours, t_nest)
 

@@ -46,23 +46,11 @@ def test_the_generated_code_names_its_solver(solvers):
     assert "numeric ODE solver: rk45" in rk45 and "gsl_odeiv_evolve_apply" in rk45
 
 
-def test_forward_euler_izhikevich_fires_as_nests_izhikevich(solvers, nest_kernel):
-    nest = nest_kernel
+def test_forward_euler_izhikevich_fires_as_nests_izhikevich(solvers, spikes_under_one_input):
     model = nestml_lab.load(solvers[0]).neuron("euler_izhikevich_neuron")
-    nest.rng_seed = 5
-    ours = nest.Create(model, params={**PARAMS, "V_m": -65.0, "U_m": -13.0})
-    theirs = nest.Create("izhikevich", params={**PARAMS, "V_m": -65.0, "U_m": -13.0})
-    noise = nest.Create("poisson_generator", params={"rate": 3000.0})
-    parrot = nest.Create("parrot_neuron")
-    nest.Connect(noise, parrot)
-    for target in (ours, theirs):
-        nest.Connect(parrot, target, syn_spec={"weight": 1.5, "delay": 1.0})
-    sr = nest.Create("spike_recorder")
-    nest.Connect(ours + theirs, sr)
-    nest.Simulate(3000.0)
-    ev = sr.events
-    t_ours = ev["times"][ev["senders"] == ours.global_id]
-    t_theirs = ev["times"][ev["senders"] == theirs.global_id]
+    start = {**PARAMS, "V_m": -65.0, "U_m": -13.0}
+    t_ours, t_theirs = spikes_under_one_input([(model, start), ("izhikevich", start)],
+                                              rate_hz=3000.0, weight=1.5, t_sim_ms=3000.0, seed=5)
     assert len(t_theirs) > 50
     np.testing.assert_array_equal(t_ours, t_theirs)
 
