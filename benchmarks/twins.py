@@ -31,9 +31,9 @@ n, t_sim, rate, weight = int(n), float(t_sim), float(rate), float(weight)
 nest.set_verbosity("M_ERROR")
 cat = nestml_lab.catalog()
 model = cat.neuron(catalog_name) if which == "catalog" else twin
-ours, theirs = nest.GetDefaults(cat.neuron(catalog_name)), nest.GetDefaults(twin)
-shared = {k: v for k, v in theirs.items() if k in ours and isinstance(v, float) and k not in ("t_spike",)
-          and k in cat.models()[cat.neuron(catalog_name)].parameters | cat.models()[cat.neuron(catalog_name)].state}
+info = cat.models()[cat.neuron(catalog_name)]
+declared = {**info.parameters, **info.state}   # the catalog model's own parameters and state
+shared = {k: v for k, v in nest.GetDefaults(twin).items() if k in declared and isinstance(v, float)}
 nestml_lab.reset_kernel()
 nest.local_num_threads, nest.rng_seed = 1, 1
 pop = nest.Create(model, n, params=shared if which == "catalog" else {})

@@ -226,17 +226,22 @@ def _model_text(model: str) -> str:
 
 
 def _model_name(text: str, what: str) -> str:
-    match = re.search(r"^\s*(?:model|neuron|synapse)\s+(\w+)\s*:", text, re.M)
-    if match is None:
+    """The name of the (first) model of a NESTML text, as the check stage reads it."""
+    from nestml_lab.codegen import interface
+
+    models = interface.read(what, text)
+    if not models:
         raise ValueError(f"{what}: no 'model <name>:' line in the text")
-    return match.group(1)
+    return models[0].name
 
 
 def _synapse_spec(name: str, text: str, opts: dict, post_ports: list, vt_ports: list) -> dict:
     """The synapse's manifest entry: its weight variable, ports and buffering."""
     weight = (opts.get("weight_variable") or {}).get(name)
     if weight is None:
-        declared = set(re.findall(r"^\s+(\w+)\s+\w[\w\s*/]*=", text, re.M))
+        from nestml_lab.codegen import interface
+
+        declared = {v for m in interface.read(name, text) for v in m.variables()}
         weight = next((w for w in ("w", "weight") if w in declared), None)
         if weight is None:
             raise ValueError(f"{name}: say which variable NEST's weight sets: codegen_opts={{'weight_variable': "

@@ -255,7 +255,7 @@ def new_project(folder: Path | str, module: str | None = None, example: bool = T
         module = stem + "_module"
     if suffix is None:
         suffix = "_" + stem
-    if not re.fullmatch(r"_?[A-Za-z0-9_]+", suffix):
+    if not re.fullmatch(r"[A-Za-z0-9_]+", suffix):
         raise ValueError(f"suffix {suffix!r}: letters, digits and underscores only, e.g. _{stem}")
     template = files("nestml_lab") / "project_template"
     text = (template / "module.yaml").read_text().replace("MODULE_NAME", module).replace("SUFFIX", suffix)

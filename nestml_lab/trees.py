@@ -403,26 +403,16 @@ def _find(leaf: dict, kind: str, modules: list, where: str) -> str:
                     + " in " + "; ".join(tried))
 
 
-def _plan(nest, tree: Tree, modules: list) -> tuple[int, int]:
+def _plan(nest, tree: Tree, synapse_of) -> tuple[int, int]:
     """The network's memory estimate with the real size of each synapse model (refused if it does not fit), and
-    the virtual processes NEST needs for its largest synapse model's connections."""
-    from nestml_lab.tree_checks import check_memory
-
-    def model_of(conn: dict) -> str:
-        if "synapse" not in conn:
-            return "static_synapse"
-        return _find(tree.synapse_models[conn["synapse"]], "synapse", modules,
-                     f"{tree.source}: network.synapse_models.{conn['synapse']}")
-
-    sizes = {}
-    for conn in tree.connections:
-        model = model_of(conn)
-        if model not in sizes:
-            sizes[model] = int(nest.GetDefaults(model).get("sizeof") or BYTES_PER_SYNAPSE_UNKNOWN)
-    estimate = check_memory(tree.populations, tree.connections, tree.source, lambda conn: sizes[model_of(conn)])
+    the virtual processes NEST needs for its largest synapse model's connections. ``synapse_of(conn)``: the
+    NEST synapse model of a connection (looked up once per model)."""
+    models = [synapse_of(conn) for conn in tree.connections]
+    sizes = {m: int(nest.GetDefaults(m).get("sizeof") or BYTES_PER_SYNAPSE_UNKNOWN) for m in set(models)}
+    estimate = check_memory(tree.populations, tree.connections, tree.source, lambda conn: sizes[synapse_of(conn)])
     per_model: dict[str, int] = {}
-    for conn, count in zip(tree.connections, connection_counts(tree.populations, tree.connections)):
-        per_model[model_of(conn)] = per_model.get(model_of(conn), 0) + count
+    for model, count in zip(models, connection_counts(tree.populations, tree.connections)):
+        per_model[model] = per_model.get(model, 0) + count
     needed = max([-(-count // MAX_CONNECTIONS_PER_VP) for count in per_model.values()] + [1])
     return estimate, needed
 
@@ -586,7 +576,17 @@ def simulate(tree: Tree, progress=None) -> RunData:
     nest.verbosity = nest.VerbosityLevel.ERROR
     say = progress if progress and parallel.is_root() else (lambda line: None)
     nest.resolution = tree.kernel["resolution_ms"]
-    memory_estimate, needed_vps = _plan(nest, tree, modules)
+    resolved: dict[str, str] = {}
+
+    def synapse_model(key: str) -> str:
+        """NEST name of the tree's synapse model ``key``, looked up once."""
+        if key not in resolved:
+            resolved[key] = _find(tree.synapse_models[key], "synapse", modules,
+                                  f"{tree.source}: network.synapse_models.{key}")
+        return resolved[key]
+
+    memory_estimate, needed_vps = _plan(
+        nest, tree, lambda conn: synapse_model(conn["synapse"]) if "synapse" in conn else "static_synapse")
     if "total_num_virtual_procs" in tree.kernel:
         vps = int(tree.kernel["total_num_virtual_procs"])
         if vps % parallel.num_processes():
@@ -641,9 +641,7 @@ def simulate(tree: Tree, progress=None) -> RunData:
         syn = {}
         if "synapse" in conn:
             leaf = tree.synapse_models[conn["synapse"]]
-            syn = {"synapse_model": _find(leaf, "synapse", modules,
-                                          f"{tree.source}: network.synapse_models.{conn['synapse']}"),
-                   **leaf["nest_params"]}
+            syn = {"synapse_model": synapse_model(conn["synapse"]), **leaf["nest_params"]}
         syn.update(conn["nest_params"])
         with step(f"network.connections[{i}]"):
             spec = _conn_spec(nest, conn["rule"])
@@ -678,7 +676,7 @@ def simulate(tree: Tree, progress=None) -> RunData:
             w = rec["weights"]
             source = pops[w["source"]]
             sources = source[:min(len(source), int(w.get("max_sources", 100)))]   # NEST refuses a slice past the end
-            synapse = _find(tree.synapse_models[w["synapse"]], "synapse", modules, f"{tree.source}: {w['synapse']}")
+            synapse = synapse_model(w["synapse"])
             weight_samples[rec["name"]] = (sources, [synapse, *copies.get(synapse, [])])
     recorder_ids = np.array([sr.global_id for sr in recorders.values()], dtype=int)
     build_s = time.perf_counter() - t_build

@@ -86,14 +86,7 @@ def check_file(path: str | Path) -> CheckResult:
         same = not e["file"] or os.path.basename(e["file"]) in (os.path.basename(path), Path(path).stem)
         file = path if same else e["file"]
         result.errors.append(ModelMessage(file, e["line"], e["column"], e["message"]))
-    up = upgrade.upgrade_file(path)
-    for c in up.changes:
-        result.hints.append(f"{path}:{c.line}: NESTML 7/8 syntax: {c.what}")
-    for f in up.findings:
-        result.hints.append(f"{path}:{f.line}: {f.message}")
-    if up.changes:
-        result.hints.append(f"`nestml-lab upgrade {path}` rewrites the lines above (add --in-place to save, "
-                            "a backup is kept)")
+    result.hints += upgrade.hints(path)
     return result
 
 

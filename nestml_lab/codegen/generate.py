@@ -23,7 +23,7 @@ from pathlib import Path
 
 import jinja2
 
-from nestml_lab.codegen import TOOLKIT_VERSION, names, patches, precheck, rewrites
+from nestml_lab.codegen import TOOLKIT_VERSION, names, patches, precheck, rewrites, upgrade
 from nestml_lab.codegen.errors import CodegenError, ModelError, ModelMessage
 from nestml_lab.codegen.manifest import Manifest
 
@@ -200,20 +200,6 @@ def _run_worker(unit: Unit, manifest: Manifest, staging: Path, log: Path,
     return [ModelMessage(_display_path(e["file"]), e["line"], e["column"], e["message"]) for e in result["errors"]]
 
 
-def _upgrade_hints(manifest: Manifest, models) -> list[str]:
-    """Lines of the unit's sources that are NESTML 7/8 syntax, with the command that rewrites them."""
-    from nestml_lab.codegen import upgrade
-
-    hints = []
-    for model in models:
-        path = manifest.source(model)
-        result = upgrade.upgrade_file(path)
-        hints += [f"{_display_path(str(path))}:{c.line}: NESTML 7/8 syntax: {c.what}" for c in result.changes]
-        if result.changes:
-            hints.append(f"`nestml-lab upgrade {_display_path(str(path))} --in-place` rewrites it for NESTML 9")
-    return hints
-
-
 def _display_path(path: str) -> str:
     try:
         return os.path.relpath(path)
@@ -319,7 +305,7 @@ def generate(manifest: Manifest, out_dir: Path, jobs: int | None = None, log=pri
             errors = [ModelMessage(str(manifest.source(unit.models[0])), 0, 0,
                                    "NESTML gave no reason; the end of its log:\n    " + "\n    ".join(tail))]
         err = ModelError(unit.description, errors, log_path)
-        hints = _upgrade_hints(manifest, unit.models)
+        hints = [h for m in unit.models for h in upgrade.hints(_display_path(str(manifest.source(m))))]
         if others or hints:
             err.args = (err.args[0] + "".join(f"\n  hint: {h}" for h in hints)
                         + ("\n  also failed: " + "; ".join(others) if others else ""),)

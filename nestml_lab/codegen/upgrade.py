@@ -507,6 +507,17 @@ def upgrade_options_text(text: str, path: str) -> UpgradeResult:
     return result
 
 
+def hints(path: str | Path) -> list[str]:
+    """``file:line`` hints for every NESTML 7/8 construct of a source (rewritable or left alone), and the
+    command that rewrites them; empty for NESTML 9 text."""
+    result = upgrade_file(path)
+    out = [f"{path}:{c.line}: NESTML 7/8 syntax: {c.what}" for c in result.changes]
+    out += [f"{path}:{f.line}: {f.message}" for f in result.findings]
+    if result.changes:
+        out.append(f"`nestml-lab upgrade {path}` rewrites the lines above (add --in-place to save, a backup is kept)")
+    return out
+
+
 def upgrade_file(path: str | Path) -> UpgradeResult:
     """Upgrade a ``.nestml`` source, or a manifest / options file (``.yaml``, ``.yml``, ``.json``)."""
     path = Path(path)

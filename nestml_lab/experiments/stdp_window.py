@@ -118,20 +118,21 @@ _POST_TIME_CONSTANTS = {"stdp_synapse": {"tau_tr_post": "tau_minus"},
                         "stdp_triplet_synapse": {"tau_minus": "tau_minus", "tau_y": "tau_minus_triplet"}}
 
 
-def reference_rule(p: StdpWindowParams):
+def reference_rule(p: StdpWindowParams, twin: StdpWindowParams | None = None):
     """The event-driven reference for the window's synapse, as ``f(pre, post) -> final weight``, or None.
 
     Catalog synapses use their own parameters; a NEST built-in twin has its
     parameter names translated (the post-trace time constants are then the
     neuron's ``tau_minus`` / ``tau_minus_triplet``). A project's synapse has one
     where ``p.reference`` names it: ``catalog:<rule>`` with the rule's parameters
-    from ``p.reference_map``, or ``nest:<built-in>`` with a Python reference.
+    from ``p.reference_map``, or ``nest:<built-in>`` with a Python reference (``twin``:
+    :func:`nest_twin` of ``p`` when the caller has it already).
     """
     name = p.synapse
     params = dict(p.synapse_params)
     if p.reference is not None and not name.startswith(common.BUILTIN_PREFIX):
         if p.reference.startswith(common.BUILTIN_PREFIX):
-            twin = nest_twin(p)
+            twin = twin if twin is not None else nest_twin(p)
             return None if twin is None else reference_rule(twin)
         rule = references.RULES[p.reference[len(CATALOG_PREFIX):]]
         values = mapped_values(p)
@@ -292,8 +293,8 @@ def run(p: StdpWindowParams, progress=None) -> StdpWindowResult:
 
     neuron, synapse, drive, latency = common.prepare(p)
     # the reference and the twin are checked before minutes of simulation, not after
-    rule = reference_rule(p)
-    twin_params = nest_twin(p) if p.nest_twin else None
+    twin_params = nest_twin(p) if p.nest_twin or p.reference is not None else None
+    rule = reference_rule(p, twin_params)
     dts = p.dts()
     if p.one_simulation:
         parts = [_simulate(nest, neuron, synapse, p, dts, drive, latency)]
@@ -308,14 +309,15 @@ def run(p: StdpWindowParams, progress=None) -> StdpWindowResult:
     pre = [t for part in parts for t in part[2]]
     post = [t for part in parts for t in part[3]]
     dw_ref = None if rule is None else np.array([rule(a, b) for a, b in zip(pre, post)]) - p.w0
-    twin = run(twin_params) if twin_params is not None else None
+    twin = run(twin_params) if twin_params is not None and p.nest_twin else None
     notes = []
     if rule is None and twin is None and not p.synapse.startswith(common.BUILTIN_PREFIX):
         notes.append("no reference: nothing checks this curve; name one with --reference nest:<built-in> (and "
                      "--reference-map NAME=EXPR where names differ) or --reference catalog:<rule>")
-    if twin is not None and p.reference is not None and _unmapped(twin_params):
+    unmapped = _unmapped(twin_params) if twin is not None and p.reference is not None else []
+    if unmapped:
         notes.append(f"NEST's {twin_params.synapse[len(common.BUILTIN_PREFIX):]} keeps its defaults for "
-                     f"{', '.join(_unmapped(twin_params))} (not in --reference-map, not a parameter of the synapse)")
+                     f"{', '.join(unmapped)} (not in --reference-map, not a parameter of the synapse)")
     return StdpWindowResult(p, dt_ms, w - p.w0, p.w0, {"neuron": neuron, "synapse": synapse}, provenance(),
                             dw_ref, pre, post, twin, notes)
 
@@ -369,7 +371,6 @@ def nest_twin(p: StdpWindowParams) -> StdpWindowParams | None:
         if not p.reference.startswith(common.BUILTIN_PREFIX):
             return None
         builtin = p.reference[len(common.BUILTIN_PREFIX):]
-        common.project_module(p.project)
         common._check_builtin(builtin, "synapse")
         neuron = p.reference_neuron[len(common.BUILTIN_PREFIX):] if p.reference_neuron.startswith(
             common.BUILTIN_PREFIX) else p.reference_neuron
