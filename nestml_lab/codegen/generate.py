@@ -25,7 +25,7 @@ import jinja2
 
 from nestml_lab.codegen import TOOLKIT_VERSION, names, patches, precheck, rewrites, upgrade
 from nestml_lab.codegen.errors import CodegenError, ModelError, ModelMessage
-from nestml_lab.codegen.manifest import Manifest
+from nestml_lab.codegen.manifest import SOLVERS, Manifest
 
 _HERE = Path(__file__).resolve().parent
 _WORKER = _HERE / "worker.py"
@@ -80,6 +80,7 @@ class Unit:
     codegen_opts: dict
     neurons: list[str] = field(default_factory=list)   # NEST names registered from this unit
     synapses: list[str] = field(default_factory=list)
+    solver: str = "rk45"   # the manifest's solver (codegen_opts holds the NESTML one it is generated with)
 
     def nestml_key(self, manifest: Manifest, versions: dict) -> str:
         """Key of NESTML's own output for this unit: sources, options, versions, the worker's code."""
@@ -99,6 +100,7 @@ class Unit:
             "nestml": self.nestml_key(manifest, versions),
             "code": [_sha256((_HERE / f).read_bytes()) for f in ("patches.py", "rewrites.py", "generate.py")],
             "rewrites": list(manifest.rewrites),
+            "solver": self.solver,
         }
         return _sha256(json.dumps(payload, sort_keys=True).encode())
 
@@ -111,25 +113,30 @@ def plan_units(manifest: Manifest, nest_ver: str) -> list[Unit]:
     # NESTML emits the plain neuron of a pair as well: a paired neuron's plain version comes from its
     # first pair instead of a NESTML run of its own (one fewer run per paired neuron).
     paired = {p.neuron for p in manifest.pairs}
-    def solver(*models) -> dict:
-        """NESTML's numeric_solver option for a unit: the one its models ask for (one per NESTML run)."""
-        asked = {manifest.solvers[m] for m in models if m in manifest.solvers}
-        if len(asked) > 1:
+    def asked(*models) -> str:
+        """The solver a unit's models ask for (one per NESTML run); rk45 when none asks."""
+        solvers = {manifest.solvers[m] for m in models if m in manifest.solvers}
+        if len(solvers) > 1:
             raise CodegenError(f"[codegen] {' + '.join(models)} are generated together but ask for different "
-                               f"solvers {sorted(asked)}: NESTML takes one per run")
-        return {"numeric_solver": asked.pop()} if asked else {}
+                               f"solvers {sorted(solvers)}: NESTML takes one per run")
+        return solvers.pop() if solvers else "rk45"
+
+    def solver(*models) -> dict:
+        """NESTML's numeric_solver option for a unit (none for its default)."""
+        name = asked(*models)
+        return {"numeric_solver": SOLVERS[name]} if name != "rk45" else {}
 
     for n in manifest.neurons:
         if n not in paired:
             units.append(Unit(f"neuron-{n}", f"neuron {n}", (n,), dict(base, **solver(n)),
-                              neurons=[names.plain(n, sfx)]))
+                              neurons=[names.plain(n, sfx)], solver=asked(n)))
     for s in manifest.synapses.values():
         if not s.needs_partner:
             opts = dict(base, weight_variable={s.name: s.weight_variable}, synapse_models=[s.name], **solver(s.name))
             if s.delay_variable:
                 opts["delay_variable"] = {s.name: s.delay_variable}
             units.append(Unit(f"synapse-{s.name}", f"synapse {s.name}", (s.name,), opts,
-                              synapses=[names.plain(s.name, sfx)]))
+                              synapses=[names.plain(s.name, sfx)], solver=asked(s.name)))
     plain_from_pair: set[str] = set()
     for p in manifest.pairs:
         opts = dict(base,
@@ -150,7 +157,8 @@ def plan_units(manifest: Manifest, nest_ver: str) -> list[Unit]:
                           (p.neuron,) + p.synapses, opts,
                           neurons=[names.paired_neuron(p.neuron, p.synapses, sfx)]
                           + ([] if p.neuron in plain_from_pair else [names.plain(p.neuron, sfx)]),
-                          synapses=[names.paired_synapse(s, p.neuron, p.synapses, sfx) for s in p.synapses]))
+                          synapses=[names.paired_synapse(s, p.neuron, p.synapses, sfx) for s in p.synapses],
+                          solver=asked(p.neuron, *p.synapses)))
         plain_from_pair.add(p.neuron)
     return units
 
@@ -418,7 +426,13 @@ def _install_unit(unit: Unit, manifest: Manifest, src: Path, dest: Path, key: st
         if not checked and ("update_value_param(" in texts[name] or "__d.update_value(" in texts[name]):
             raise CodegenError(f"[codegen] the set_status of {name} is not what codegen/patches.py expects "
                                "(refuse_non_finite): this NESTML version needs the patch reviewed")
-    solver = unit.codegen_opts.get("numeric_solver", "rk45 (NESTML's default)")
+    if unit.solver in patches.FIXED_STEP:
+        for name in [n for n in texts if n.endswith(".cpp") and "_dynamics(" in texts[n]]:
+            texts[name], found = patches.fixed_step_solver(texts[name], unit.solver)
+            if not found:
+                raise CodegenError(f"[codegen] the forward-Euler code of {name} is not what codegen/patches.py "
+                                   f"expects ({unit.solver}): this NESTML version needs the patch reviewed")
+    solver = unit.solver if unit.solver != "rk45" else "rk45 (NESTML's default)"
     for name, text in texts.items():
         head = rewrites.banner(outcomes[name], manifest.rewrites)
         if "_dynamics" in text:   # the models that integrate ODEs numerically say with what

@@ -145,9 +145,16 @@ class Manifest:
         raise KeyError(f"no pair {neuron} + {synapse} in {self.path}; pairs: {', '.join(offered)}")
 
 
-#: NESTML 9's numeric ODE solvers (its ``numeric_solver`` option): adaptive RKF45 through GSL (NESTML's
-#: default, used for any ODE without an exact solution), and fixed-step forward Euler (Izhikevich's scheme).
-SOLVERS = ("rk45", "forward-Euler")
+#: The numeric ODE solvers a model may ask for (``solvers:``), each with the NESTML ``numeric_solver`` it is
+#: generated with. ``rk45``: adaptive RKF45 through GSL (NESTML's default for any ODE without an exact
+#: solution). ``forward-Euler``: NESTML's fixed-step Euler, every variable advanced from the values at the
+#: start of the step (NEST's izhikevich). ``semi-implicit-Euler``: fixed-step Euler taking the variables one
+#: at a time in the order the state block declares them, each from the values already advanced this step
+#: (Izhikevich's published scripts: V first, then u with the new V). ``rk4``: the classical fixed-step
+#: fourth-order Runge-Kutta. The last two are the toolkit's rewrites of NESTML's Euler code
+#: (codegen/patches.py).
+SOLVERS = {"rk45": "rk45", "forward-Euler": "forward-Euler", "semi-implicit-Euler": "forward-Euler",
+           "rk4": "forward-Euler"}
 
 
 def _expect(cond: bool, path: Path, message: str, keys: tuple | None = None) -> None:
@@ -347,7 +354,7 @@ def load_manifest(path: Path | str) -> Manifest:
         _expect(solver in SOLVERS, path, f"solvers: '{model}': {solver!r} is not one of {list(SOLVERS)}",
                 ("solvers", model))
         _expect(solver == "rk45" or not any(model == p.neuron or model in p.synapses for p in pairs), path,
-                f"solvers: '{model}': {solver} for a co-generated model is refused: NESTML 9.0.0's forward-Euler "
+                f"solvers: '{model}': {solver} for a co-generated model is refused: NESTML 9.0.0's fixed-step "
                 "code for a neuron that carries a plastic synapse does not compile (get_t() outside update) and "
                 "would integrate the synapse's postsynaptic trace with Euler; use it for models generated on "
                 "their own, or leave the pair at rk45", ("solvers", model))

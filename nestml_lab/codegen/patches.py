@@ -19,6 +19,9 @@
 5. A co-generated neuron accepts ``tau_minus`` (NEST's archiving-node
    parameter, which every stdp_synapse user sets) and never reads it. It
    refuses a new value, naming the parameters that count.
+6. Fixed-step solvers NESTML lacks (module.yaml ``solvers:``): its forward
+   Euler step, one evaluation of the dynamics function and ``y += h f``,
+   becomes a semi-implicit Euler step or a classical RK4 step.
 """
 
 from __future__ import annotations
@@ -201,3 +204,54 @@ def refuse_non_finite(header: str) -> tuple[str, int]:
         at = includes[-1].end() if includes else 0
         header = header[:at] + "\n" + _FINITE_HELPER + header[at:]
     return header, count
+
+
+_EULER_STEP = re.compile(
+    r"(?P<indent>[ \t]*)double f\[State_::STATE_VEC_SIZE\];\n"
+    r"[ \t]*(?P<dyn>\w+_dynamics)\( get_t\(\), S_\.ode_state, f, reinterpret_cast< void\* >\( this \) \);\n"
+    r"[ \t]*for \(size_t i = 0; i < State_::STATE_VEC_SIZE; \+\+i\)\n"
+    r"[ \t]*\{\n"
+    r"[ \t]*S_\.ode_state\[i\] \+= __timestep \* f\[i\];\n"
+    r"[ \t]*\}\n")
+
+_SEMI_IMPLICIT_EULER = """\
+{i}// nestml-lab: semi-implicit Euler: the variables one at a time, in the state block's order, each
+{i}// from the values already advanced this step (Izhikevich's scripts: V, then u with the new V)
+{i}double f[State_::STATE_VEC_SIZE];
+{i}for (size_t i = 0; i < State_::STATE_VEC_SIZE; ++i)
+{i}{{
+{i}    {dyn}( get_t(), S_.ode_state, f, reinterpret_cast< void* >( this ) );
+{i}    S_.ode_state[i] += __timestep * f[i];
+{i}}}
+"""
+
+_RK4 = """\
+{i}// nestml-lab: classical fourth-order Runge-Kutta, fixed step (inputs held over the step)
+{i}double k1[State_::STATE_VEC_SIZE], k2[State_::STATE_VEC_SIZE], k3[State_::STATE_VEC_SIZE],
+{i}    k4[State_::STATE_VEC_SIZE], y[State_::STATE_VEC_SIZE];
+{i}const double t0 = get_t();
+{i}{dyn}( t0, S_.ode_state, k1, reinterpret_cast< void* >( this ) );
+{i}for (size_t i = 0; i < State_::STATE_VEC_SIZE; ++i) y[i] = S_.ode_state[i] + 0.5 * __timestep * k1[i];
+{i}{dyn}( t0 + 0.5 * __timestep, y, k2, reinterpret_cast< void* >( this ) );
+{i}for (size_t i = 0; i < State_::STATE_VEC_SIZE; ++i) y[i] = S_.ode_state[i] + 0.5 * __timestep * k2[i];
+{i}{dyn}( t0 + 0.5 * __timestep, y, k3, reinterpret_cast< void* >( this ) );
+{i}for (size_t i = 0; i < State_::STATE_VEC_SIZE; ++i) y[i] = S_.ode_state[i] + __timestep * k3[i];
+{i}{dyn}( t0 + __timestep, y, k4, reinterpret_cast< void* >( this ) );
+{i}for (size_t i = 0; i < State_::STATE_VEC_SIZE; ++i)
+{i}{{
+{i}    S_.ode_state[i] += __timestep / 6.0 * (k1[i] + 2.0 * k2[i] + 2.0 * k3[i] + k4[i]);
+{i}}}
+"""
+
+#: The toolkit's fixed-step solvers, each a rewrite of NESTML's forward-Euler step.
+FIXED_STEP = {"semi-implicit-Euler": _SEMI_IMPLICIT_EULER, "rk4": _RK4}
+
+
+def fixed_step_solver(source: str, solver: str) -> tuple[str, bool]:
+    """Replace NESTML's forward-Euler step in a generated model's ``.cpp`` by ``solver``'s step (a key of
+    :data:`FIXED_STEP`); return the source and whether exactly one step was found and replaced."""
+    steps = list(_EULER_STEP.finditer(source))
+    if len(steps) != 1:
+        return source, False
+    m = steps[0]
+    return source[:m.start()] + FIXED_STEP[solver].format(i=m["indent"], dyn=m["dyn"]) + source[m.end():], True

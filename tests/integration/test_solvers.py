@@ -17,10 +17,14 @@ pytestmark = pytest.mark.nest
 
 MANIFEST = """module: solvers_module
 suffix: _solvers
-neurons: [izhikevich_neuron, euler_izhikevich_neuron]
+neurons: [izhikevich_neuron, euler_izhikevich_neuron, semi_izhikevich_neuron, rk4_izhikevich_neuron]
 solvers:
   euler_izhikevich_neuron: forward-Euler
+  semi_izhikevich_neuron: semi-implicit-Euler
+  rk4_izhikevich_neuron: rk4
 """
+#: the scratch project's variants of the catalog model, by solver
+VARIANTS = {"euler": "forward-Euler", "semi": "semi-implicit-Euler", "rk4": "rk4"}
 #: NEST's izhikevich defaults, set on both models (its regular spiking cell)
 PARAMS = {"a": 0.02, "b": 0.2, "c": -65.0, "d": 8.0, "V_th": 30.0, "I_e": 5.0}
 
@@ -30,8 +34,9 @@ def solvers(built_module, tmp_path_factory):
     folder = tmp_path_factory.mktemp("solvers")
     text = (paths.MODELS_DIR / "izhikevich_neuron.nestml").read_text()
     (folder / "izhikevich_neuron.nestml").write_text(text)
-    (folder / "euler_izhikevich_neuron.nestml").write_text(
-        text.replace("model izhikevich_neuron:", "model euler_izhikevich_neuron:"))
+    for prefix in VARIANTS:
+        (folder / f"{prefix}_izhikevich_neuron.nestml").write_text(
+            text.replace("model izhikevich_neuron:", f"model {prefix}_izhikevich_neuron:"))
     (folder / "module.yaml").write_text(MANIFEST)
     made = make_module(folder, log=lambda line: None)
     return folder, made.module
@@ -40,10 +45,13 @@ def solvers(built_module, tmp_path_factory):
 def test_the_generated_code_names_its_solver(solvers):
     folder, _ = solvers
     units = folder / "build" / "generated" / "units"
-    euler = (units / "neuron-euler_izhikevich_neuron" / "euler_izhikevich_neuron_solvers.cpp").read_text()
     rk45 = (units / "neuron-izhikevich_neuron" / "izhikevich_neuron_solvers.cpp").read_text()
-    assert "numeric ODE solver: forward-Euler" in euler and "gsl_odeiv_evolve_apply" not in euler
     assert "numeric ODE solver: rk45" in rk45 and "gsl_odeiv_evolve_apply" in rk45
+    for prefix, solver in VARIANTS.items():
+        code = (units / f"neuron-{prefix}_izhikevich_neuron" / f"{prefix}_izhikevich_neuron_solvers.cpp").read_text()
+        assert f"numeric ODE solver: {solver} " in code and "gsl_odeiv_evolve_apply" not in code
+    assert "semi-implicit Euler" in (units / "neuron-semi_izhikevich_neuron" / "semi_izhikevich_neuron_solvers.cpp").read_text()
+    assert "Runge-Kutta" in (units / "neuron-rk4_izhikevich_neuron" / "rk4_izhikevich_neuron_solvers.cpp").read_text()
 
 
 def test_forward_euler_izhikevich_fires_as_nests_izhikevich(solvers, spikes_under_one_input):
@@ -66,8 +74,8 @@ def _subthreshold_v(nest, model: str, resolution: float) -> float:
 
 
 def test_each_solvers_error_shrinks_with_the_step_as_its_order_says(solvers, nest_kernel):
-    """Against a tight scipy solution: forward Euler's error halves with the step (order 1); RKF45's stays at
-    its tolerance, far below Euler's."""
+    """Against a tight scipy solution: both Euler schemes' error halves with the step (order 1), RK4's falls
+    16-fold (order 4); RKF45's stays at its tolerance, far below Euler's."""
     from scipy.integrate import solve_ivp
 
     nest = nest_kernel
@@ -81,8 +89,16 @@ def test_each_solvers_error_shrinks_with_the_step_as_its_order_says(solvers, nes
     assert solution.success
     exact = solution.y[0, -1]
     assert -71.0 < exact < -65.0   # relaxed back to rest (overshooting a little): the dynamics were exercised
-    euler = [abs(_subthreshold_v(nest, mod.neuron("euler_izhikevich_neuron"), h) - exact) for h in (0.1, 0.05, 0.025)]
-    assert 1.7 < euler[0] / euler[1] < 2.3 and 1.7 < euler[1] / euler[2] < 2.3, euler
+    def errors(prefix, steps=(0.1, 0.05, 0.025)):
+        return [abs(_subthreshold_v(nest, mod.neuron(f"{prefix}_izhikevich_neuron"), h) - exact) for h in steps]
+
+    euler, semi = errors("euler"), errors("semi")
+    for err in (euler, semi):
+        assert 1.7 < err[0] / err[1] < 2.3 and 1.7 < err[1] / err[2] < 2.3, err
+    assert semi != euler   # the other scheme ran
+    rk4 = errors("rk4", (0.4, 0.2, 0.1))
+    assert 12 < rk4[0] / rk4[1] < 20 and 12 < rk4[1] / rk4[2] < 20, rk4
+    assert rk4[2] < 1e-5
     rk45 = abs(_subthreshold_v(nest, mod.neuron("izhikevich_neuron"), 0.1) - exact)
     assert rk45 < euler[2] / 100, (rk45, euler)
 
