@@ -156,6 +156,17 @@ def generate_nest_target(input_path, target_path: str | None = None, install_pat
     _build(sources, manifest, module_name or "nestmlmodule", say)
 
 
+def build_models(sources: dict, solver: str | None = None, suffix: str = SUFFIX, log=None):
+    """Build (or find in the cache) a module of the neurons ``sources`` (``{model name: NESTML text}``), each
+    integrated with ``solver`` (module.yaml ``solvers:``; None: NESTML's default) and named with ``suffix``
+    (another than the catalog's, to be installed beside it); return the checked module (``.install()``
+    installs it, ``.neuron(name)`` gives NEST's names). ``log`` takes the build's lines."""
+    manifest: dict = {"suffix": suffix, "neurons": list(sources), "synapses": {}, "pairs": []}
+    if solver and solver != "rk45":
+        manifest["solvers"] = {name: solver for name in sources}
+    return _build(dict(sources), manifest, None, _Lines(log))
+
+
 # --- the pieces ----------------------------------------------------------------------------------------------
 
 class _Say:
@@ -202,6 +213,20 @@ class _Say:
         """A message for the user (an upgrade report, a dropped option): shown at WARNING and below."""
         if self.warnings:
             print(line, file=sys.stderr, flush=True)
+
+
+class _Lines(_Say):
+    """Every line to one callable (or nowhere), as an experiment's progress."""
+
+    def __init__(self, sink=None):
+        super().__init__("WARNING")
+        self.sink = sink or (lambda line: None)
+
+    def __call__(self, line: str) -> None:
+        self.sink(line.strip())
+
+    def note(self, line: str) -> None:
+        self.sink(line.strip())
 
 
 def _in_notebook() -> bool:

@@ -9,7 +9,7 @@ import pytest
 from nestml_lab import cli, paths
 from nestml_lab.experiments import contract
 
-EXPECTED = {"adex-network", "pairing-frequency", "pd14", "seed001", "short-term", "song2000", "stdp-window"}
+EXPECTED = {"adex-network", "firing-patterns", "pairing-frequency", "pd14", "seed001", "short-term", "song2000", "stdp-window"}
 
 
 def test_every_experiment_module_is_registered_under_its_file_name():
@@ -30,12 +30,12 @@ def test_every_option_of_every_experiment_shows_its_default_and_unit(name, capsy
     with pytest.raises(SystemExit) as done:
         cli.main([name, "--help"])
     assert done.value.code == 0
-    text = " ".join(capsys.readouterr().out.split())   # argparse wraps lines
+    text = "".join(capsys.readouterr().out.split())   # argparse wraps lines (also at a hyphen)
     for par in contract.parameters(contract.registry()[name].params):
         if not par.cli:
             continue
         assert par.option() in text, par
-        shown = " ".join(f"(default: {par.shown_default()})".split())
+        shown = "".join(f"(default: {par.shown_default()})".split())
         assert shown in text, (par.name, shown)
         if par.unit and par.unit != "1" and par.kind in ("int", "float") and par.default is not None:
             assert par.shown_default().endswith(par.unit), par
