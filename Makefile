@@ -10,7 +10,7 @@ OUT ?= results
 EXPERIMENTS := $(sort $(subst _,-,$(basename $(notdir $(shell grep -l '^EXPERIMENT = ' nestml_lab/experiments/*.py)))))
 
 .PHONY: all setup module mpi-setup test test-slow test-quick test-mpi $(EXPERIMENTS) experiments figures networks pd14-full \
-	golden brian2-setup bench bench-quick docs clean
+	validate-library golden brian2-setup bench bench-quick docs clean
 
 all: stdp-window
 
@@ -51,6 +51,11 @@ networks: pd14 song2000 adex-network
 # not in any test suite.
 pd14-full: module
 	@$(LAB) pd14 --scale 1.0 --t-sim 1000 --out $(OUT)/pd14_full $(ARGS)
+
+# NESTML's shipped neurons against NEST's built-ins (nestml_lab/library.py): builds them in build/nestml_library
+# (4-5 min), writes results/validate_library/conformance.{md,csv,json}.
+validate-library: setup
+	@$(VENV)/bin/python -m nestml_lab.library --out $(OUT)/validate_library
 
 # Optional: Brian2 for the AdEx-network cross-check, in its own environment (brian2 needs numpy < 2.4).
 brian2-setup:

@@ -181,6 +181,20 @@ def cmd_check(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+def cmd_validate(args: argparse.Namespace) -> int:
+    """Run a project's neurons against the NEST twins its manifest names; write the conformance table."""
+    from nestml_lab import validate
+
+    results = validate.validate(args.project, t_ms=args.t_ms, tolerance_ms=args.tolerance_ms)
+    folder = Path(args.project) if Path(args.project).is_dir() else Path(args.project).parent
+    out = Path(args.out) if args.out else folder / "results" / "validate"
+    files = validate.save(results, out)
+    print(validate.markdown(results), end="")
+    print(f"[validate] {sum(not r.verdict.startswith(('differs', 'failed')) for r in results)}/{len(results)} "
+          f"match their twin: {files['markdown']}", flush=True)
+    return 0
+
+
 def cmd_run_tree(args: argparse.Namespace) -> int:
     """Run an experiment tree (YAML): network + sessions; write the run folder."""
     from nestml_lab import trees
@@ -306,6 +320,15 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("project", nargs="?", default=None, help="project folder, module.yaml or stamp (.json)")
     p.add_argument("--no-check", action="store_true", help="list even if the sources changed since the build")
     p.set_defaults(func=cmd_models)
+
+    p = sub.add_parser("validate", help="run a project's neurons against the NEST twins module.yaml names "
+                       "(twins:); a conformance table")
+    p.add_argument("project", help="project folder or module.yaml (built: nestml-lab module)")
+    p.add_argument("--t-ms", type=float, default=1500.0, help="simulated time per model (default: 1500 ms)")
+    p.add_argument("--tolerance-ms", type=float, default=0.2,
+                   help="spikes this close count as the same (default: 0.2 ms)")
+    p.add_argument("--out", default=None, help="output folder (default: <project>/results/validate)")
+    p.set_defaults(func=cmd_validate)
 
     p = sub.add_parser("run-tree", help="run an experiment tree (YAML): network, sessions -> run folder")
     p.add_argument("tree", help="YAML tree, or with --rerun the run folder of an earlier run")

@@ -90,6 +90,8 @@ class Manifest:
     build_dir: Path | None = None
     #: NESTML's numeric ODE solver per model (``solvers:``; a model not named gets NESTML's default, rk45).
     solvers: dict = field(default_factory=dict)
+    #: NEST built-in twin per neuron (``twins:``), for ``nestml-lab validate``: {model: TwinSpec}.
+    twins: dict = field(default_factory=dict)
 
     @property
     def models_dir(self) -> Path:
@@ -155,6 +157,41 @@ class Manifest:
 #: (codegen/patches.py).
 SOLVERS = {"rk45": "rk45", "forward-Euler": "forward-Euler", "semi-implicit-Euler": "forward-Euler",
            "rk4": "forward-Euler"}
+
+
+@dataclass(frozen=True)
+class TwinSpec:
+    """A neuron's NEST built-in twin (``twins:``): what ``nestml-lab validate`` runs it against."""
+
+    twin: str                                  # NEST's model name (written nest:<name>)
+    map: dict = field(default_factory=dict)    # our parameter or state name -> the twin's
+    weight: float | None = None                # input spike weight in the twin's unit (None: from its kind)
+    current_pA: float | None = None            # the first current step (None: from the twin's rheobase)
+
+
+def _twins(data, neurons: list, path: Path) -> dict:
+    """The ``twins:`` entries: ``model: nest:<name>``, or ``model: {twin: nest:<name>, map: {ours: theirs},
+    weight: w, current_pA: I}``."""
+    _expect(isinstance(data, dict), path, "'twins' must map neuron names to nest:<model> or {twin: nest:<model>, ...}")
+    out = {}
+    for model, spec in data.items():
+        _expect(model in neurons, path, f"twins: '{model}' is no neuron of this manifest; it has: "
+                f"{', '.join(neurons)}", ("twins", model))
+        spec = {"twin": spec} if isinstance(spec, str) else spec
+        _expect(isinstance(spec, dict), path, f"twins: '{model}': give nest:<model> or a mapping", ("twins", model))
+        _check_keys(spec, {"twin", "map", "weight", "current_pA"}, f"twins: '{model}'", path)
+        twin = spec.get("twin")
+        _expect(isinstance(twin, str) and twin.startswith("nest:") and _IDENT.match(twin[5:]) is not None, path,
+                f"twins: '{model}': twin {twin!r} must be written nest:<NEST model>", ("twins", model))
+        mapping = spec.get("map") or {}
+        _expect(isinstance(mapping, dict) and all(isinstance(k, str) and isinstance(v, str)
+                                                  for k, v in mapping.items()), path,
+                f"twins: '{model}': map must be {{our name: the twin's name}}", ("twins", model))
+        for key in ("weight", "current_pA"):
+            _expect(spec.get(key) is None or isinstance(spec[key], (int, float)), path,
+                    f"twins: '{model}': {key} must be a number", ("twins", model))
+        out[model] = TwinSpec(twin[5:], dict(mapping), spec.get("weight"), spec.get("current_pA"))
+    return out
 
 
 def _expect(cond: bool, path: Path, message: str, keys: tuple | None = None) -> None:
@@ -293,7 +330,7 @@ def load_manifest(path: Path | str) -> Manifest:
         line = mark.line + 1 if mark is not None else (int(lines[-1]) if lines else None)
         raise ManifestError(f"{path}:{line}" if line else path, f"not valid YAML: {exc}") from None
     _expect(isinstance(data, dict), path, "expected a mapping at the top level")
-    _check_keys(data, {"module", "suffix", "neurons", "synapses", "pairs", "rewrites", "build", "solvers"},
+    _check_keys(data, {"module", "suffix", "neurons", "synapses", "pairs", "rewrites", "build", "solvers", "twins"},
                 "the top level", path)
 
     module = data.get("module")
@@ -363,7 +400,7 @@ def load_manifest(path: Path | str) -> Manifest:
     _expect(isinstance(build, str) and build.strip() != "", path, f"'build' must be a folder path, got {build!r}")
     manifest = Manifest(path, module, suffix, tuple(neurons), synapses, tuple(pairs),
                         parse_rewrites(data.get("rewrites", "all"), path), (path.parent / build).resolve(),
-                        dict(solvers))
+                        dict(solvers), _twins(data.get("twins") or {}, neurons, path))
     paired = [names.paired_neuron(p.neuron, p.synapses, suffix) for p in pairs]
     _expect(len(set(paired)) == len(paired), path, "two pairs give the same co-generated neuron")
     return manifest

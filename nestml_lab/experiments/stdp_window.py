@@ -197,34 +197,9 @@ def mapped_values(p: StdpWindowParams, wanted=()) -> dict:
 
 def _evaluate(expr: str, names: dict, target: str) -> float:
     """An arithmetic expression (numbers, names, + - * / **, parentheses) over ``names``."""
-    import ast
-    import operator
+    from nestml_lab.arith import evaluate
 
-    ops = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv,
-           ast.Pow: operator.pow, ast.USub: operator.neg, ast.UAdd: operator.pos}
-
-    def value(node):
-        if isinstance(node, ast.Expression):
-            return value(node.body)
-        if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)):
-            return float(node.value)
-        if isinstance(node, ast.Name):
-            if node.id not in names:
-                raise KeyError(f"reference_map {target}={expr!r}: the synapse has no parameter {node.id!r}; it "
-                               f"has: {', '.join(sorted(names))}")
-            return float(names[node.id])
-        if isinstance(node, ast.BinOp) and type(node.op) in ops:
-            return ops[type(node.op)](value(node.left), value(node.right))
-        if isinstance(node, ast.UnaryOp) and type(node.op) in ops:
-            return ops[type(node.op)](value(node.operand))
-        raise ValueError(f"reference_map {target}={expr!r}: only numbers, parameter names, + - * / ** and "
-                         "parentheses are allowed")
-
-    try:
-        tree = ast.parse(str(expr), mode="eval")
-    except SyntaxError:
-        raise ValueError(f"reference_map {target}={expr!r}: not an arithmetic expression") from None
-    return value(tree)
+    return evaluate(expr, names, f"reference_map {target}={expr!r}")
 
 
 def _simulate(nest, neuron: str, synapse: str, p: StdpWindowParams, dts: np.ndarray, drive: float,
