@@ -154,6 +154,31 @@ def project_page(models: Path) -> str:
     return "\n".join(page) + "\n"
 
 
+def validation_page(docs: Path) -> str:
+    """docs/validation.md with the firing patterns' criteria (from their data) and, where this checkout has
+    run them, the figures of ``make firing-patterns`` and the table of ``make validate-library``."""
+    from nestml_lab.experiments.patterns_data import IZHIKEVICH_2004, NAUD_2008
+
+    rows = ["| panel | a, b, c, d | step (ms) | criterion checked |", "|---|---|---|---|"]
+    rows += [f"| ({p.key}) {p.name} | {p.a:g}, {p.b:g}, {p.c:g}, {p.d:g} | {p.tau:g} | {_cell(p.criterion)} |"
+             for p in IZHIKEVICH_2004]
+    rows += ["", "| Naud pattern | C, g_L, E_L, V_T, Delta_T, a, tau_w, b, V_r, I | published class |", "|---|---|---|"]
+    rows += [f"| {name} | {', '.join(f'{v:g}' for v in values)} | {' '.join(x for x in cls if x)} |"
+             for name, (values, cls) in NAUD_2008.items()]
+    results = paths.REPO_ROOT / "results"
+    figures = [f for f in ("izhikevich_2004.png", "naud_2008.png") if (results / "firing_patterns" / f).is_file()]
+    for f in figures:
+        (docs / "validation").mkdir(exist_ok=True)
+        shutil.copy(results / "firing_patterns" / f, docs / "validation" / f)
+    rows += [""] + ([f"![{f[:-4]}](validation/{f})" for f in figures] or
+                    ["(The figures appear here once `make firing-patterns` has run in this checkout.)"])
+    table = results / "validate_library" / "conformance.md"
+    conformance = (f"This checkout's last run of `make validate-library`:\n\n{table.read_text()}"
+                   if table.is_file() else "")
+    page = (docs / "validation.md").read_text()
+    return page.replace("@PATTERNS@", "\n".join(rows)).replace("@CONFORMANCE@", conformance)
+
+
 def prepare(work: Path, models: Path = paths.MODELS_DIR) -> Path:
     """Copy docs/ into ``work`` with the generated pages and the navigation; return its mkdocs.yml.
 
@@ -176,8 +201,10 @@ def prepare(work: Path, models: Path = paths.MODELS_DIR) -> Path:
     for f in model_files:
         (work / "docs" / "models" / f"{f.stem}.md").write_text(model_page(f, folder))
     (work / "docs" / "models" / "index.md").write_text(project_page(models))
+    (work / "docs" / "validation.md").write_text(validation_page(work / "docs"))
     title = "Model catalog" if folder == "models" else f"Models of {manifest.module}"
-    nav = ["  - Home: index.md", "  - Validate your own models: own_models.md", "  - Experiment trees: trees.md",
+    nav = ["  - Home: index.md", "  - Validate your own models: own_models.md", "  - Validation: validation.md",
+           "  - Experiment trees: trees.md",
            "  - Results on disk: results.md", "  - The experiment contract: experiments.md", "  - Experiments:"]
     nav += [f"      - {e.name}: experiments/{e.folder}.md" for e in experiments.values()]
     nav += [f"  - {title}:", "      - all models: models/index.md"]
