@@ -155,3 +155,27 @@ def test_module_built_for_the_wheel_is_refused_by_the_mpi_nest(built_module):
     assert "ModuleNotBuiltError" in done.stderr
     assert "(C++ ABI 0), but this Python runs NEST 3.10.0 with MPI" in done.stderr, done.stderr[-2000:]
     assert f"{MPI_VENV}/bin/nestml-lab module" in done.stderr, "the message names the command to run"
+
+
+def test_edge_cases_of_every_plastic_synapse_under_two_processes(mpi_catalog, tmp_path):
+    """NEST's edge cases (tests/integration/edge_cases.py) with 2 MPI processes x 1 thread: the weights of
+    1 process x 2 threads exactly, and the reference's within 1e-12."""
+    script = Path(__file__).with_name("edge_cases_mpi.py")
+    python = MPI_VENV / "bin" / "python"
+    runs = {}
+    for processes, threads in ((1, 2), (2, 1)):
+        out = tmp_path / f"{processes}x{threads}.json"
+        cmd = [str(python), str(script), str(out), str(threads)]
+        if processes > 1:
+            cmd = [MPIRUN, "-np", str(processes), "--oversubscribe", "--bind-to", "none", *cmd]
+        done = subprocess.run(cmd, capture_output=True, text=True, env=_env(), cwd=paths.REPO_ROOT, timeout=900)
+        assert done.returncode == 0, f"{' '.join(cmd)}:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
+        runs[processes] = json.loads(out.read_text())
+    assert runs[2]["processes"] == 2
+    checked = 0
+    for synapse, by_case in runs[2]["results"].items():
+        for case, r in by_case.items():
+            assert r["w"] == runs[1]["results"][synapse][case]["w"], (synapse, case)
+            np.testing.assert_allclose(r["w"], r["expected"], rtol=0, atol=1e-12, err_msg=f"{synapse} {case}")
+            checked += len(r["w"])
+    assert checked > 50
