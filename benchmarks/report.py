@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 
 def _s(x: float) -> str:
     return f"{x:.2f} s" if x < 10 else f"{x:.1f} s"
@@ -147,4 +150,34 @@ def markdown(r: dict) -> str:
         from benchmarks.twins import markdown as twins_markdown
 
         out += twins_markdown(r["twins"])
+    out += pd14_full_section()
     return "\n".join(out) + "\n"
+
+
+def pd14_full_section(folder: Path | None = None) -> list[str]:
+    """PD14 at full scale from the last ``make pd14-full`` in this checkout (results/pd14_full), if any."""
+    from benchmarks.common import ROOT
+
+    folder = folder or ROOT / "results" / "pd14_full"
+    runs = {n: json.loads((folder / n / "pd14.json").read_text()) for n in ("nest", "nestml")
+            if (folder / n / "pd14.json").is_file()}
+    out = ["## PD14 at full scale (`make pd14-full`)", ""]
+    if len(runs) < 2:
+        return out + ["Not run in this checkout (about 8.5 min and 15 GB here); the last figures measured are in the",
+                      "README's PD14 section.", ""]
+    nest, ours = runs["nest"], runs["nestml"]
+    made = nest["provenance"]["created"][:10]
+    out += [f"From results/pd14_full (run {made}; {nest['provenance']['virtual_processes']} virtual processes, "
+            f"{nest['params']['t_presim_ms']:g} ms discarded, {nest['params']['t_sim_ms']:g} ms analysed).", "",
+            "| | NEST's iaf_psc_exp | the catalog's iaf_psc_exp_neuron |", "|---|---|---|"]
+    for label, key, fmt in (("build", "build_s", "{:.0f} s"), ("simulation", "simulate_s", "{:.0f} s"),
+                            ("real-time factor", "rtf", "{:.0f}"), ("peak RSS", "peak_rss_mb", "{:.0f} MB")):
+        out.append(f"| {label} | {fmt.format(nest['statistics'][key])} | {fmt.format(ours['statistics'][key])} |")
+    out.append(f"| memory estimate | {nest['provenance']['memory_estimate_mb']:.0f} MB | "
+               f"{ours['provenance']['memory_estimate_mb']:.0f} MB |")
+    s = ours["statistics"]
+    out += ["", "| population | rate (Hz) | published | ISI CV | correlation |", "|---|---|---|---|---|"]
+    for i, pop in enumerate(s["populations"]):
+        out.append(f"| {pop} | {s['rate_hz'][i]:.2f} | {s['published_full_scale_rate_hz'][i]:.2f} | "
+                   f"{s['cv_isi'][i]:.2f} | {s['correlation'][i]:.4f} |")
+    return out + [""]

@@ -193,6 +193,7 @@ def validate(project, log=print, **kwargs) -> list[Comparison]:
     from nestml_lab import module as modules
 
     nest.verbosity = nest.VerbosityLevel.ERROR
+    modules.reset_kernel()   # a module is installed before any node exists
     mod = modules.load(project)
     twins = mod.manifest.twins
     if not twins:
