@@ -387,6 +387,12 @@ def _install_unit(unit: Unit, manifest: Manifest, src: Path, dest: Path, key: st
             raise CodegenError(f"[codegen] the history pruning of {paired} is not what codegen/patches.py "
                                "expects: this NESTML version needs the patch reviewed")
         texts[f"{paired}.cpp"] = text
+        if unit.solver != "rk45":
+            text, dropped = patches.drop_post_trace_euler(texts[f"{paired}.cpp"])
+            if not dropped:
+                raise CodegenError(f"[codegen] the trace updates of {paired} are not what codegen/patches.py "
+                                   f"expects ({unit.solver}): this NESTML version needs the patch reviewed")
+            texts[f"{paired}.cpp"] = text
         taus = {}
         for model in unit.models[1:]:
             plain = names.plain(model, manifest.suffix)

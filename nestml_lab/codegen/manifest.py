@@ -390,11 +390,9 @@ def load_manifest(path: Path | str) -> Manifest:
                 ("solvers", model))
         _expect(solver in SOLVERS, path, f"solvers: '{model}': {solver!r} is not one of {list(SOLVERS)}",
                 ("solvers", model))
-        _expect(solver == "rk45" or not any(model == p.neuron or model in p.synapses for p in pairs), path,
-                f"solvers: '{model}': {solver} for a co-generated model is refused: NESTML 9.0.0's fixed-step "
-                "code for a neuron that carries a plastic synapse does not compile (get_t() outside update) and "
-                "would integrate the synapse's postsynaptic trace with Euler; use it for models generated on "
-                "their own, or leave the pair at rk45", ("solvers", model))
+        _expect(solver == "rk45" or not any(model in p.synapses for p in pairs), path,
+                f"solvers: '{model}': a co-generated synapse is integrated with its neuron: give the solver to the "
+                "neuron", ("solvers", model))
 
     build = data.get("build", "build")
     _expect(isinstance(build, str) and build.strip() != "", path, f"'build' must be a folder path, got {build!r}")

@@ -22,6 +22,11 @@
 6. Fixed-step solvers NESTML lacks (module.yaml ``solvers:``): its forward
    Euler step, one evaluation of the dynamics function and ``y += h f``,
    becomes a semi-implicit Euler step or a classical RK4 step.
+7. With a fixed-step solver, a co-generated neuron's code that advances a
+   synapse's postsynaptic trace between spikes (outside ``update``) carries an
+   Euler step that does not compile (``get_t()``, ``__timestep``) and does
+   nothing: its dynamics function moves only the trace, whose exact value
+   replaces it on the next line. The step is dropped.
 """
 
 from __future__ import annotations
@@ -255,3 +260,29 @@ def fixed_step_solver(source: str, solver: str) -> tuple[str, bool]:
         return source, False
     m = steps[0]
     return source[:m.start()] + FIXED_STEP[solver].format(i=m["indent"], dyn=m["dyn"]) + source[m.end():], True
+
+
+_POST_TRACE_EULER = re.compile(
+    r"(?P<indent>[ \t]*)// numeric solver: integrating state variables: (?P<vars>[\w, ]+)\n"
+    r"[ \t]*double f\[State_::STATE_VEC_SIZE\];\n"
+    r"[ \t]*\w+_dynamics_post_trace__for_\w+\( get_t\(\), S_\.ode_state, f, reinterpret_cast< void\* >\( this \) \);\n"
+    r"[ \t]*for \(size_t i = 0; i < State_::STATE_VEC_SIZE; \+\+i\)\n"
+    r"[ \t]*\{\n"
+    r"[ \t]*S_\.ode_state\[i\] \+= __timestep \* f\[i\];\n"
+    r"[ \t]*\}\n")
+
+
+def drop_post_trace_euler(source: str) -> tuple[str, int]:
+    """Remove the Euler steps of a co-generated neuron's trace updates outside ``update`` (item 7); return the
+    source and how many were removed (each must integrate postsynaptic traces only)."""
+    count = 0
+
+    def drop(m: re.Match) -> str:
+        nonlocal count
+        if not all("__for_" in v for v in m["vars"].split(",")):
+            return m.group(0)
+        count += 1
+        return (f"{m['indent']}// nestml-lab: NESTML's Euler step of {m['vars'].strip()} dropped here (it does not "
+                "compile outside update, and the exact value below replaces it)\n")
+
+    return _POST_TRACE_EULER.sub(drop, source), count

@@ -103,18 +103,47 @@ def test_each_solvers_error_shrinks_with_the_step_as_its_order_says(solvers, nes
     assert rk45 < euler[2] / 100, (rk45, euler)
 
 
-def test_forward_euler_on_a_co_generated_neuron_is_refused(tmp_path):
-    """NESTML 9.0.0's forward-Euler code for a neuron with a plastic synapse does not compile: refused at once."""
-    from nestml_lab.codegen.errors import ManifestError
-    from nestml_lab.codegen.manifest import load_manifest
+PAIR_MANIFEST = """module: euler_pair_module
+suffix: _euler_pair
+neurons: [izhikevich_neuron]
+synapses:
+  stdp_synapse: {weight_variable: w, post_ports: [post_spikes]}
+pairs:
+  - {neuron: izhikevich_neuron, synapses: [stdp_synapse]}
+solvers:
+  izhikevich_neuron: forward-Euler
+"""
+
+
+def test_forward_euler_on_a_co_generated_neuron_is_nests_izhikevich_with_stdp_synapse(built_module, tmp_path):
+    """A neuron that carries a plastic synapse takes a fixed-step solver (NESTML's Euler code of its trace
+    updates, which did not compile, is dropped): the pair fires and learns as NEST's izhikevich with
+    stdp_synapse, spike for spike and weight for weight."""
+    import nest
 
     for m in ("izhikevich_neuron", "stdp_synapse"):
         shutil.copy(paths.MODELS_DIR / f"{m}.nestml", tmp_path)
-    (tmp_path / "module.yaml").write_text(
-        "module: x_module\nsuffix: _x\nneurons: [izhikevich_neuron]\n"
-        "synapses:\n  stdp_synapse: {weight_variable: w, post_ports: [post_spikes]}\n"
-        "pairs:\n  - {neuron: izhikevich_neuron, synapses: [stdp_synapse]}\n"
-        "solvers:\n  izhikevich_neuron: forward-Euler\n")
-    with pytest.raises(ManifestError, match=r"module.yaml:9: solvers: 'izhikevich_neuron': forward-Euler for a "
-                                            r"co-generated model is refused"):
-        load_manifest(tmp_path)
+    (tmp_path / "module.yaml").write_text(PAIR_MANIFEST)
+    mod = make_module(tmp_path, log=lambda line: None).module
+    neuron, synapse = mod.pair("izhikevich_neuron", "stdp_synapse")
+    rule = {"lambda": 0.01, "alpha": 1.0, "mu_plus": 0.0, "mu_minus": 0.0, "Wmax": 100.0}
+    out = {}
+    for label, (nrn, syn, nrn_extra, syn_extra) in {
+            "ours": (neuron, synapse, {mod.moved_parameter("stdp_synapse", "tau_tr_post"): 33.7},
+                     {"tau_tr_pre": 20.0}),
+            "nest": ("izhikevich", "stdp_synapse", {"tau_minus": 33.7}, {"tau_plus": 20.0})}.items():
+        nestml_lab.reset_kernel(also=mod)
+        nest.rng_seed = 3
+        post = nest.Create(nrn, 10, params={**PARAMS, "V_m": -65.0, "U_m": -13.0, "I_e": 4.0, **nrn_extra})
+        pre = nest.Create("parrot_neuron", 40)
+        nest.Connect(nest.Create("poisson_generator", params={"rate": 20.0}), pre)
+        nest.Connect(pre, post, syn_spec={"synapse_model": syn, "weight": 2.0, "delay": 1.0, **rule, **syn_extra})
+        rec = nest.Create("spike_recorder")
+        nest.Connect(post, rec)
+        nest.Simulate(2000.0)
+        conns = nest.GetConnections(source=pre, synapse_model=syn)
+        out[label] = (np.sort(rec.events["times"]), np.asarray(conns.get("weight"), float))
+    assert len(out["nest"][0]) > 50
+    np.testing.assert_array_equal(out["ours"][0], out["nest"][0])
+    assert np.ptp(out["nest"][1]) > 0.1   # the weights moved
+    np.testing.assert_allclose(out["ours"][1], out["nest"][1], rtol=0, atol=1e-12)
