@@ -68,7 +68,8 @@ def generate_code_for(nestml_neuron_model: str, nestml_synapse_model: str | None
     codegen_opts : dict, optional
         ``weight_variable`` (``{synapse: variable}``; default: the synapse's ``w`` or ``weight``),
         ``delay_variable`` (dropped: in NESTML 9 NEST's ``delay`` sets the delay),
-        ``continuous_state_buffering_method``, ``numeric_solver`` (``"rk45"`` or ``"forward-Euler"``).
+        ``continuous_state_buffering_method``, ``numeric_solver`` (``"rk45"``, ``"forward-Euler"``, and the
+        toolkit's ``"semi-implicit-Euler"`` and ``"rk4"``).
     logging_level : str
         ``"WARNING"`` (default) shows NESTML's warnings and the upgrade report; ``"INFO"``/``"DEBUG"``
         the build's progress too; ``"ERROR"``/``"NO"`` nothing but errors.
