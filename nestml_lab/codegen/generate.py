@@ -23,7 +23,7 @@ from pathlib import Path
 
 import jinja2
 
-from nestml_lab.codegen import TOOLKIT_VERSION, names, patches, precheck, rewrites, upgrade
+from nestml_lab.codegen import TOOLKIT_VERSION, exp_euler, names, patches, precheck, rewrites, upgrade
 from nestml_lab.codegen.errors import CodegenError, ModelError, ModelMessage
 from nestml_lab.codegen.manifest import SOLVERS, Manifest
 
@@ -98,7 +98,8 @@ class Unit:
         """Key of the unit's final code: NESTML's output, the patches and the rewrites applied to it."""
         payload = {
             "nestml": self.nestml_key(manifest, versions),
-            "code": [_sha256((_HERE / f).read_bytes()) for f in ("patches.py", "rewrites.py", "generate.py")],
+            "code": [_sha256((_HERE / f).read_bytes()) for f in ("patches.py", "rewrites.py", "generate.py",
+                                                                  "exp_euler.py")],
             "rewrites": list(manifest.rewrites),
             "solver": self.solver,
         }
@@ -434,7 +435,10 @@ def _install_unit(unit: Unit, manifest: Manifest, src: Path, dest: Path, key: st
                                "(refuse_non_finite): this NESTML version needs the patch reviewed")
     if unit.solver in patches.FIXED_STEP:
         for name in [n for n in texts if n.endswith(".cpp") and "_dynamics(" in texts[n]]:
-            texts[name], found = patches.fixed_step_solver(texts[name], unit.solver)
+            try:
+                texts[name], found = patches.fixed_step_solver(texts[name], unit.solver)
+            except exp_euler.NotConditionallyLinear as exc:
+                raise CodegenError(f"[codegen] {unit.description}: solvers: {unit.solver}: {exc}") from None
             if not found:
                 raise CodegenError(f"[codegen] the forward-Euler code of {name} is not what codegen/patches.py "
                                    f"expects ({unit.solver}): this NESTML version needs the patch reviewed")

@@ -153,10 +153,11 @@ class Manifest:
 #: start of the step (NEST's izhikevich). ``semi-implicit-Euler``: fixed-step Euler taking the variables one
 #: at a time in the order the state block declares them, each from the values already advanced this step
 #: (Izhikevich's published scripts: V first, then u with the new V). ``rk4``: the classical fixed-step
-#: fourth-order Runge-Kutta. The last two are the toolkit's rewrites of NESTML's Euler code
-#: (codegen/patches.py).
+#: fourth-order Runge-Kutta. ``exponential-Euler``: Brian2's exponential Euler (each variable exact for its
+#: linear part, the rest frozen over the step; codegen/exp_euler.py). The last three are the toolkit's
+#: rewrites of NESTML's Euler code (codegen/patches.py).
 SOLVERS = {"rk45": "rk45", "forward-Euler": "forward-Euler", "semi-implicit-Euler": "forward-Euler",
-           "rk4": "forward-Euler"}
+           "rk4": "forward-Euler", "exponential-Euler": "forward-Euler"}
 
 
 @dataclass(frozen=True)

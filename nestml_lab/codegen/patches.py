@@ -21,7 +21,8 @@
    refuses a new value, naming the parameters that count.
 6. Fixed-step solvers NESTML lacks (module.yaml ``solvers:``): its forward
    Euler step, one evaluation of the dynamics function and ``y += h f``,
-   becomes a semi-implicit Euler step or a classical RK4 step.
+   becomes a semi-implicit Euler step, a classical RK4 step, or an
+   exponential Euler step (Brian2's; codegen/exp_euler.py).
 7. With a fixed-step solver, a co-generated neuron's code that advances a
    synapse's postsynaptic trace between spikes (outside ``update``) carries an
    Euler step that does not compile (``get_t()``, ``__timestep``) and does
@@ -248,8 +249,9 @@ _RK4 = """\
 {i}}}
 """
 
-#: The toolkit's fixed-step solvers, each a rewrite of NESTML's forward-Euler step.
-FIXED_STEP = {"semi-implicit-Euler": _SEMI_IMPLICIT_EULER, "rk4": _RK4}
+#: The toolkit's fixed-step solvers, each a rewrite of NESTML's forward-Euler step (exponential Euler's step is
+#: written from the model's equations: codegen/exp_euler.py).
+FIXED_STEP = {"semi-implicit-Euler": _SEMI_IMPLICIT_EULER, "rk4": _RK4, "exponential-Euler": None}
 
 
 def fixed_step_solver(source: str, solver: str) -> tuple[str, bool]:
@@ -259,7 +261,13 @@ def fixed_step_solver(source: str, solver: str) -> tuple[str, bool]:
     if len(steps) != 1:
         return source, False
     m = steps[0]
-    return source[:m.start()] + FIXED_STEP[solver].format(i=m["indent"], dyn=m["dyn"]) + source[m.end():], True
+    if solver == "exponential-Euler":
+        from nestml_lab.codegen import exp_euler
+
+        step = exp_euler.update_code(exp_euler.dynamics_body(source, m["dyn"]), m["indent"])
+    else:
+        step = FIXED_STEP[solver].format(i=m["indent"], dyn=m["dyn"])
+    return source[:m.start()] + step + source[m.end():], True
 
 
 _POST_TRACE_EULER = re.compile(

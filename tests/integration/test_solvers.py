@@ -147,3 +147,82 @@ def test_forward_euler_on_a_co_generated_neuron_is_nests_izhikevich_with_stdp_sy
     np.testing.assert_array_equal(out["ours"][0], out["nest"][0])
     assert np.ptp(out["nest"][1]) > 0.1   # the weights moved
     np.testing.assert_allclose(out["ours"][1], out["nest"][1], rtol=0, atol=1e-12)
+
+
+BRIAN2_PYTHON = paths.REPO_ROOT / ".venv-brian2" / "bin" / "python"
+#: the catalog AdEx's defaults, and a start away from rest (conductances and adaptation decaying over the run)
+ADEX = {"C_m": 281.0, "g_L": 30.0, "E_L": -70.6, "V_th": -50.4, "Delta_T": 2.0, "V_peak": 0.0, "V_reset": -60.0,
+        "a": 4.0, "b": 80.5, "tau_w": 144.0, "E_ex": 0.0, "E_in": -85.0, "tau_syn_ex": 0.2, "tau_syn_in": 2.0,
+        "I_e": 800.0}
+ADEX_START = {"V_m": -65.0, "w": 50.0, "g_ex": 20.0, "g_in": 10.0}
+BRIAN2_ADEX = """
+import json, sys
+from brian2 import *
+p, start, t_ms = json.loads(sys.argv[1]), json.loads(sys.argv[2]), float(sys.argv[3])
+prefs.codegen.target = "numpy"
+defaultclock.dt = 0.1 * ms
+ns = {"C_m": p["C_m"] * pF, "g_L": p["g_L"] * nS, "E_L": p["E_L"] * mV, "V_th": p["V_th"] * mV,
+      "Delta_T": p["Delta_T"] * mV, "V_peak": p["V_peak"] * mV, "V_reset": p["V_reset"] * mV, "a": p["a"] * nS,
+      "b": p["b"] * pA, "tau_w": p["tau_w"] * ms, "E_ex": p["E_ex"] * mV, "E_in": p["E_in"] * mV,
+      "tau_syn_ex": p["tau_syn_ex"] * ms, "tau_syn_in": p["tau_syn_in"] * ms, "I_e": p["I_e"] * pA}
+eqs = '''
+dv/dt = (-g_L*(v-E_L) + g_L*Delta_T*exp((v-V_th)/Delta_T) - g_ex*(v-E_ex) - g_in*(v-E_in) - w + I_e)/C_m : volt
+dw/dt = (a*(v-E_L) - w)/tau_w : amp
+dg_ex/dt = -g_ex/tau_syn_ex : siemens
+dg_in/dt = -g_in/tau_syn_in : siemens
+'''
+G = NeuronGroup(1, eqs, threshold="v > V_peak", reset="v = V_reset; w += b", method="exponential_euler",
+                namespace=ns)
+G.v, G.w, G.g_ex, G.g_in = start["V_m"] * mV, start["w"] * pA, start["g_ex"] * nS, start["g_in"] * nS
+mon = StateMonitor(G, "v", record=0, when="end")
+spikes = SpikeMonitor(G)
+run(t_ms * ms)
+print(json.dumps({"v": list(map(float, mon.v[0] / mV)), "spikes": list(map(float, spikes.t / ms))}))
+"""
+
+
+@pytest.mark.skipif(not BRIAN2_PYTHON.is_file(), reason="no Brian2 environment (make brian2-setup)")
+def test_exponential_euler_adex_is_brian2s_exponential_euler(built_module, tmp_path):
+    """The catalog AdEx with exponential-Euler against Brian2's exponential_euler on the same neuron and start:
+    the same spike steps, V_m within 1e-6 mV (the arithmetic's order differs)."""
+    import json
+    import subprocess
+
+    import nest
+
+    shutil.copy(paths.MODELS_DIR / "aeif_cond_exp_neuron.nestml", tmp_path)
+    (tmp_path / "module.yaml").write_text("module: expeuler_module\nsuffix: _expeuler\nneurons: [aeif_cond_exp_neuron]\n"
+                                          "solvers:\n  aeif_cond_exp_neuron: exponential-Euler\n")
+    mod = make_module(tmp_path, log=lambda line: None).module
+    t_ms = 500.0
+    done = subprocess.run([str(BRIAN2_PYTHON), "-c", BRIAN2_ADEX, json.dumps(ADEX), json.dumps(ADEX_START),
+                           str(t_ms)], capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    brian = json.loads(done.stdout.strip().splitlines()[-1])
+    nestml_lab.reset_kernel(also=mod)
+    nest.resolution = 0.1
+    neuron = nest.Create(mod.neuron("aeif_cond_exp_neuron"), params={**ADEX, **ADEX_START})
+    mm = nest.Create("multimeter", params={"record_from": ["V_m"], "interval": 0.1})
+    rec = nest.Create("spike_recorder")
+    nest.Connect(mm, neuron)
+    nest.Connect(neuron, rec)
+    nest.Simulate(t_ms)
+    ours_spikes = np.asarray(rec.events["times"]) - 0.1   # NEST stamps the step's end, Brian2 its start
+    assert len(brian["spikes"]) > 5
+    np.testing.assert_allclose(ours_spikes, brian["spikes"], rtol=0, atol=1e-9)
+    v_ours, v_brian = np.asarray(mm.events["V_m"]), np.asarray(brian["v"])
+    n = min(len(v_ours), len(v_brian))
+    assert n > 4000
+    np.testing.assert_allclose(v_ours[:n], v_brian[:n], rtol=0, atol=1e-6)
+
+
+def test_exponential_euler_refuses_an_equation_not_linear_in_its_variable(built_module, tmp_path):
+    """Izhikevich's dV/dt has V^2: exponential Euler cannot take it (Brian2 refuses it too); the build says so."""
+    from nestml_lab.codegen.errors import CodegenError
+
+    shutil.copy(paths.MODELS_DIR / "izhikevich_neuron.nestml", tmp_path)
+    (tmp_path / "module.yaml").write_text("module: x_module\nsuffix: _x\nneurons: [izhikevich_neuron]\n"
+                                          "solvers:\n  izhikevich_neuron: exponential-Euler\n")
+    with pytest.raises(CodegenError, match=r"neuron izhikevich_neuron: solvers: exponential-Euler: dV_m/dt is not "
+                                           r"linear in V_m .*use rk45, rk4 or an Euler"):
+        make_module(tmp_path, log=lambda line: None)

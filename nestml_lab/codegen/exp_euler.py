@@ -1,0 +1,122 @@
+"""Exponential Euler as Brian2 defines it (``method='exponential_euler'``), written into NESTML's generated C++.
+
+Each state variable's right-hand side f_i is split, as Brian2's ``get_conditionally_linear_system`` does,
+into A_i x_i + B_i: the expression is expanded and collected in x_i; A_i is the coefficient of x_i, B_i all
+the rest (terms where x_i is not a factor, such as an exponential of it, stay in B_i). Both are evaluated from
+the values at the start of the step, every other variable frozen over it, and
+
+    x_i <- -B_i / A_i + (x_i + B_i / A_i) exp(A_i h)      (A_i = 0: x_i + h B_i;  B_i = 0: x_i exp(A_i h))
+
+for all variables at once. A variable that appears in its own f_i other than linearly or inside a function
+(V^2 in Izhikevich's model) makes the system not conditionally linear: refused, as Brian2 refuses it.
+A bound of the variable itself in f_i, ``min(V_m, V_peak)``, reads as the variable: at the start of a step
+it is below its bound (a spike resets it there).
+
+The split is made from the generated dynamics function (the C++ NESTML emits for GSL), parsed with sympy;
+the update replaces NESTML's forward-Euler step (module.yaml ``solvers: {model: exponential-Euler}``).
+"""
+
+from __future__ import annotations
+
+import re
+
+_ATOM = re.compile(r"ode_state\[State_::(\w+)\]|node\.(?:P_|V_|S_|B_)\.\w+(?:\[\w+\])?|\b(?:std::)?"
+                   r"(exp|log|sqrt|pow|min|max|fabs|abs|tanh|sinh|cosh|sin|cos|tan|expm1|log1p)\s*\(")
+_LINE = re.compile(r"^\s*f\[State_::(\w+)\] = (.*);\s*$", re.M)
+_FUNCTIONS = ("exp", "log", "sqrt", "pow", "min", "max", "fabs", "abs", "tanh", "sinh", "cosh", "sin", "cos",
+              "tan", "expm1", "log1p")
+
+
+class NotConditionallyLinear(ValueError):
+    """An equation exponential Euler cannot take (the variable is not linear in its own derivative)."""
+
+
+def dynamics_body(source: str, dynamics: str) -> dict[str, str]:
+    """``{variable: C++ right-hand side}`` of the dynamics function ``dynamics`` in a generated ``.cpp``."""
+    start = source.index(f"int {dynamics}(")
+    end = source.index("\n}", start)
+    return {m[1]: m[2] for m in _LINE.finditer(source[start:end])}
+
+
+def _to_sympy(expr: str, symbols: dict):
+    """The C++ expression as sympy, C++ names held by symbols (``symbols``: C++ text -> symbol, filled in)."""
+    import sympy as sp
+
+    text, out, pos = expr, [], 0
+    for m in _ATOM.finditer(text):
+        out.append(text[pos:m.start()])
+        if m[2]:   # a function call: its sympy name
+            out.append({"min": "Min", "max": "Max", "fabs": "Abs", "abs": "Abs"}.get(m[2], m[2]) + "(")
+        else:
+            atom = m[0]
+            if atom not in symbols:
+                symbols[atom] = sp.Symbol(f"nestml_lab_{len(symbols)}", real=True)
+            out.append(symbols[atom].name)
+        pos = m.end()
+    out.append(text[pos:])
+    code = "".join(out)
+    leftover = re.findall(r"[A-Za-z_][\w:.]*", re.sub(r"nestml_lab_\d+|\b(?:Min|Max|Abs|" + "|".join(_FUNCTIONS)
+                                                      + r")\b|\b\d+(?:\.\d*)?(?:[eE][-+]?\d+)?", "", code))
+    if leftover:
+        raise NotConditionallyLinear(f"the dynamics function uses {sorted(set(leftover))}, which the exponential "
+                                     "Euler rewrite does not read")
+    local = {s.name: s for s in symbols.values()}
+    local.update({"Min": sp.Min, "Max": sp.Max, "Abs": sp.Abs, "pow": sp.Pow, "expm1": lambda x: sp.exp(x) - 1,
+                  "log1p": lambda x: sp.log(1 + x)})
+    return sp.sympify(code, locals=local)
+
+
+def split(body: dict[str, str]) -> tuple[dict, dict]:
+    """``({variable: (A, B)}, symbols)``: each right-hand side as A x + B (sympy), Brian2's way."""
+    import sympy as sp
+
+    symbols: dict = {}
+    system = {}
+    for var, expr in body.items():
+        x = symbols.setdefault(f"ode_state[State_::{var}]", sp.Symbol(f"nestml_lab_{len(symbols)}", real=True))
+        f = _to_sympy(expr, symbols)
+        f = f.replace(lambda e: isinstance(e, (sp.Min, sp.Max)) and x in e.args, lambda e: x)
+        f = sp.expand(f)
+        if f.has(x):
+            parts = sp.collect(f, x, evaluate=False)
+            if len(parts) > 2 or x not in parts:
+                raise NotConditionallyLinear(f"d{var}/dt is not linear in {var} (terms in {sorted(map(str, parts))}): "
+                                             "exponential Euler cannot integrate it; use rk45, rk4 or an Euler")
+            system[var] = (parts.get(x, sp.Integer(0)), parts.get(sp.Integer(1), sp.Integer(0)))
+        else:
+            system[var] = (sp.Integer(0), f)
+    return system, symbols
+
+
+def update_code(body: dict[str, str], indent: str) -> str:
+    """The C++ of one exponential-Euler step of the variables of ``body``, inside the model's ``update``."""
+    import sympy as sp
+    from sympy.printing.cxx import cxxcode
+
+    system, symbols = split(body)
+    back = {s.name: atom for atom, s in symbols.items()}
+
+    def cxx(e) -> str:
+        text = cxxcode(sp.sympify(e), standard="c++11")
+        return re.sub(r"nestml_lab_\d+", lambda m: back[m[0]], text)
+
+    i = indent
+    lines = [f"{i}// nestml-lab: exponential Euler (Brian2's exponential_euler): x <- -B/A + (x + B/A) exp(A h),",
+             f"{i}// A and B of each variable from the step's start, the others frozen over the step",
+             f"{i}double nestml_lab_next[State_::STATE_VEC_SIZE];",
+             f"{i}{{",
+             f"{i}  const auto& node = *this;",
+             f"{i}  const double* ode_state = S_.ode_state;"]
+    for var, (a, b) in system.items():
+        x = f"ode_state[State_::{var}]"
+        if a == 0:
+            step = f"{x} + __timestep * ({cxx(b)})"
+        elif b == 0:
+            step = f"{x} * std::exp(({cxx(a)}) * __timestep)"
+        else:
+            lines.append(f"{i}  const double nestml_lab_BA_{var} = ({cxx(b)}) / ({cxx(a)});")
+            step = f"-nestml_lab_BA_{var} + ({x} + nestml_lab_BA_{var}) * std::exp(({cxx(a)}) * __timestep)"
+        lines.append(f"{i}  nestml_lab_next[State_::{var}] = {step};")
+    lines.append(f"{i}}}")
+    lines += [f"{i}S_.ode_state[State_::{var}] = nestml_lab_next[State_::{var}];" for var in system]
+    return "\n".join(lines) + "\n"
