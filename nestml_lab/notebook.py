@@ -157,14 +157,18 @@ def generate_nest_target(input_path, target_path: str | None = None, install_pat
     _build(sources, manifest, module_name or "nestmlmodule", say)
 
 
-def build_models(sources: dict, solver: str | None = None, suffix: str = SUFFIX, log=None):
-    """Build (or find in the cache) a module of the neurons ``sources`` (``{model name: NESTML text}``), each
-    integrated with ``solver`` (module.yaml ``solvers:``; None: NESTML's default) and named with ``suffix``
-    (another than the catalog's, to be installed beside it); return the checked module (``.install()``
-    installs it, ``.neuron(name)`` gives NEST's names). ``log`` takes the build's lines."""
-    manifest: dict = {"suffix": suffix, "neurons": list(sources), "synapses": {}, "pairs": []}
+def build_models(sources: dict, solver: str | None = None, suffix: str = SUFFIX, log=None,
+                 synapses: dict | None = None, pairs: list | None = None):
+    """Build (or find in the cache) a module of the models ``sources`` (``{model name: NESTML text}``), its
+    neurons integrated with ``solver`` (module.yaml ``solvers:``; None: NESTML's default) and named with
+    ``suffix`` (another than the catalog's, to be installed beside it); ``synapses`` and ``pairs`` are the
+    manifest's entries for the synapses among ``sources``. Return the checked module (``.install()`` installs
+    it, ``.neuron(name)`` gives NEST's names, ``.project`` its folder). ``log`` takes the build's lines."""
+    synapses = dict(synapses or {})
+    neurons = [name for name in sources if name not in synapses]
+    manifest: dict = {"suffix": suffix, "neurons": neurons, "synapses": synapses, "pairs": list(pairs or [])}
     if solver and solver != "rk45":
-        manifest["solvers"] = {name: solver for name in sources}
+        manifest["solvers"] = {name: solver for name in neurons}
     return _build(dict(sources), manifest, None, _Lines(log))
 
 

@@ -76,7 +76,7 @@ def split(body: dict[str, str]) -> tuple[dict, dict]:
         x = symbols.setdefault(f"ode_state[State_::{var}]", sp.Symbol(f"nestml_lab_{len(symbols)}", real=True))
         f = _to_sympy(expr, symbols)
         f = f.replace(lambda e: isinstance(e, (sp.Min, sp.Max)) and x in e.args, lambda e: x)
-        f = sp.expand(f)
+        f = sp.expand(f, power_exp=False)   # exp(a + b) stays one exponential (Brian2 splits it: the same value)
         if f.has(x):
             parts = sp.collect(f, x, evaluate=False)
             if len(parts) > 2 or x not in parts:
@@ -88,17 +88,22 @@ def split(body: dict[str, str]) -> tuple[dict, dict]:
     return system, symbols
 
 
-def update_code(body: dict[str, str], indent: str) -> str:
-    """The C++ of one exponential-Euler step of the variables of ``body``, inside the model's ``update``."""
+def update_code(body: dict[str, str], indent: str) -> tuple[str, dict]:
+    """The C++ of one exponential-Euler step of the variables of ``body``, inside the model's ``update``, and
+    the factors exp(A h) that depend on parameters only (``{internal variable: C++}``): computed with the
+    model's other internal variables (:func:`rewrite`), not at every step."""
     import sympy as sp
     from sympy.printing.cxx import cxxcode
 
     system, symbols = split(body)
     back = {s.name: atom for atom, s in symbols.items()}
+    varying = {s for atom, s in symbols.items() if atom.startswith(("ode_state", "node.B_", "node.S_"))}
 
     def cxx(e) -> str:
         text = cxxcode(sp.sympify(e), standard="c++11")
         return re.sub(r"nestml_lab_\d+", lambda m: back[m[0]], text)
+
+    constants = {}
 
     i = indent
     lines = [f"{i}// nestml-lab: exponential Euler (Brian2's exponential_euler): x <- -B/A + (x + B/A) exp(A h),",
@@ -109,14 +114,43 @@ def update_code(body: dict[str, str], indent: str) -> str:
              f"{i}  const double* ode_state = S_.ode_state;"]
     for var, (a, b) in system.items():
         x = f"ode_state[State_::{var}]"
+        growth = f"std::exp(({cxx(a)}) * __timestep)"
+        if a != 0 and not (sp.sympify(a).free_symbols & varying):
+            constants[f"nestml_lab_expAh_{var}"] = growth
+            growth = f"node.V_.nestml_lab_expAh_{var}"
         if a == 0:
             step = f"{x} + __timestep * ({cxx(b)})"
         elif b == 0:
-            step = f"{x} * std::exp(({cxx(a)}) * __timestep)"
+            step = f"{x} * {growth}"
         else:
             lines.append(f"{i}  const double nestml_lab_BA_{var} = ({cxx(b)}) / ({cxx(a)});")
-            step = f"-nestml_lab_BA_{var} + ({x} + nestml_lab_BA_{var}) * std::exp(({cxx(a)}) * __timestep)"
+            step = f"-nestml_lab_BA_{var} + ({x} + nestml_lab_BA_{var}) * {growth}"
         lines.append(f"{i}  nestml_lab_next[State_::{var}] = {step};")
     lines.append(f"{i}}}")
     lines += [f"{i}S_.ode_state[State_::{var}] = nestml_lab_next[State_::{var}];" for var in system]
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines) + "\n", constants
+
+
+_VARIABLES = re.compile(r"(struct Variables_\n\s*\{\n)")
+_RECOMPUTE = re.compile(r"::recompute_internal_variables\(bool exclude_timestep\)\n\{\n")
+
+
+def rewrite(source: str, header: str, euler_step: re.Match) -> tuple[str, str]:
+    """Replace NESTML's Euler step (``euler_step``, a match in ``source`` with groups indent and dyn) by the
+    exponential-Euler step; its parameter-only factors become internal variables of the model (declared in
+    ``header``, computed at the end of ``recompute_internal_variables``). Raises ValueError when either place
+    is not found."""
+    code, constants = update_code(dynamics_body(source, euler_step["dyn"]), euler_step["indent"])
+    source = source[:euler_step.start()] + code + source[euler_step.end():]
+    if constants:
+        decl = _VARIABLES.search(header)
+        start = _RECOMPUTE.search(source)
+        if decl is None or start is None:
+            raise ValueError("the model's Variables_ struct or recompute_internal_variables() not found")
+        header = (header[:decl.end()] + "".join(f"    double {n}; // nestml-lab: exponential Euler's exp(A h)\n"
+                                                 for n in constants) + header[decl.end():])
+        end = source.index("\n}\n", start.end())
+        computed = "".join(f"    V_.{n} = {c.replace('node.', '')};\n" for n, c in constants.items())
+        source = source[:end] + "\n  {  // nestml-lab: exponential Euler's factors exp(A h) of parameters only\n" \
+            + computed + "  }" + source[end:]
+    return source, header

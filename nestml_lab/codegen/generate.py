@@ -435,8 +435,9 @@ def _install_unit(unit: Unit, manifest: Manifest, src: Path, dest: Path, key: st
                                "(refuse_non_finite): this NESTML version needs the patch reviewed")
     if unit.solver in patches.FIXED_STEP:
         for name in [n for n in texts if n.endswith(".cpp") and "_dynamics(" in texts[n]]:
+            header = name[:-len(".cpp")] + ".h"
             try:
-                texts[name], found = patches.fixed_step_solver(texts[name], unit.solver)
+                texts[name], texts[header], found = patches.fixed_step_solver(texts[name], texts[header], unit.solver)
             except exp_euler.NotConditionallyLinear as exc:
                 raise CodegenError(f"[codegen] {unit.description}: solvers: {unit.solver}: {exc}") from None
             if not found:

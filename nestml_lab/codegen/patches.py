@@ -254,26 +254,32 @@ _RK4 = """\
 FIXED_STEP = {"semi-implicit-Euler": _SEMI_IMPLICIT_EULER, "rk4": _RK4, "exponential-Euler": None}
 
 
-def fixed_step_solver(source: str, solver: str) -> tuple[str, bool]:
+def fixed_step_solver(source: str, header: str, solver: str) -> tuple[str, str, bool]:
     """Replace NESTML's forward-Euler step in a generated model's ``.cpp`` by ``solver``'s step (a key of
-    :data:`FIXED_STEP`); return the source and whether exactly one step was found and replaced."""
+    :data:`FIXED_STEP`); return the source, the header (exponential Euler adds internal variables) and whether
+    exactly one step was found and replaced."""
     steps = list(_EULER_STEP.finditer(source))
     if len(steps) != 1:
-        return source, False
+        return source, header, False
     m = steps[0]
     if solver == "exponential-Euler":
         from nestml_lab.codegen import exp_euler
 
-        step = exp_euler.update_code(exp_euler.dynamics_body(source, m["dyn"]), m["indent"])
-    else:
-        step = FIXED_STEP[solver].format(i=m["indent"], dyn=m["dyn"])
-    return source[:m.start()] + step + source[m.end():], True
+        try:
+            source, header = exp_euler.rewrite(source, header, m)
+        except exp_euler.NotConditionallyLinear:
+            raise
+        except ValueError:
+            return source, header, False
+        return source, header, True
+    step = FIXED_STEP[solver].format(i=m["indent"], dyn=m["dyn"])
+    return source[:m.start()] + step + source[m.end():], header, True
 
 
 _POST_TRACE_EULER = re.compile(
     r"(?P<indent>[ \t]*)// numeric solver: integrating state variables: (?P<vars>[\w, ]+)\n"
     r"[ \t]*double f\[State_::STATE_VEC_SIZE\];\n"
-    r"[ \t]*\w+_dynamics_post_trace__for_\w+\( get_t\(\), S_\.ode_state, f, reinterpret_cast< void\* >\( this \) \);\n"
+    r"[ \t]*\w+_dynamics_\w+__for_\w+\( get_t\(\), S_\.ode_state, f, reinterpret_cast< void\* >\( this \) \);\n"
     r"[ \t]*for \(size_t i = 0; i < State_::STATE_VEC_SIZE; \+\+i\)\n"
     r"[ \t]*\{\n"
     r"[ \t]*S_\.ode_state\[i\] \+= __timestep \* f\[i\];\n"
@@ -287,8 +293,10 @@ def drop_post_trace_euler(source: str) -> tuple[str, int]:
 
     def drop(m: re.Match) -> str:
         nonlocal count
-        if not all("__for_" in v for v in m["vars"].split(",")):
-            return m.group(0)
+        traces = [v.strip() for v in m["vars"].split(",")]
+        after = m.string[m.end():m.end() + 2000]
+        if not all("__for_" in v and f"S_.ode_state[State_::{v}] = {v}__tmp;" in after for v in traces):
+            return m.group(0)   # not only traces, or not each replaced by its exact value next: kept
         count += 1
         return (f"{m['indent']}// nestml-lab: NESTML's Euler step of {m['vars'].strip()} dropped here (it does not "
                 "compile outside update, and the exact value below replaces it)\n")

@@ -50,7 +50,17 @@ def run_condition(p: dict, condition: dict, classes: dict) -> dict:
                         defaultclock, mV, ms, nS, pA, prefs, second, seed, start_scope)
 
     t_start = time.perf_counter()          # wall time counts building too, as NEST's does
-    prefs.codegen.target = p.get("brian2_target", "numpy")
+    target = p.get("brian2_target", "numpy")
+    standalone = target == "cpp_standalone"
+    if standalone:   # one C++ project per condition; code generation + compile timed apart from the run
+        from brian2 import device, set_device
+
+        device.reinit()
+        device.activate()
+        set_device("cpp_standalone", directory=None, build_on_run=False)
+        prefs.devices.cpp_standalone.openmp_threads = int(p.get("threads", 1))
+    else:
+        prefs.codegen.target = target
     start_scope()
     seed(p["seed"])
     rng = np.random.default_rng(p["seed"])
@@ -77,7 +87,8 @@ def run_condition(p: dict, condition: dict, classes: dict) -> dict:
     Vreset : volt
     stim_amp : 1
     """)
-    g = NeuronGroup(n, eqs, threshold="v > vcut", reset="v = Vreset; w += b", method="exponential_euler")
+    g = NeuronGroup(n, eqs, threshold="v > vcut", reset="v = Vreset; w += b",
+                    method=p.get("brian2_method", "exponential_euler"))
     g.v = el
     g.w = 0 * pA
     for lo, hi, cls, sigma in ((0, n_exc, classes["exc"], p["sigma_exc"]), (n_exc, n, classes["inh"], p["sigma_inh"])):
@@ -131,14 +142,23 @@ def run_condition(p: dict, condition: dict, classes: dict) -> dict:
     build = t0 - t_start
     net.run(p["t_sim_ms"] * ms, namespace={**ns, "el": el, "vth": vth, "dt_": dt_, "vcut": vcut, "rin": rin,
                                            "e_e": e_e, "e_i": e_i, "tau_e": tau_e, "tau_i": tau_i, "stim": stim})
+    compile_s = None
+    if standalone:
+        import tempfile
+
+        folder = tempfile.mkdtemp(prefix="brian2_standalone_")
+        device.build(directory=folder, compile=True, run=False, with_output=False)
+        compile_s = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        device.run(directory=folder, with_output=False)
     simulate = time.perf_counter() - t0
     trains = mon.spike_trains()
     i = np.asarray(mon.i)
     t_s = p["t_sim_ms"] / 1000.0
     return {"rate_exc_hz": float(np.sum(i < n_exc) / n_exc / t_s), "rate_inh_hz": float(np.sum(i >= n_exc) / n_inh / t_s),
             "cv_exc": _cv(trains[k] / second for k in range(n_exc)), "build_s": build, "simulate_s": simulate,
-            "wall_s": build + simulate,
-            "peak_rss_mb": peak_rss_mb()}
+            "wall_s": build + simulate, "compile_s": compile_s, "target": target,
+            "method": p.get("brian2_method", "exponential_euler"), "peak_rss_mb": peak_rss_mb()}
 
 
 def main(argv: list[str]) -> int:

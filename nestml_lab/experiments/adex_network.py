@@ -43,6 +43,22 @@ CONDITIONS = {
 }
 
 
+#: the solvers a network's AdEx may use, and Brian2's method for each (None: none in Brian2)
+SOLVER_CHOICES = ("rk45", "exponential-Euler", "rk4", "forward-Euler", "semi-implicit-Euler")
+BRIAN2_METHODS = {"exponential-Euler": "exponential_euler", "rk4": "rk4", "forward-Euler": "euler"}
+
+
+def solver_module(solver: str, progress=None):
+    """The catalog's AdEx with its stp_stdp_synapse, built with ``solver`` (cached, beside the catalog)."""
+    from nestml_lab import paths
+    from nestml_lab.notebook import build_models
+
+    sources = {m: (paths.MODELS_DIR / f"{m}.nestml").read_text() for m in ("aeif_cond_exp_neuron", "stp_stdp_synapse")}
+    return build_models(sources, solver=solver, suffix="_" + solver.replace("-", "_").lower(), log=progress,
+                        synapses={"stp_stdp_synapse": {"weight_variable": "w", "post_ports": ["post_spikes"]}},
+                        pairs=[{"neuron": "aeif_cond_exp_neuron", "synapses": ["stp_stdp_synapse"]}])
+
+
 @dataclass(frozen=True)
 class AdexNetworkParams:
     n_inh: int = param(500, "interneurons; excitatory cells: 4 x n_inh")
@@ -79,6 +95,11 @@ class AdexNetworkParams:
     synapse_params: dict = param({"p_s0": 0.6, "tau_ps": 800.0, "tau_ns": 1500.0, "Apre0": 0.01},
                                  "the notebook's stp_stdp_synapse parameters NAME=VALUE", flag="--syn-param")
     brian2: bool = param(False, "also run the network in Brian2 and compare (needs `make brian2-setup`)")
+    solver: str = param("rk45", "the AdEx cells' solver (module.yaml solvers:); not rk45: the catalog's models "
+                        "built with it (cached). Brian2 runs the same method where it has one (exponential-Euler, "
+                        "rk4, forward-Euler), else the seed's exponential_euler", choices=SOLVER_CHOICES)
+    brian2_target: str = param("numpy", "Brian2's code generation target", choices=("numpy", "cython",
+                                                                                   "cpp_standalone"))
 
     @property
     def n_exc(self) -> int:
@@ -122,9 +143,11 @@ def _cell_class(p: AdexNetworkParams, name: str, sigma: float) -> dict:
                             "V_reset": _spread(ex["V_reset"], sigma)}}
 
 
-def tree(p: AdexNetworkParams, condition: str) -> dict:
-    """The experiment tree of one condition; every condition builds the same network from the same seed."""
+def tree(p: AdexNetworkParams, condition: str, module_folder: str | None = None) -> dict:
+    """The experiment tree of one condition; every condition builds the same network from the same seed.
+    ``module_folder``: a project with the AdEx and its synapse (:func:`solver_module`), else the catalog."""
     c = CONDITIONS[condition]
+    where = "nestml" if module_folder else "catalog"
     g_l = 1000.0 / p.R_in_MOhm
     syn = dict(p.synapse_params)
     w_in = p.input_weight_factor * p.w_e_nS if c["poisson"] else 0.0
@@ -132,10 +155,11 @@ def tree(p: AdexNetworkParams, condition: str) -> dict:
     w_i = p.w_i_nS if c["inh"] else 0.0
     delay = {"redraw": {"normal": {"mean": p.delay_ms, "std": 0.1}, "min": 0.1}}
     return {
+        **({"modules": [module_folder]} if module_folder else {}),
         "kernel": {"resolution_ms": 0.1, "seed": p.seed, "threads": p.threads},
         "network": {
             "neuron_models": {
-                "params": {"catalog": "aeif_cond_exp_neuron", "partner": "stp_stdp_synapse"},
+                "params": {where: "aeif_cond_exp_neuron", "partner": "stp_stdp_synapse"},
                 "nest_params": {"g_L": g_l, "E_L": p.E_L_mV, "V_th": p.V_th_mV, "Delta_T": p.Delta_T_mV,
                                 "V_peak": p.V_peak_mV, "t_ref": 0.0, "E_ex": p.E_ex_mV, "E_in": p.E_in_mV,
                                 "tau_syn_ex": p.tau_ex_ms, "tau_syn_in": p.tau_in_ms, "V_m": p.E_L_mV, "w": 0.0},
@@ -143,7 +167,7 @@ def tree(p: AdexNetworkParams, condition: str) -> dict:
                 "inh_cell": _cell_class(p, p.inh_class, p.sigma_inh),
             },
             "synapse_models": {
-                "params": {"catalog": "stp_stdp_synapse", "partner": "aeif_cond_exp_neuron"},
+                "params": {where: "stp_stdp_synapse", "partner": "aeif_cond_exp_neuron"},
                 "nest_params": syn,
                 # input: short-term plasticity only (no plastic fraction)
                 "input": {"nest_params": {"w_max": w_in, "weight": w_in, "stdp_value": 0.0, "delay": 1.0}},
@@ -192,8 +216,10 @@ def run(p: AdexNetworkParams, progress=None) -> AdexNetworkResult:
     if unknown:
         raise KeyError(f"unknown condition(s) {sorted(unknown)}; there are: {', '.join(CONDITIONS)}")
     spikes, inputs, info, runs = {}, {}, {}, {}
+    folder = str(solver_module(p.solver, progress).project) if p.solver != "rk45" else None
     for name in p.conditions:
-        data = runs[name] = trees.simulate(trees.parse(tree(p, name), f"adex_network[{name}]"), progress=progress)
+        data = runs[name] = trees.simulate(trees.parse(tree(p, name, folder), f"adex_network[{name}]"),
+                                           progress=progress)
         first = data.versions["first_ids"]
         ids, times = data.spikes["run"]["network"]
         spikes[name] = (np.asarray(ids) - first["E"], np.asarray(times))
@@ -310,7 +336,8 @@ def brian2_crosscheck(p: AdexNetworkParams, out_dir: str | Path, python: str | N
                            "lives in .venv-brian2, apart from NEST)")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    job = {"params": {**asdict(p), "conditions": list(p.conditions)},
+    job = {"params": {**asdict(p), "conditions": list(p.conditions),
+                      "brian2_method": BRIAN2_METHODS.get(p.solver, "exponential_euler")},
            "classes": {"exc": ADEX_CLASSES[p.exc_class], "inh": ADEX_CLASSES[p.inh_class]},
            "conditions": {c: CONDITIONS[c] for c in p.conditions}}
     (out / "brian2_job.json").write_text(json.dumps(job, indent=1))
