@@ -314,8 +314,12 @@ def _build(sources: dict, manifest: dict, module_name: str | None, say: _Say):
 
     sources = {name: _upgraded(name, text, say) for name, text in sources.items()}
     target = running_nest()
+    from nestml_lab.codegen.generate import _WORKER, code_key
+
+    # the toolkit's code is part of the key: an upgraded toolkit builds anew (the cache holds the old build)
+    code = [*code_key(), hashlib.sha256(_WORKER.read_bytes()).hexdigest()]
     key = hashlib.sha256(json.dumps({"sources": sources, "manifest": manifest, "module": module_name,
-                                     "nest": target.key}, sort_keys=True).encode()).hexdigest()[:16]
+                                     "nest": target.key, "code": code}, sort_keys=True).encode()).hexdigest()[:16]
     name = module_name or f"nestml_{key}_module"
     folder = cache_root() / key
     if not (folder / "module.yaml").is_file():

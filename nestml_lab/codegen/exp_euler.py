@@ -101,9 +101,19 @@ def update_code(body: dict[str, str], indent: str) -> tuple[str, dict]:
 
     def cxx(e) -> str:
         text = cxxcode(sp.sympify(e), standard="c++11")
-        return re.sub(r"nestml_lab_\d+", lambda m: back[m[0]], text)
+        return re.sub(r"nestml_lab_(?:c)?\d+", lambda m: back[m[0]], text)
 
     constants = {}
+
+    def hoisted(e):
+        """``e`` with its functions of parameters only (exp(-V_th / Delta_T)) as internal variables."""
+        for f in sorted(e.atoms(sp.exp, sp.log), key=str):
+            if f.free_symbols and not (f.free_symbols & varying):
+                name = f"nestml_lab_c{len(constants)}"
+                constants[name] = cxx(f)
+                e = e.subs(f, sp.Symbol(name))
+                back[name] = f"node.V_.{name}"
+        return e
 
     i = indent
     lines = [f"{i}// nestml-lab: exponential Euler (Brian2's exponential_euler): x <- -B/A + (x + B/A) exp(A h),",
@@ -114,6 +124,7 @@ def update_code(body: dict[str, str], indent: str) -> tuple[str, dict]:
              f"{i}  const double* ode_state = S_.ode_state;"]
     for var, (a, b) in system.items():
         x = f"ode_state[State_::{var}]"
+        a = sp.factor_terms(a)   # one division by C_m, not one per term
         growth = f"std::exp(({cxx(a)}) * __timestep)"
         if a != 0 and not (sp.sympify(a).free_symbols & varying):
             constants[f"nestml_lab_expAh_{var}"] = growth
@@ -123,7 +134,8 @@ def update_code(body: dict[str, str], indent: str) -> tuple[str, dict]:
         elif b == 0:
             step = f"{x} * {growth}"
         else:
-            lines.append(f"{i}  const double nestml_lab_BA_{var} = ({cxx(b)}) / ({cxx(a)});")
+            ratio = hoisted(sp.factor_terms(sp.cancel(sp.together(b / a))))   # common factors (1 / C_m) cancelled
+            lines.append(f"{i}  const double nestml_lab_BA_{var} = {cxx(ratio)};")
             step = f"-nestml_lab_BA_{var} + ({x} + nestml_lab_BA_{var}) * {growth}"
         lines.append(f"{i}  nestml_lab_next[State_::{var}] = {step};")
     lines.append(f"{i}}}")

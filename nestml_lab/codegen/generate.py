@@ -98,12 +98,20 @@ class Unit:
         """Key of the unit's final code: NESTML's output, the patches and the rewrites applied to it."""
         payload = {
             "nestml": self.nestml_key(manifest, versions),
-            "code": [_sha256((_HERE / f).read_bytes()) for f in ("patches.py", "rewrites.py", "generate.py",
-                                                                  "exp_euler.py")],
+            "code": code_key(),
             "rewrites": list(manifest.rewrites),
             "solver": self.solver,
         }
         return _sha256(json.dumps(payload, sort_keys=True).encode())
+
+
+#: the files whose code shapes the generated C++ after NESTML (the worker's own hash keys NESTML's output)
+_CODE_FILES = ("patches.py", "rewrites.py", "generate.py", "exp_euler.py")
+
+
+def code_key() -> list[str]:
+    """Hashes of the toolkit's code that turns NESTML's output into the module's C++."""
+    return [_sha256((_HERE / f).read_bytes()) for f in _CODE_FILES]
 
 
 def plan_units(manifest: Manifest, nest_ver: str) -> list[Unit]:
