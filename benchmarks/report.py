@@ -150,6 +150,10 @@ def markdown(r: dict) -> str:
         from benchmarks.twins import markdown as twins_markdown
 
         out += twins_markdown(r["twins"])
+    if r.get("seed004"):
+        from benchmarks.seed004 import markdown as seed004_markdown
+
+        out += seed004_markdown(r["seed004"])
     out += pd14_full_section()
     return "\n".join(out) + "\n"
 
