@@ -150,6 +150,10 @@ def markdown(r: dict) -> str:
         from benchmarks.twins import markdown as twins_markdown
 
         out += twins_markdown(r["twins"])
+    if r.get("solvers"):
+        from benchmarks.solvers import markdown as solvers_markdown
+
+        out += solvers_markdown(r["solvers"])
     if r.get("seed004"):
         from benchmarks.seed004 import markdown as seed004_markdown
 

@@ -19,7 +19,7 @@ import shutil
 import time
 from pathlib import Path
 
-from benchmarks import report, seed004, twins
+from benchmarks import report, seed004, solvers, twins
 from benchmarks.common import PYTHON, ROOT, child_json, env_for, log, machine, scratch_checkout, summary, timed_run
 
 OUT = ROOT / "results" / "bench"
@@ -261,15 +261,16 @@ def bench_mpi(quick: bool) -> dict | None:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="the small development subset")
-    parser.add_argument("--only", nargs="*", choices=["build", "brunel", "window", "pd14", "mpi", "twins", "seed004"],
+    parser.add_argument("--only", nargs="*", choices=["build", "brunel", "window", "pd14", "mpi", "twins", "solvers", "seed004"],
                         help="some benchmarks")
     args = parser.parse_args(argv)
     OUT.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
     results = {"machine": machine(), "quick": args.quick, "date": time.strftime("%Y-%m-%d %H:%M")}
-    wanted = args.only or ["build", "brunel", "window", "pd14", "mpi", "twins", "seed004"]
+    wanted = args.only or ["build", "brunel", "window", "pd14", "mpi", "twins", "solvers", "seed004"]
     for name, fn in (("build", bench_build), ("brunel", bench_brunel), ("window", bench_window), ("pd14", bench_pd14),
-                     ("mpi", bench_mpi), ("twins", twins.bench_twins), ("seed004", seed004.bench_seed004)):
+                     ("mpi", bench_mpi), ("twins", twins.bench_twins), ("solvers", solvers.bench_solvers),
+                     ("seed004", seed004.bench_seed004)):
         if name in wanted:
             r = fn(args.quick)
             if r is not None:

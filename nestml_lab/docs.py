@@ -204,6 +204,7 @@ def prepare(work: Path, models: Path = paths.MODELS_DIR) -> Path:
     (work / "docs" / "validation.md").write_text(validation_page(work / "docs"))
     title = "Model catalog" if folder == "models" else f"Models of {manifest.module}"
     nav = ["  - Home: index.md", "  - Validate your own models: own_models.md", "  - Validation: validation.md",
+           "  - Solvers: solvers.md",
            "  - Experiment trees: trees.md",
            "  - Results on disk: results.md", "  - The experiment contract: experiments.md", "  - Experiments:"]
     nav += [f"      - {e.name}: experiments/{e.folder}.md" for e in experiments.values()]
