@@ -73,6 +73,85 @@ def bench_twins(quick: bool) -> dict:
         log(f"[bench/twins] {catalog_name} / {twin}: {entry['ratio']:.2f}x ("
             + ", ".join(f"{x:.2f}" for x in entry["ratios"]) + f"), spikes {entry['spikes']['catalog']} vs "
             f"{entry['spikes']['nest']}, identical: {entry['identical_spikes']}")
+    res["synapses"] = bench_synapse_twins(quick)["synapses"]
+    return res
+
+
+#: catalog synapse -> NEST twin; the plastic ones run on their co-generated iaf_psc_exp_neuron (NEST's on
+#: iaf_psc_exp), the others on NEST's iaf_psc_exp on both sides
+SYNAPSE_TWINS = {"static_synapse": "static_synapse", "tsodyks_synapse": "tsodyks_synapse",
+                 "stdp_synapse": "stdp_synapse", "stdp_nn_symm_synapse": "stdp_nn_symm_synapse",
+                 "stdp_triplet_synapse": "stdp_triplet_synapse"}
+
+_SYNAPSE_CHILD = """
+import json, sys, time
+import nest, numpy as np
+import nestml_lab
+from nestml_lab import references
+from nestml_lab.experiments.stdp_window import _POST_TIME_CONSTANTS
+ours_name, twin, which, n, t_sim = sys.argv[1:6]
+n, t_sim = int(n), float(t_sim)
+nest.set_verbosity("M_ERROR")
+cat = nestml_lab.catalog()
+plastic = ours_name in _POST_TIME_CONSTANTS
+if plastic:
+    neuron, syn = cat.pair("iaf_psc_exp_neuron", ours_name)
+    to_nest = {o: th for th, o in references.NEST_TWINS[twin][1].items()}
+    syn_defaults, neu_defaults = nest.GetDefaults(syn), nest.GetDefaults(neuron)
+    rule = {to_nest[o]: float(syn_defaults[o]) for o in to_nest}             # the catalog rule's values
+    post = {v: float(neu_defaults[cat.moved_parameter(ours_name, m)]) for m, v in _POST_TIME_CONSTANTS[ours_name].items()}
+    if which == "nest":
+        neuron, syn, syn_params, neuron_params = "iaf_psc_exp", twin, rule, post
+    else:
+        syn_params, neuron_params = {}, {}
+else:
+    neuron, syn_params, neuron_params = "iaf_psc_exp", {}, {}
+    syn = cat.synapse(ours_name) if which == "catalog" else twin
+nestml_lab.reset_kernel()
+nest.local_num_threads, nest.rng_seed = 1, 1
+pop = nest.Create(neuron, n, params=neuron_params)
+noise = nest.Create("poisson_generator", params={"rate": 8000.0})
+nest.Connect(noise, pop, syn_spec={"weight": 87.8})
+nest.Connect(pop, pop, {"rule": "fixed_indegree", "indegree": 100},
+             {"synapse_model": syn, "weight": 5.0, "delay": 1.5, **syn_params})
+rec = nest.Create("spike_recorder")
+nest.Connect(pop, rec)
+nest.Simulate(10.0)
+t0 = time.process_time()
+nest.Simulate(t_sim)
+cpu = time.process_time() - t0
+ev = rec.events
+order = np.lexsort((ev["times"], ev["senders"]))
+w = np.asarray(nest.GetConnections(source=pop[:20], synapse_model=syn).get("weight"), float)
+print(json.dumps({"cpu_s": cpu, "spikes": int(len(order)), "weights": w.tolist(),
+                  "trains": [ev["senders"][order].tolist(), ev["times"][order].tolist()]}))
+"""
+
+
+def bench_synapse_twins(quick: bool) -> dict:
+    """Each catalog synapse and its NEST twin in a recurrent network, A/B pairs; identical spikes and weights."""
+    n, t_sim, pairs = (500, 200.0, 2) if quick else (1000, 1000.0, 3)
+    res: dict = {"neurons": n, "t_sim_ms": t_sim, "pairs": pairs, "synapses": {}}
+    for ours, twin in SYNAPSE_TWINS.items():
+        runs: dict = {"catalog": [], "nest": []}
+        for _ in range(pairs):
+            for which in ("catalog", "nest"):
+                runs[which].append(child_json([PYTHON, "-c", _SYNAPSE_CHILD, ours, twin, which, str(n), str(t_sim)],
+                                              env=env_for(ROOT)))
+        cat, nest = runs["catalog"], runs["nest"]
+        entry = {"twin": twin, "catalog_cpu_s": summary([r["cpu_s"] for r in cat]),
+                 "nest_cpu_s": summary([r["cpu_s"] for r in nest]),
+                 "spikes": {"catalog": cat[0]["spikes"], "nest": nest[0]["spikes"]},
+                 "identical_spikes": cat[0]["trains"] == nest[0]["trains"],
+                 "max_weight_difference": max((abs(a - b) for a, b in zip(cat[0]["weights"], nest[0]["weights"])),
+                                              default=0.0) if len(cat[0]["weights"]) == len(nest[0]["weights"])
+                 else None}
+        entry["ratio"] = entry["catalog_cpu_s"]["median"] / entry["nest_cpu_s"]["median"]
+        entry["ratios"] = [a["cpu_s"] / b["cpu_s"] for a, b in zip(cat, nest)]
+        res["synapses"][ours] = entry
+        log(f"[bench/twins] {ours} / {twin}: {entry['ratio']:.2f}x ("
+            + ", ".join(f"{x:.2f}" for x in entry["ratios"]) + f"), identical spikes {entry['identical_spikes']}, "
+            f"largest weight difference {entry['max_weight_difference']}")
     return res
 
 
@@ -88,6 +167,18 @@ def markdown(t: dict) -> list[str]:
         out.append(f"| {name} | {e['twin']} | {e['catalog_cpu_s']['median']:.3f} s | {e['nest_cpu_s']['median']:.3f} s "
                    f"| {e['ratio']:.2f} ({', '.join(f'{x:.2f}' for x in e['ratios'])}) | {e['spikes']['catalog']} / "
                    f"{e['spikes']['nest']} | {'yes' if e['identical_spikes'] else 'no'} |")
+    if t.get("synapses"):
+        s = t["synapses"]
+        out += ["", "Synapses: a recurrent network of iaf_psc_exp neurons (the plastic "
+                "synapses on their co-generated catalog neuron, NEST's on iaf_psc_exp), 100 inputs per neuron "
+                "through the synapse, the catalog rule's parameter values on both sides; CPU time of `Simulate`.", "",
+                "| catalog synapse | NEST twin | ratio (pairs) | spikes | identical | largest weight difference |",
+                "|---|---|---|---|---|---|"]
+        for name, e in s.items():
+            diff = "-" if e["max_weight_difference"] is None else f"{e['max_weight_difference']:.1e}"
+            out.append(f"| {name} | {e['twin']} | {e['ratio']:.2f} ({', '.join(f'{x:.2f}' for x in e['ratios'])}) | "
+                       f"{e['spikes']['catalog']} / {e['spikes']['nest']} | {'yes' if e['identical_spikes'] else 'no'} "
+                       f"| {diff} |")
     return out + [""]
 
 
