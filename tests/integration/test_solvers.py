@@ -226,3 +226,33 @@ def test_exponential_euler_refuses_an_equation_not_linear_in_its_variable(built_
     with pytest.raises(CodegenError, match=r"neuron izhikevich_neuron: solvers: exponential-Euler: dV_m/dt is not "
                                            r"linear in V_m .*use rk45, rk4 or an Euler"):
         make_module(tmp_path, log=lambda line: None)
+
+
+def test_exponential_euler_is_first_order(built_module, tmp_path, nest_kernel):
+    """The AdEx below threshold against a tight scipy solution: exponential Euler's error halves with the step
+    (order 1: the exponential term and the adaptation current are frozen over the step)."""
+    from scipy.integrate import solve_ivp
+
+    nest = nest_kernel
+    shutil.copy(paths.MODELS_DIR / "aeif_cond_exp_neuron.nestml", tmp_path)
+    (tmp_path / "module.yaml").write_text("module: expe_module\nsuffix: _expe\nneurons: [aeif_cond_exp_neuron]\n"
+                                          "solvers:\n  aeif_cond_exp_neuron: exponential-Euler\n")
+    mod = make_module(tmp_path, log=lambda line: None).module
+    p = {**ADEX, "I_e": 400.0, "b": 0.0}
+
+    def rhs(_t, y):
+        v, w = y
+        dv = (-p["g_L"] * (v - p["E_L"]) + p["g_L"] * p["Delta_T"] * np.exp((v - p["V_th"]) / p["Delta_T"])
+              - w + p["I_e"]) / p["C_m"]
+        return [dv, (p["a"] * (v - p["E_L"]) - w) / p["tau_w"]]
+
+    exact = solve_ivp(rhs, (0.0, 20.0), [-65.0, 0.0], method="DOP853", rtol=1e-12, atol=1e-12).y[0, -1]
+    errors = []
+    for h in (0.2, 0.1, 0.05):
+        nestml_lab.reset_kernel(also=mod)
+        nest.resolution = h
+        n = nest.Create(mod.neuron("aeif_cond_exp_neuron"), params={**p, "V_m": -65.0, "w": 0.0})
+        nest.Simulate(20.0)
+        errors.append(abs(float(n.get("V_m")) - exact))
+    assert -66.0 < exact < -50.0   # below threshold, the exponential term at work
+    assert 1.6 < errors[0] / errors[1] < 2.4 and 1.6 < errors[1] / errors[2] < 2.4, errors
