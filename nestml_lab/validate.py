@@ -34,7 +34,9 @@ from nestml_lab.arith import evaluate
 #: NEST's own bookkeeping on every neuron (calcium trace, STDP archiving, ...): never mapped, never reported.
 _GENERIC = {"Ca", "beta_Ca", "tau_Ca", "tau_minus", "tau_minus_triplet", "post_trace", "t_spike", "gsl_error_tol",
             "ignore_and_spike_interval", "ignore_and_spike_offset", "vp", "global_id", "local_id", "thread",
-            "node_uses_wfr", "frozen", "local", "synaptic_elements", "archiver_length", "recordables", "V_min"}
+            "node_uses_wfr", "frozen", "local", "synaptic_elements", "archiver_length", "recordables", "V_min",
+            "model_id", "thread_local_id", "supports_precise_spikes", "has_connections", "ignore_and_spike",
+            "elementsize", "capacity", "instantiations", "available", "sizeof", "type_id"}
 RATES_HZ = (2000.0, 500.0)
 
 
@@ -105,7 +107,7 @@ def compare(mod, model: str, spec, t_ms: float = 1500.0, resolution_ms: float = 
     modules.reset_kernel()
     nest.resolution = resolution_ms
     defaults = {k: v for k, v in nest.GetDefaults(spec.twin).items()
-                if isinstance(v, float) and k not in _GENERIC}
+                if isinstance(v, (float, int, bool)) and k not in _GENERIC}   # numbers and switches (ahp_bug)
     info = mod.models()[ours]
     declared = [*info.parameters, *info.state]
     values, mapped = {}, []
