@@ -9,10 +9,7 @@ at the end of the model).
 
 from __future__ import annotations
 
-import json
 import os
-import subprocess
-import sys
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,7 +17,6 @@ from pathlib import Path
 from nestml_lab.codegen import upgrade
 from nestml_lab.codegen.errors import ModelMessage
 
-_ROOT = Path(__file__).resolve().parent.parent
 
 
 @dataclass
@@ -42,20 +38,15 @@ class CheckResult:
 
 
 def _run_nestml(files: list[str]) -> list[dict]:
+    from nestml_lab.codegen.launch import run_worker
+
     with tempfile.TemporaryDirectory(prefix="nestml-check-") as tmp:
         spec = {"files": files, "target": os.path.join(tmp, "target"), "result": os.path.join(tmp, "result.json"),
                 "check_only": True}
-        spec_path = os.path.join(tmp, "spec.json")
-        with open(spec_path, "w") as f:
-            json.dump(spec, f)
-        env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(_ROOT), os.environ.get("PYTHONPATH", "")]))
-        proc = subprocess.run([sys.executable, "-m", "nestml_lab.codegen.worker", spec_path], capture_output=True, text=True,
-                              cwd=tmp, env=env)
-        if not os.path.exists(spec["result"]):
-            raise RuntimeError(f"[check] the NESTML checker died (exit {proc.returncode}):\n{proc.stdout[-2000:]}"
-                               f"{proc.stderr[-2000:]}")
-        with open(spec["result"]) as f:
-            return json.load(f)["errors"]
+        result, why = run_worker(spec, tmp)
+        if result is None:
+            raise RuntimeError(f"[check] the NESTML checker died ({why})")
+        return result["errors"]
 
 
 def nestml_errors(paths: list[str | Path]) -> list[ModelMessage]:

@@ -14,7 +14,6 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -25,6 +24,7 @@ import jinja2
 
 from nestml_lab.codegen import TOOLKIT_VERSION, exp_euler, names, patches, precheck, rewrites, upgrade
 from nestml_lab.codegen.errors import CodegenError, ModelError, ModelMessage
+from nestml_lab.codegen.launch import run_worker
 from nestml_lab.codegen.manifest import SOLVERS, Manifest
 
 _HERE = Path(__file__).resolve().parent
@@ -200,15 +200,9 @@ def _run_worker(unit: Unit, manifest: Manifest, staging: Path, log: Path,
         "codegen_opts": unit.codegen_opts,
         "result": str(staging / "result.json"),
     }
-    (staging / "spec.json").write_text(json.dumps(spec, indent=1))
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(_HERE.parent.parent), os.environ.get("PYTHONPATH", "")]))
-    with open(log, "w") as logf:
-        proc = subprocess.run([sys.executable, "-m", "nestml_lab.codegen.worker", str(staging / "spec.json")],
-                              stdout=logf, stderr=subprocess.STDOUT, cwd=staging, env=env)
-    result_file = staging / "result.json"
-    if not result_file.exists():
-        return [ModelMessage(spec["files"][0], 0, 0, f"the NESTML worker died (exit {proc.returncode}); see {log}")]
-    result = json.loads(result_file.read_text())
+    result, why = run_worker(spec, staging, log)
+    if result is None:
+        return [ModelMessage(spec["files"][0], 0, 0, f"the NESTML worker died ({why}); see {log}")]
     if warnings is not None:
         warnings.extend(ModelMessage(_display_path(w["file"]), w["line"], w["column"], w["message"])
                         for w in result.get("warnings", []))
