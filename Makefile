@@ -62,12 +62,13 @@ brian2-setup:
 	@test -x .venv-brian2/bin/python || python3.11 -m venv .venv-brian2
 	@.venv-brian2/bin/pip install --quiet "brian2" "numpy<2.4"
 
-# Benchmarks (benchmarks/run.py): everything, rewrites BENCHMARKS.md (< 30 min); a quick subset (< 3 min).
+# Benchmarks (benchmarks/run.py, a tool of this repository, not of the installed toolkit): everything,
+# rewrites BENCHMARKS.md (< 45 min); a quick subset (< 5 min).
 bench: module
-	@$(LAB) bench
+	@$(VENV)/bin/python -m benchmarks.run
 
 bench-quick: module
-	@$(LAB) bench --quick
+	@$(VENV)/bin/python -m benchmarks.run --quick
 
 # Rewrite the golden curves in tests/regression/ on purpose (see its README).
 golden: module

@@ -228,16 +228,6 @@ def cmd_golden(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_bench(args: argparse.Namespace) -> int:
-    """The benchmarks of the repository's checkout (benchmarks/run.py): they build scratch copies of it."""
-    if not (paths.REPO_ROOT / "benchmarks" / "run.py").is_file():
-        raise OSError(f"the benchmarks live in the toolkit's checkout; {paths.REPO_ROOT} has none")
-    sys.path.insert(0, str(paths.REPO_ROOT))
-    from benchmarks import run as bench
-
-    return bench.main((["--quick"] if args.quick else []) + (["--only", *args.only] if args.only else []))
-
-
 def _experiment_values(exp, args: argparse.Namespace) -> dict:
     """The parameters given on the command line, converted; the rest keep the parameter class's defaults."""
     from nestml_lab.experiments.contract import parameters
@@ -350,11 +340,6 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("curves", nargs="*", help="some curves (default: all)")
     p.set_defaults(func=cmd_golden)
 
-    p = sub.add_parser("bench", help="benchmarks side by side; rewrites BENCHMARKS.md (the checkout's benchmarks/)")
-    p.add_argument("--quick", action="store_true", help="the small development subset (under 3 min)")
-    p.add_argument("--only", nargs="+", choices=["build", "brunel", "window", "pd14", "mpi", "twins"],
-                   help="some benchmarks")
-    p.set_defaults(func=cmd_bench)
 
     p = sub.add_parser("upgrade", help="rewrite NESTML 7/8 models (and manifests) to NESTML 9 syntax",
                        epilog="exit status: 0 done, 1 error, 2 wrong arguments, 3 something was left alone "
