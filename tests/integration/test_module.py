@@ -2,16 +2,17 @@
 
 import numpy as np
 import pytest
+import yaml
 
 import nestml_lab
+from nestml_lab import paths
 from nestml_lab.module import manifest
 
 pytestmark = pytest.mark.nest
 
 # Input strong enough to make each neuron fire repeatedly (pA).
-DC = {"iaf_psc_exp_neuron": 500.0, "iaf_psc_alpha_neuron": 500.0, "izhikevich_neuron": 10.0,
-      "aeif_cond_exp_neuron": 1000.0, "seed001_izhikevich_neuron": 10.0,
-      "iaf_cond_exp_neuron": 500.0}
+#: a constant current under which each catalog neuron fires (models/test_drive.yaml)
+DC = {name: drive["dc_pA"] for name, drive in yaml.safe_load((paths.MODELS_DIR / "test_drive.yaml").read_text()).items()}
 
 
 def _all_neurons():

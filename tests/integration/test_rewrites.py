@@ -9,17 +9,17 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import yaml
 
 import nestml_lab
-from nestml_lab import unrewritten
+from nestml_lab import paths, unrewritten
 from nestml_lab.module import manifest
 
 pytestmark = [pytest.mark.nest, pytest.mark.slow]   # builds the unrewritten catalog (about 2 min cold)
 
 # Drive per neuron (I_e, pA) and input weight per input spike (pA, nS or mV, by model family).
-DRIVE = {"iaf_psc_exp_neuron": (380.0, 60.0), "iaf_psc_alpha_neuron": (380.0, 60.0),
-         "izhikevich_neuron": (5.0, 3.0), "seed001_izhikevich_neuron": (5.0, 3.0),
-         "aeif_cond_exp_neuron": (1000.0, 3.0), "iaf_cond_exp_neuron": (350.0, 3.0)}
+DRIVE = {name: (d["drive_pA"], d["spike_weight"])
+         for name, d in yaml.safe_load((paths.MODELS_DIR / "test_drive.yaml").read_text()).items()}
 # Synapse parameters that keep each plastic rule away from its bounds, so the rule is what is compared.
 SYNAPSE_PARAMS = {"stp_stdp_synapse": {"Apre0": 0.002, "stdp_value": 0.5}, "stdp_triplet_synapse": {"Wmax": 1000.0},
                   "tsodyks_synapse": {}, "static_synapse": {}}

@@ -128,3 +128,16 @@ def test_a_port_with_two_roles_in_one_pair_is_refused(catalog):
     _edit(catalog, "    synapses: [neuromodulated_stdp_synapse]", "    synapses: [neuromodulated_stdp_synapse, odd_synapse]")
     with pytest.raises(ManifestError, match="vt port of one synapse and a post port of another"):
         load_manifest(catalog)
+
+
+def test_every_catalog_neuron_has_its_test_drive():
+    """Adding a neuron to the catalog: its file, its manifest line, its line in models/test_drive.yaml."""
+    import yaml
+
+    from nestml_lab import paths
+    from nestml_lab.codegen.manifest import load_manifest
+
+    drive = yaml.safe_load((paths.MODELS_DIR / "test_drive.yaml").read_text())
+    neurons = set(load_manifest(paths.MODELS_DIR).neurons)
+    assert set(drive) == neurons, f"models/test_drive.yaml: add {sorted(neurons - set(drive))}, remove {sorted(set(drive) - neurons)}"
+    assert all(set(d) == {"dc_pA", "drive_pA", "spike_weight"} for d in drive.values())
