@@ -43,7 +43,7 @@ experiments:
 	@echo $(EXPERIMENTS)
 
 # Figures of the plasticity experiments; the network validations.
-figures: stdp-window seed001 pairing-frequency short-term
+figures: stdp-window seed001 pairing-frequency short-term firing-patterns
 
 networks: pd14 song2000 adex-network
 
