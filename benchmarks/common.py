@@ -81,3 +81,19 @@ def machine() -> dict:
     mem_gb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 1e9
     return {"cpu": cpu, "cores": os.cpu_count(), "memory_gb": round(mem_gb, 1), "python": platform.python_version(),
             "system": f"{platform.system()} {platform.release()}"}
+
+
+#: The end of every model-timing child (benchmarks/twins.py, solvers.py): record ``pop``, simulate 10 ms, then
+#: ``t_sim`` ms timed in CPU seconds; print one JSON line with the time, the spike trains and ``extra()``.
+TIMED_RUN = """
+rec = nest.Create("spike_recorder")
+nest.Connect(pop, rec)
+nest.Simulate(10.0)
+t0 = time.process_time()
+nest.Simulate(t_sim)
+cpu = time.process_time() - t0
+ev = rec.events
+order = np.lexsort((ev["times"], ev["senders"]))
+print(json.dumps({"cpu_s": cpu, "spikes": int(len(order)), **extra(),
+                  "trains": [ev["senders"][order].tolist(), ev["times"][order].tolist()]}))
+"""

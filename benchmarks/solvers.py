@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 
-from benchmarks.common import PYTHON, ROOT, child_json, env_for, log, summary
+from benchmarks.common import PYTHON, ROOT, TIMED_RUN, child_json, env_for, log, summary
 
 #: catalog neuron -> (NEST twin, Poisson rate (Hz), weight, solvers it takes)
 MODELS = {
@@ -44,17 +44,8 @@ nest.local_num_threads, nest.rng_seed = 1, 1
 pop = nest.Create(name, n, params=shared)
 noise = nest.Create("poisson_generator", params={"rate": rate})
 nest.Connect(noise, pop, syn_spec={"weight": weight})
-rec = nest.Create("spike_recorder")
-nest.Connect(pop, rec)
-nest.Simulate(10.0)
-t0 = time.process_time()
-nest.Simulate(t_sim)
-cpu = time.process_time() - t0
-ev = rec.events
-order = np.lexsort((ev["times"], ev["senders"]))
-print(json.dumps({"cpu_s": cpu, "spikes": int(len(order)),
-                  "trains": [ev["senders"][order].tolist(), ev["times"][order].tolist()]}))
-"""
+extra = dict
+""" + TIMED_RUN
 
 
 def bench_solvers(quick: bool) -> dict:

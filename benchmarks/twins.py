@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 
-from benchmarks.common import PYTHON, ROOT, child_json, env_for, log, summary
+from benchmarks.common import PYTHON, ROOT, TIMED_RUN, child_json, env_for, log, summary
 
 #: catalog neuron -> (NEST twin, Poisson rate (Hz), weight of the input in the twin's unit)
 TWINS = {
@@ -39,17 +39,19 @@ nest.local_num_threads, nest.rng_seed = 1, 1
 pop = nest.Create(model, n, params=shared if which == "catalog" else {})
 noise = nest.Create("poisson_generator", params={"rate": rate})
 nest.Connect(noise, pop, syn_spec={"weight": weight})
-rec = nest.Create("spike_recorder")
-nest.Connect(pop, rec)
-nest.Simulate(10.0)
-t0 = time.process_time()
-nest.Simulate(t_sim)
-cpu = time.process_time() - t0
-ev = rec.events
-order = np.lexsort((ev["times"], ev["senders"]))
-print(json.dumps({"cpu_s": cpu, "spikes": int(len(order)), "shared": sorted(shared),
-                  "trains": [ev["senders"][order].tolist(), ev["times"][order].tolist()]}))
-"""
+extra = lambda: {"shared": sorted(shared)}
+""" + TIMED_RUN
+
+
+def _side_by_side(twin: str, cat: list, nest: list) -> dict:
+    """The A/B runs of the catalog model and its twin: CPU times, their ratio, spikes, identical or not."""
+    entry = {"twin": twin, "catalog_cpu_s": summary([r["cpu_s"] for r in cat]),
+             "nest_cpu_s": summary([r["cpu_s"] for r in nest]),
+             "spikes": {"catalog": cat[0]["spikes"], "nest": nest[0]["spikes"]},
+             "identical_spikes": cat[0]["trains"] == nest[0]["trains"]}
+    entry["ratio"] = entry["catalog_cpu_s"]["median"] / entry["nest_cpu_s"]["median"]
+    entry["ratios"] = [a["cpu_s"] / b["cpu_s"] for a, b in zip(cat, nest)]
+    return entry
 
 
 def bench_twins(quick: bool) -> dict:
@@ -62,13 +64,8 @@ def bench_twins(quick: bool) -> dict:
             for which in ("catalog", "nest"):
                 runs[which].append(child_json([PYTHON, "-c", _CHILD, catalog_name, twin, str(rate), str(weight),
                                                str(n), str(t_sim), which], env=env_for(ROOT)))
-        cat, nest = runs["catalog"], runs["nest"]
-        entry = {"twin": twin, "catalog_cpu_s": summary([r["cpu_s"] for r in cat]),
-                 "nest_cpu_s": summary([r["cpu_s"] for r in nest]),
-                 "spikes": {"catalog": cat[0]["spikes"], "nest": nest[0]["spikes"]},
-                 "identical_spikes": cat[0]["trains"] == nest[0]["trains"], "shared_parameters": cat[0]["shared"]}
-        entry["ratio"] = entry["catalog_cpu_s"]["median"] / entry["nest_cpu_s"]["median"]
-        entry["ratios"] = [a["cpu_s"] / b["cpu_s"] for a, b in zip(cat, nest)]
+        entry = _side_by_side(twin, runs["catalog"], runs["nest"])
+        entry["shared_parameters"] = runs["catalog"][0]["shared"]
         res["models"][catalog_name] = entry
         log(f"[bench/twins] {catalog_name} / {twin}: {entry['ratio']:.2f}x ("
             + ", ".join(f"{x:.2f}" for x in entry["ratios"]) + f"), spikes {entry['spikes']['catalog']} vs "
@@ -114,18 +111,9 @@ noise = nest.Create("poisson_generator", params={"rate": 8000.0})
 nest.Connect(noise, pop, syn_spec={"weight": 87.8})
 nest.Connect(pop, pop, {"rule": "fixed_indegree", "indegree": 100},
              {"synapse_model": syn, "weight": 5.0, "delay": 1.5, **syn_params})
-rec = nest.Create("spike_recorder")
-nest.Connect(pop, rec)
-nest.Simulate(10.0)
-t0 = time.process_time()
-nest.Simulate(t_sim)
-cpu = time.process_time() - t0
-ev = rec.events
-order = np.lexsort((ev["times"], ev["senders"]))
-w = np.asarray(nest.GetConnections(source=pop[:20], synapse_model=syn).get("weight"), float)
-print(json.dumps({"cpu_s": cpu, "spikes": int(len(order)), "weights": w.tolist(),
-                  "trains": [ev["senders"][order].tolist(), ev["times"][order].tolist()]}))
-"""
+extra = lambda: {"weights": np.asarray(nest.GetConnections(source=pop[:20], synapse_model=syn).get("weight"),
+                                      float).tolist()}
+""" + TIMED_RUN
 
 
 def bench_synapse_twins(quick: bool) -> dict:
@@ -139,15 +127,10 @@ def bench_synapse_twins(quick: bool) -> dict:
                 runs[which].append(child_json([PYTHON, "-c", _SYNAPSE_CHILD, ours, twin, which, str(n), str(t_sim)],
                                               env=env_for(ROOT)))
         cat, nest = runs["catalog"], runs["nest"]
-        entry = {"twin": twin, "catalog_cpu_s": summary([r["cpu_s"] for r in cat]),
-                 "nest_cpu_s": summary([r["cpu_s"] for r in nest]),
-                 "spikes": {"catalog": cat[0]["spikes"], "nest": nest[0]["spikes"]},
-                 "identical_spikes": cat[0]["trains"] == nest[0]["trains"],
-                 "max_weight_difference": max((abs(a - b) for a, b in zip(cat[0]["weights"], nest[0]["weights"])),
+        entry = _side_by_side(twin, cat, nest)
+        entry["max_weight_difference"] = (max((abs(a - b) for a, b in zip(cat[0]["weights"], nest[0]["weights"])),
                                               default=0.0) if len(cat[0]["weights"]) == len(nest[0]["weights"])
-                 else None}
-        entry["ratio"] = entry["catalog_cpu_s"]["median"] / entry["nest_cpu_s"]["median"]
-        entry["ratios"] = [a["cpu_s"] / b["cpu_s"] for a, b in zip(cat, nest)]
+                                          else None)
         res["synapses"][ours] = entry
         log(f"[bench/twins] {ours} / {twin}: {entry['ratio']:.2f}x ("
             + ", ".join(f"{x:.2f}" for x in entry["ratios"]) + f"), identical spikes {entry['identical_spikes']}, "
