@@ -22,6 +22,7 @@ from pathlib import Path
 from nestml_lab import paths
 from nestml_lab.codegen.generate import source_hash
 from nestml_lab.codegen.manifest import Manifest, load_manifest
+from nestml_lab.layout import Project
 
 
 class ModuleNotBuiltError(RuntimeError):
@@ -347,7 +348,6 @@ def load(where: Path | str | None = None, check_sources: bool = True) -> Module:
         version or C++ ABI: the message says what to run.
     """
     from nestml_lab.build import running_nest
-    from nestml_lab.project import Project
 
     where = Path(where) if where is not None else Path.cwd()
     if where.suffix == ".json":
@@ -412,7 +412,6 @@ def _catalog_stamp() -> Module:
     global _catalog
     if _catalog is None or _catalog.stamp != json.loads(_catalog.stamp_path.read_text()):
         from nestml_lab.build import running_nest
-        from nestml_lab.project import Project
 
         running = running_nest()
         stamp = Project.open(paths.MODELS_DIR).stamp_path(running)

@@ -17,7 +17,6 @@ manifest, default ``build/`` beside it), never into the toolkit::
 from __future__ import annotations
 
 import dataclasses
-import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,50 +24,11 @@ from pathlib import Path
 from nestml_lab.codegen import names
 from nestml_lab.codegen.generate import GenerateReport, generate, source_hash
 from nestml_lab.codegen.manifest import MANIFEST_NAME, Manifest, load_manifest
+from nestml_lab.layout import Project
+from nestml_lab.module import Module
 
 #: Written into a new build folder, so that git ignores it wherever it sits.
 _GITIGNORE = "# made by nestml-lab module: generated code, builds, installed modules\n*\n"
-
-
-@dataclass(frozen=True)
-class Project:
-    """A project folder: its manifest (``module.yaml``) and where its builds go."""
-
-    manifest: Manifest
-
-    @classmethod
-    def open(cls, path: Path | str | None = None) -> "Project":
-        """The project in ``path`` (a folder with ``module.yaml``, or the manifest itself); default: this folder."""
-        return cls(load_manifest(Path(path) if path is not None else Path.cwd()))
-
-    @property
-    def folder(self) -> Path:
-        return self.manifest.models_dir
-
-    @property
-    def build_folder(self) -> Path:
-        return self.manifest.build_folder
-
-    @property
-    def generated_dir(self) -> Path:
-        return self.build_folder / "generated"
-
-    def target_dir(self, target) -> Path:
-        """Folder of the module built for one NEST installation (a :class:`~nestml_lab.build.NestTarget`)."""
-        return self.build_folder / target.key
-
-    def stamp_path(self, target) -> Path:
-        return self.target_dir(target) / f"{self.manifest.module}.json"
-
-    def built_targets(self) -> list[dict]:
-        """The NEST installations this project has an installed module for (from their stamps)."""
-        out = []
-        for stamp in sorted(self.build_folder.glob(f"nest-*/{self.manifest.module}.json")):
-            try:
-                out.append(json.loads(stamp.read_text())["nest_target"])
-            except (ValueError, KeyError):
-                continue
-        return out
 
 
 @dataclass
@@ -107,7 +67,6 @@ def make_module(project: Project | Path | str | None = None, *, jobs: int | None
         In both cases the last installed module is left as it was.
     """
     from nestml_lab import build
-    from nestml_lab.module import Module
 
     t0 = time.perf_counter()
     if not isinstance(project, Project):
