@@ -23,7 +23,7 @@ from pathlib import Path
 
 from nestml_lab.codegen import names
 from nestml_lab.codegen.generate import GenerateReport, generate, source_hash
-from nestml_lab.codegen.manifest import MANIFEST_NAME, Manifest, load_manifest
+from nestml_lab.codegen.manifest import MANIFEST_NAME, Manifest
 from nestml_lab.layout import Project
 from nestml_lab.module import Module
 
