@@ -59,7 +59,7 @@ validate-library: setup
 
 # Optional: Brian2 for the AdEx-network cross-check, in its own environment (brian2 needs numpy < 2.4).
 brian2-setup:
-	@test -x .venv-brian2/bin/python || python3.11 -m venv .venv-brian2
+	@test -x .venv-brian2/bin/python || $$(command -v python3.11 || echo python3) -m venv .venv-brian2
 	@.venv-brian2/bin/pip install --quiet "brian2" "numpy<2.4"
 
 # Benchmarks (benchmarks/run.py, a tool of this repository, not of the installed toolkit): everything,
