@@ -21,8 +21,6 @@ parameters that nothing maps (left at the twin's defaults on its side only).
 
 from __future__ import annotations
 
-import csv
-import json
 import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -226,13 +224,13 @@ def markdown(results: list[Comparison], without_twin: list[str] = ()) -> str:
 
 
 def save(results: list[Comparison], out_dir: Path | str, without_twin: list[str] = ()) -> dict[str, Path]:
-    """``conformance.csv``, ``conformance.json`` and ``conformance.md`` in ``out_dir``."""
+    """``conformance.csv``, ``conformance.json`` and ``conformance.md`` in ``out_dir``, each written whole (a
+    file is replaced only when its new version is complete; under MPI rank 0 writes)."""
+    from nestml_lab import parallel
+    from nestml_lab.experiments.common import save_table, write_atomically
+
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    with open(out / "conformance.csv", "w", newline="") as f:
-        w = csv.writer(f)
-        w.writerow(HEADER)
-        w.writerows(r.row() for r in results)
-    (out / "conformance.json").write_text(json.dumps([asdict(r) for r in results], indent=1))
-    (out / "conformance.md").write_text(markdown(results, without_twin))
-    return {"csv": out / "conformance.csv", "json": out / "conformance.json", "markdown": out / "conformance.md"}
+    files = save_table(out, "conformance", HEADER, [r.row() for r in results], [asdict(r) for r in results])
+    if parallel.is_root():
+        write_atomically(out / "conformance.md", lambda tmp: tmp.write_text(markdown(results, without_twin)))
+    return {**files, "markdown": out / "conformance.md"}
