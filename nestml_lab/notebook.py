@@ -69,7 +69,7 @@ def generate_code_for(nestml_neuron_model: str, nestml_synapse_model: str | None
         ``weight_variable`` (``{synapse: variable}``; default: the synapse's ``w`` or ``weight``),
         ``delay_variable`` (dropped: in NESTML 9 NEST's ``delay`` sets the delay),
         ``continuous_state_buffering_method``, ``numeric_solver`` (``"rk45"``, ``"forward-Euler"``, and the
-        toolkit's ``"semi-implicit-Euler"`` and ``"rk4"``).
+        toolkit's ``"semi-implicit-Euler"``, ``"rk4"`` and ``"exponential-Euler"``: docs/solvers.md).
     logging_level : str
         ``"WARNING"`` (default) shows NESTML's warnings and the upgrade report; ``"INFO"``/``"DEBUG"``
         the build's progress too; ``"ERROR"``/``"NO"`` nothing but errors.
@@ -314,12 +314,11 @@ def _build(sources: dict, manifest: dict, module_name: str | None, say: _Say):
 
     sources = {name: _upgraded(name, text, say) for name, text in sources.items()}
     target = running_nest()
-    from nestml_lab.codegen.generate import _WORKER, code_key
+    from nestml_lab.codegen.generate import code_key
 
     # the toolkit's code is part of the key: an upgraded toolkit builds anew (the cache holds the old build)
-    code = [*code_key(), hashlib.sha256(_WORKER.read_bytes()).hexdigest()]
     key = hashlib.sha256(json.dumps({"sources": sources, "manifest": manifest, "module": module_name,
-                                     "nest": target.key, "code": code}, sort_keys=True).encode()).hexdigest()[:16]
+                                     "nest": target.key, "code": code_key()}, sort_keys=True).encode()).hexdigest()[:16]
     name = module_name or f"nestml_{key}_module"
     folder = cache_root() / key
     if not (folder / "module.yaml").is_file():

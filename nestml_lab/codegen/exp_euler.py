@@ -27,8 +27,9 @@ _FUNCTIONS = ("exp", "log", "sqrt", "pow", "min", "max", "fabs", "abs", "tanh", 
               "tan", "expm1", "log1p")
 
 
-class NotConditionallyLinear(ValueError):
-    """An equation exponential Euler cannot take (the variable is not linear in its own derivative)."""
+class NotConditionallyLinear(Exception):
+    """An equation exponential Euler cannot take (the variable is not linear in its own derivative); not a
+    ValueError, which means the generated code is not what the rewrite expects."""
 
 
 def dynamics_body(source: str, dynamics: str) -> dict[str, str]:

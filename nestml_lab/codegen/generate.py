@@ -105,12 +105,12 @@ class Unit:
         return _sha256(json.dumps(payload, sort_keys=True).encode())
 
 
-#: the files whose code shapes the generated C++ after NESTML (the worker's own hash keys NESTML's output)
-_CODE_FILES = ("patches.py", "rewrites.py", "generate.py", "exp_euler.py")
+#: the files whose code shapes the generated C++ (the worker's runs NESTML; the others edit its output)
+_CODE_FILES = ("worker.py", "patches.py", "rewrites.py", "generate.py", "exp_euler.py")
 
 
 def code_key() -> list[str]:
-    """Hashes of the toolkit's code that turns NESTML's output into the module's C++."""
+    """Hashes of the toolkit's code that turns models into the module's C++."""
     return [_sha256((_HERE / f).read_bytes()) for f in _CODE_FILES]
 
 
@@ -130,29 +130,32 @@ def plan_units(manifest: Manifest, nest_ver: str) -> list[Unit]:
                                f"solvers {sorted(solvers)}: NESTML takes one per run")
         return solvers.pop() if solvers else "rk45"
 
-    def solver(*models) -> dict:
-        """NESTML's numeric_solver option for a unit (none for its default)."""
-        name = asked(*models)
+    def nestml_solver(name: str) -> dict:
+        """NESTML's numeric_solver option for the toolkit's solver ``name`` (none for NESTML's default)."""
         return {"numeric_solver": SOLVERS[name]} if name != "rk45" else {}
 
     for n in manifest.neurons:
         if n not in paired:
-            units.append(Unit(f"neuron-{n}", f"neuron {n}", (n,), dict(base, **solver(n)),
-                              neurons=[names.plain(n, sfx)], solver=asked(n)))
+            solver = asked(n)
+            units.append(Unit(f"neuron-{n}", f"neuron {n}", (n,), dict(base, **nestml_solver(solver)),
+                              neurons=[names.plain(n, sfx)], solver=solver))
     for s in manifest.synapses.values():
         if not s.needs_partner:
-            opts = dict(base, weight_variable={s.name: s.weight_variable}, synapse_models=[s.name], **solver(s.name))
+            solver = asked(s.name)
+            opts = dict(base, weight_variable={s.name: s.weight_variable}, synapse_models=[s.name],
+                        **nestml_solver(solver))
             if s.delay_variable:
                 opts["delay_variable"] = {s.name: s.delay_variable}
             units.append(Unit(f"synapse-{s.name}", f"synapse {s.name}", (s.name,), opts,
-                              synapses=[names.plain(s.name, sfx)], solver=asked(s.name)))
+                              synapses=[names.plain(s.name, sfx)], solver=solver))
     plain_from_pair: set[str] = set()
     for p in manifest.pairs:
+        solver = asked(p.neuron, *p.synapses)
         opts = dict(base,
                     neuron_synapse_pairs=[{"neuron": p.neuron, "synapses": {
                         s: manifest.synapses[s].pair_options() for s in p.synapses}}],
                     weight_variable={s: manifest.synapses[s].weight_variable for s in p.synapses},
-                    **solver(p.neuron, *p.synapses))
+                    **nestml_solver(solver))
         delays = {s: manifest.synapses[s].delay_variable for s in p.synapses if manifest.synapses[s].delay_variable}
         if delays:
             opts["delay_variable"] = delays
@@ -167,7 +170,7 @@ def plan_units(manifest: Manifest, nest_ver: str) -> list[Unit]:
                           neurons=[names.paired_neuron(p.neuron, p.synapses, sfx)]
                           + ([] if p.neuron in plain_from_pair else [names.plain(p.neuron, sfx)]),
                           synapses=[names.paired_synapse(s, p.neuron, p.synapses, sfx) for s in p.synapses],
-                          solver=asked(p.neuron, *p.synapses)))
+                          solver=solver))
         plain_from_pair.add(p.neuron)
     return units
 

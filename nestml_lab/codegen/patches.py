@@ -212,13 +212,16 @@ def refuse_non_finite(header: str) -> tuple[str, int]:
     return header, count
 
 
+#: NESTML's forward-Euler step after its call of a dynamics function: y += h f over the state vector
+_EULER_LOOP = (r"[ \t]*for \(size_t i = 0; i < State_::STATE_VEC_SIZE; \+\+i\)\n"
+               r"[ \t]*\{\n"
+               r"[ \t]*S_\.ode_state\[i\] \+= __timestep \* f\[i\];\n"
+               r"[ \t]*\}\n")
+_DYNAMICS_CALL = r"\( get_t\(\), S_\.ode_state, f, reinterpret_cast< void\* >\( this \) \);\n"
+
 _EULER_STEP = re.compile(
     r"(?P<indent>[ \t]*)double f\[State_::STATE_VEC_SIZE\];\n"
-    r"[ \t]*(?P<dyn>\w+_dynamics)\( get_t\(\), S_\.ode_state, f, reinterpret_cast< void\* >\( this \) \);\n"
-    r"[ \t]*for \(size_t i = 0; i < State_::STATE_VEC_SIZE; \+\+i\)\n"
-    r"[ \t]*\{\n"
-    r"[ \t]*S_\.ode_state\[i\] \+= __timestep \* f\[i\];\n"
-    r"[ \t]*\}\n")
+    r"[ \t]*(?P<dyn>\w+_dynamics)" + _DYNAMICS_CALL + _EULER_LOOP)
 
 _SEMI_IMPLICIT_EULER = """\
 {i}// nestml-lab: semi-implicit Euler: the variables one at a time, in the state block's order, each
@@ -265,10 +268,8 @@ def fixed_step_solver(source: str, header: str, solver: str) -> tuple[str, str, 
     if solver == "exponential-Euler":
         from nestml_lab.codegen import exp_euler
 
-        try:
+        try:   # NotConditionallyLinear (the model's equations) goes to the caller
             source, header = exp_euler.rewrite(source, header, m)
-        except exp_euler.NotConditionallyLinear:
-            raise
         except ValueError:
             return source, header, False
         return source, header, True
@@ -279,11 +280,7 @@ def fixed_step_solver(source: str, header: str, solver: str) -> tuple[str, str, 
 _POST_TRACE_EULER = re.compile(
     r"(?P<indent>[ \t]*)// numeric solver: integrating state variables: (?P<vars>[\w, ]+)\n"
     r"[ \t]*double f\[State_::STATE_VEC_SIZE\];\n"
-    r"[ \t]*\w+_dynamics_\w+__for_\w+\( get_t\(\), S_\.ode_state, f, reinterpret_cast< void\* >\( this \) \);\n"
-    r"[ \t]*for \(size_t i = 0; i < State_::STATE_VEC_SIZE; \+\+i\)\n"
-    r"[ \t]*\{\n"
-    r"[ \t]*S_\.ode_state\[i\] \+= __timestep \* f\[i\];\n"
-    r"[ \t]*\}\n")
+    r"[ \t]*\w+_dynamics_\w+__for_\w+" + _DYNAMICS_CALL + _EULER_LOOP)
 
 
 def drop_post_trace_euler(source: str) -> tuple[str, int]:
