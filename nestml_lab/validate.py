@@ -76,13 +76,13 @@ HEADER = ["model", "twin", "verdict", "spikes", "spikes_twin", "first_difference
           "notes"]
 
 
-def _kind(defaults: dict) -> tuple[float, str]:
-    """A default input weight and its unit, from the twin's synapse kind."""
+def _default_weight(defaults: dict) -> float:
+    """A default input weight from the twin's synapse kind: 2 nS (conductance), 0.5 mV (delta), else 30 pA."""
     if any(k in defaults for k in ("E_ex", "E_in", "E_rev_AMPA")):
-        return 2.0, "nS"
+        return 2.0
     if not any(k.startswith("tau_syn") for k in defaults):
-        return 0.5, "mV"
-    return 30.0, "pA"
+        return 0.5
+    return 30.0
 
 
 def _rheobase(d: dict) -> float:
@@ -100,6 +100,8 @@ def compare(mod, model: str, spec, t_ms: float = 1500.0, resolution_ms: float = 
     import nest
 
     from nestml_lab import module as modules
+    from nestml_lab import parallel
+    from nestml_lab.experiments.common import spikes_by_sender
 
     ours = mod.neuron(model)
     modules.reset_kernel()
@@ -118,7 +120,7 @@ def compare(mod, model: str, spec, t_ms: float = 1500.0, resolution_ms: float = 
             values[name] = evaluate(theirs, defaults, f"twins: {model}: map {name}={theirs!r}", "the twin")
             mapped += [n for n in defaults if re.search(rf"\b{n}\b", theirs)]
     unmapped = sorted(set(defaults) - set(mapped))
-    weight = spec.weight if spec.weight is not None else _kind(defaults)[0]
+    weight = spec.weight if spec.weight is not None else _default_weight(defaults)
     current = spec.current_pA if spec.current_pA is not None else _rheobase(defaults)
     rng = np.random.default_rng(seed)
     trains = [np.unique(np.round(np.sort(rng.uniform(resolution_ms * 2, t_ms - 1, rng.poisson(r * t_ms / 1000)))
@@ -144,11 +146,11 @@ def compare(mod, model: str, spec, t_ms: float = 1500.0, resolution_ms: float = 
         mm = nest.Create("multimeter", params={"record_from": ["V_m"], "interval": resolution_ms})
         nest.Connect(mm, pair)
     nest.Simulate(t_ms)
-    ev = sr.events
-    s = [np.sort(np.asarray(ev["times"][ev["senders"] == n.global_id], float)) for n in pair]
-    mev = mm.events if with_v else {"V_m": np.zeros(0), "times": np.zeros(0), "senders": np.zeros(0)}
-    v = [np.asarray(mev["V_m"][mev["senders"] == n.global_id], float) for n in pair]
-    t_v = np.asarray(mev["times"][mev["senders"] == pair[0].global_id], float)
+    s = spikes_by_sender(sr, pair)
+    mev = parallel.events(mm, ("senders", "times", "V_m")) if with_v else {k: np.zeros(0) for k in
+                                                                            ("senders", "times", "V_m")}
+    v = [mev["V_m"][mev["senders"] == n.global_id] for n in pair]
+    t_v = mev["times"][mev["senders"] == pair[0].global_id]
     out = Comparison(model, spec.twin, "", (len(s[0]), len(s[1])), unmapped=unmapped, mapped=mapped,
                      weight=weight, current_pA=current, not_settable=refused,
                      refused_inputs=[i for i in inputs if i])
