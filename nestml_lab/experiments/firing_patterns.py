@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from nestml_lab import module as catalog
-from nestml_lab import paths
+from nestml_lab import parallel, paths
 from nestml_lab.experiments import common
 from nestml_lab.experiments.contract import Experiment, param
 from nestml_lab.experiments.patterns_data import IZHIKEVICH_2004, NAUD_2008, NAUD_FIELDS, IzhikevichPanel
@@ -86,18 +86,26 @@ class FiringPatternsResult:
 
 # --- Izhikevich (2004) -----------------------------------------------------------------------------------------
 
-def izhikevich_script(panel: IzhikevichPanel) -> Run:
-    """The panel as ``figure1.m`` computes it; spike times are the loop's t at the step that crosses."""
+def panel_current(panel: IzhikevichPanel) -> tuple[np.ndarray, np.ndarray]:
+    """The script's loop times (0, tau, 2 tau, ... t_end) and the current at each."""
     t = np.arange(0.0, panel.t_end + panel.tau / 2, panel.tau)
-    current = np.broadcast_to(np.asarray(panel.current(t), float), t.shape)
+    return t, np.broadcast_to(np.asarray(panel.current(t), float), t.shape)
+
+
+def izhikevich_script(panel: IzhikevichPanel, simultaneous: bool = False) -> Run:
+    """The panel as ``figure1.m`` computes it; spike times are the loop's t at the step that crosses.
+    ``simultaneous``: u from the V at the step's start instead (forward Euler, NEST's izhikevich)."""
+    t, current = panel_current(panel)
     v, u, a, b = float(panel.v0), float(panel.u_start), panel.a, panel.b
     spikes, trace = [], np.empty_like(t)
     for i, ti in enumerate(t):
+        v_start = v
         if panel.equation == "class1":
             v = v + panel.tau * (0.04 * v * v + 4.1 * v + 108 - u + current[i])
         else:
             v = v + panel.tau * (0.04 * v * v + 5 * v + 140 - u + current[i])
-        u = u + panel.tau * a * (b * (v + 65) if panel.equation == "accommodation" else b * v - u)
+        v_u = v_start if simultaneous else v
+        u = u + panel.tau * a * (b * (v_u + 65) if panel.equation == "accommodation" else b * v_u - u)
         if v > 30:
             spikes.append(ti)
             trace[i], v, u = 30.0, panel.c, u + panel.d
@@ -213,8 +221,7 @@ def izhikevich_nest(panel: IzhikevichPanel, model: str) -> Run:
 
     catalog.reset_kernel()
     nest.resolution = panel.tau
-    t = np.arange(0.0, panel.t_end + panel.tau / 2, panel.tau)
-    current = np.broadcast_to(np.asarray(panel.current(t), float), t.shape)
+    t, current = panel_current(panel)
     neuron = nest.Create(model, params={"a": panel.a, "b": panel.b, "c": panel.c, "d": panel.d, "V_th": 30.0,
                                         "V_m": panel.v0, "U_m": panel.u_start, "I_e": current[0]})
     mm = nest.Create("multimeter", params={"record_from": ["V_m"], "interval": panel.tau})
@@ -240,8 +247,9 @@ def izhikevich_nest(panel: IzhikevichPanel, model: str) -> Run:
 
 # --- Naud et al. (2008) ----------------------------------------------------------------------------------------
 
-def naud_euler(values: tuple, t_ms: float, dt: float = 0.1) -> Run:
-    """The AdEx of Naud et al. by forward Euler (their and Brian2's example's integration)."""
+def naud_euler(values: tuple, t_ms: float, dt: float = 0.1) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The AdEx of Naud et al. by forward Euler (their and Brian2's example's integration): spike times, the
+    step times and V at each."""
     c, g_l, e_l, v_t, d_t, a, tau_w, b, v_r, i = values
     steps = int(round(t_ms / dt))
     v, w, spikes, trace = float(e_l), 0.0, [], np.empty(steps)
@@ -253,7 +261,7 @@ def naud_euler(values: tuple, t_ms: float, dt: float = 0.1) -> Run:
             v, w = v_r, w + b
             spikes.append((k + 1) * dt)
         trace[k] = v
-    return Run(np.array(spikes), dt * np.arange(1, steps + 1), trace, "", False)
+    return np.array(spikes), dt * np.arange(1, steps + 1), trace
 
 
 def classify(spikes: np.ndarray, t_ms: float) -> tuple[str, str, dict]:
@@ -308,12 +316,11 @@ def naud_nest(p: FiringPatternsParams, models: dict) -> dict:
         nest.Connect(mm, neurons)
         nest.Connect(neurons, sr)
         nest.Simulate(p.naud_t_ms)
-        ev, mev = sr.events, mm.events
+        trains = common.spikes_by_sender(sr, neurons)
+        mev = parallel.events(mm, ("senders", "times", "V_m"))
         for k, (name, (_, expected)) in enumerate(NAUD_2008.items()):
-            gid = neurons[k].global_id
-            spikes = np.asarray(ev["times"][ev["senders"] == gid], float)
-            sel = mev["senders"] == gid
-            out.setdefault(name, {})[label] = _naud_run(spikes, mev["times"][sel], mev["V_m"][sel], expected,
+            sel = mev["senders"] == neurons[k].global_id
+            out.setdefault(name, {})[label] = _naud_run(trains[k], mev["times"][sel], mev["V_m"][sel], expected,
                                                         p.naud_t_ms)
     return out
 
@@ -338,8 +345,8 @@ def run(p: FiringPatternsParams, progress=None) -> FiringPatternsResult:
         models["naud nest"] = "aeif_cond_exp"
         naud = naud_nest(p, {"catalog": models["naud catalog"], "nest": "aeif_cond_exp"})
         for name, (values, expected) in NAUD_2008.items():
-            e = naud_euler(values, p.naud_t_ms, p.naud_resolution_ms)
-            naud[name]["euler"] = _naud_run(e.spikes, e.t, e.v, expected, p.naud_t_ms)
+            naud[name]["euler"] = _naud_run(*naud_euler(values, p.naud_t_ms, p.naud_resolution_ms), expected,
+                                            p.naud_t_ms)
             say(f"[firing-patterns] Naud {name}: {naud[name]['catalog'].verdict}")
     return FiringPatternsResult(p, izh, naud, models, provenance())
 
