@@ -87,8 +87,8 @@ def run_condition(p: dict, condition: dict, classes: dict) -> dict:
     Vreset : volt
     stim_amp : 1
     """)
-    g = NeuronGroup(n, eqs, threshold="v > vcut", reset="v = Vreset; w += b",
-                    method=p.get("brian2_method", "exponential_euler"))
+    method = p.get("brian2_method", "exponential_euler")
+    g = NeuronGroup(n, eqs, threshold="v > vcut", reset="v = Vreset; w += b", method=method)
     g.v = el
     g.w = 0 * pA
     for lo, hi, cls, sigma in ((0, n_exc, classes["exc"], p["sigma_exc"]), (n_exc, n, classes["inh"], p["sigma_inh"])):
@@ -158,7 +158,7 @@ def run_condition(p: dict, condition: dict, classes: dict) -> dict:
     return {"rate_exc_hz": float(np.sum(i < n_exc) / n_exc / t_s), "rate_inh_hz": float(np.sum(i >= n_exc) / n_inh / t_s),
             "cv_exc": _cv(trains[k] / second for k in range(n_exc)), "build_s": build, "simulate_s": simulate,
             "wall_s": build + simulate, "compile_s": compile_s, "target": target,
-            "method": p.get("brian2_method", "exponential_euler"), "peak_rss_mb": peak_rss_mb()}
+            "method": method, "peak_rss_mb": peak_rss_mb()}
 
 
 def main(argv: list[str]) -> int:

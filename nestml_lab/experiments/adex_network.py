@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from nestml_lab.codegen.manifest import SOLVERS
 from nestml_lab.experiments import common
 from nestml_lab.experiments.contract import Experiment, param
 
@@ -43,8 +44,7 @@ CONDITIONS = {
 }
 
 
-#: the solvers a network's AdEx may use, and Brian2's method for each (None: none in Brian2)
-SOLVER_CHOICES = ("rk45", "exponential-Euler", "rk4", "forward-Euler", "semi-implicit-Euler")
+#: Brian2's method for each solver a network's AdEx may use (module.yaml ``solvers:``) where Brian2 has one
 BRIAN2_METHODS = {"exponential-Euler": "exponential_euler", "rk4": "rk4", "forward-Euler": "euler"}
 
 
@@ -97,7 +97,7 @@ class AdexNetworkParams:
     brian2: bool = param(False, "also run the network in Brian2 and compare (needs `make brian2-setup`)")
     solver: str = param("rk45", "the AdEx cells' solver (module.yaml solvers:); not rk45: the catalog's models "
                         "built with it (cached). Brian2 runs the same method where it has one (exponential-Euler, "
-                        "rk4, forward-Euler), else the seed's exponential_euler", choices=SOLVER_CHOICES)
+                        "rk4, forward-Euler), else the seed's exponential_euler", choices=tuple(SOLVERS))
     brian2_target: str = param("numpy", "Brian2's code generation target", choices=("numpy", "cython",
                                                                                    "cpp_standalone"))
 
