@@ -60,10 +60,20 @@ def nest_version() -> str:
         return "v" + out.strip().split()[-1]
 
 
+#: manifest entries the module is not built from (``nestml-lab validate`` reads them): editing them does not
+#: make the installed module stale
+_NOT_BUILT_FROM = ("twins",)
+
+
 def source_hash(manifest: Manifest) -> str:
-    """Hash of everything the module is built from: manifest, model sources, toolkit version."""
+    """Hash of everything the module is built from: manifest (its entries, not its comments), model sources,
+    toolkit version."""
+    import yaml
+
+    data = yaml.safe_load(manifest.path.read_text())
     h = hashlib.sha256(TOOLKIT_VERSION.encode())
-    h.update(manifest.path.read_bytes())
+    h.update(json.dumps({k: v for k, v in data.items() if k not in _NOT_BUILT_FROM}, sort_keys=True,
+                        default=str).encode())
     for model in sorted(set(manifest.neurons) | set(manifest.synapses)):
         h.update(model.encode())
         h.update(manifest.source(model).read_bytes())

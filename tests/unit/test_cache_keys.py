@@ -74,3 +74,14 @@ def test_source_hash_follows_model_content(catalog):
     h = source_hash(m)
     (catalog / "static_synapse.nestml").write_text((catalog / "static_synapse.nestml").read_text() + "\n")
     assert source_hash(load_manifest(catalog)) != h
+
+
+def test_source_hash_follows_what_the_module_is_built_from(catalog):
+    """A manifest entry the build reads changes the hash; a comment or the twins validate reads do not (no
+    rebuild needed to name a twin)."""
+    manifest = catalog / "module.yaml"
+    h = source_hash(load_manifest(catalog))
+    manifest.write_text(manifest.read_text() + "\n# a comment\ntwins:\n  iaf_psc_exp_neuron: nest:iaf_psc_exp\n")
+    assert source_hash(load_manifest(catalog)) == h
+    manifest.write_text(manifest.read_text().replace("suffix: _nestml", "suffix: _other"))
+    assert source_hash(load_manifest(catalog)) != h
