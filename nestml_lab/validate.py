@@ -193,6 +193,7 @@ def validate(project, log=print, **kwargs) -> list[Comparison]:
     import nest
 
     from nestml_lab import module as modules
+    from nestml_lab.experiments.common import _check_builtin
 
     nest.verbosity = nest.VerbosityLevel.ERROR
     modules.reset_kernel()   # a module is installed before any node exists
@@ -201,6 +202,11 @@ def validate(project, log=print, **kwargs) -> list[Comparison]:
     if not twins:
         raise ValueError(f"{mod.manifest.path}: no 'twins:' entry; name each neuron's NEST twin, e.g.\n"
                          "twins:\n  my_neuron: nest:iaf_psc_alpha")
+    for model, spec in twins.items():   # every twin named right before the first run
+        try:
+            _check_builtin(spec.twin, "neuron")
+        except KeyError as exc:
+            raise KeyError(f"{mod.manifest.path}: twins: '{model}': {exc.args[0]}") from None
     results = []
     for k, (model, spec) in enumerate(twins.items(), 1):
         result = compare(mod, model, spec, **kwargs)

@@ -82,9 +82,13 @@ def _check_builtin(name: str, kind: str) -> None:
 
     known = nest.synapse_models if kind == "synapse" else nest.node_models
     if name not in known:
+        import difflib
+
         builtin = sorted(m for m in known if "_nestml" not in m and not m.endswith(("_hpc", "_lbl"))
                          and ("stdp" in m or "tsodyks" in m or kind == "neuron"))
-        raise KeyError(f"NEST has no {kind} model {name!r}; e.g. {', '.join(builtin[:40])}")
+        close = difflib.get_close_matches(name, builtin, n=3)
+        hint = f"did you mean {' or '.join(close)}? " if close else ""
+        raise KeyError(f"NEST has no {kind} model {name!r}; {hint}e.g. {', '.join(builtin[:40])}")
 
 
 _NEST_KEYS = {"element_type", "has_delay", "num_connections", "receptor_type", "requires_symmetric", "sizeof",
