@@ -81,7 +81,9 @@ def split(body: dict[str, str]) -> tuple[dict, dict]:
         if f.has(x):
             parts = sp.collect(f, x, evaluate=False)
             if len(parts) > 2 or x not in parts:
-                raise NotConditionallyLinear(f"d{var}/dt is not linear in {var} (terms in {sorted(map(str, parts))}): "
+                names = {s.name: re.sub(r"^.*[.:]", "", atom).rstrip("]") for atom, s in symbols.items()}
+                terms = sorted(re.sub(r"nestml_lab_\d+", lambda m: names[m[0]], str(k)) for k in parts)
+                raise NotConditionallyLinear(f"d{var}/dt is not linear in {var} (terms in {', '.join(terms)}): "
                                              "exponential Euler cannot integrate it; use rk45, rk4 or an Euler")
             system[var] = (parts.get(x, sp.Integer(0)), parts.get(sp.Integer(1), sp.Integer(0)))
         else:
