@@ -7,7 +7,12 @@ the values at the start of the step, every other variable frozen over it, and
 
     x_i <- -B_i / A_i + (x_i + B_i / A_i) exp(A_i h)      (A_i = 0: x_i + h B_i;  B_i = 0: x_i exp(A_i h))
 
-for all variables at once. A variable that appears in its own f_i other than linearly or inside a function
+for all variables at once. The step is written for latency, since NEST updates one neuron through all the
+steps of a slice, each waiting on the last: the reciprocal of B_i / A_i's denominator (g_L + g_ex + g_in) is
+taken from the other variables, off the chain through x_i, which then meets a multiplication instead of a
+division, and divisions by parameters (V_m / Delta_T) become multiplications by internal variables. (This
+moves a result by rounding, ~1e-16 relative; the step is the toolkit's own, no NEST model to match bit for bit.)
+Variables that NESTML's exact propagators overwrite right after the step (g_ex, g_in) are not stepped. A variable that appears in its own f_i other than linearly or inside a function
 (V^2 in Izhikevich's model) makes the system not conditionally linear: refused, as Brian2 refuses it.
 A bound of the variable itself in f_i, ``min(V_m, V_peak)``, reads as the variable: at the start of a step
 it is below its bound (a spike resets it there).
@@ -91,10 +96,11 @@ def split(body: dict[str, str]) -> tuple[dict, dict]:
     return system, symbols
 
 
-def update_code(body: dict[str, str], indent: str) -> tuple[str, dict]:
+def update_code(body: dict[str, str], indent: str, exact: frozenset = frozenset()) -> tuple[str, dict]:
     """The C++ of one exponential-Euler step of the variables of ``body``, inside the model's ``update``, and
-    the factors exp(A h) that depend on parameters only (``{internal variable: C++}``): computed with the
-    model's other internal variables (:func:`rewrite`), not at every step."""
+    the factors that depend on parameters only (exp(A h), exp(-V_th / Delta_T), 1 / Delta_T; ``{internal
+    variable: C++}``): computed with the model's other internal variables (:func:`rewrite`), not at every
+    step. Variables in ``exact`` (their exact solution replaces the step's value) are read, not stepped."""
     import sympy as sp
     from sympy.printing.cxx import cxxcode
 
@@ -108,14 +114,26 @@ def update_code(body: dict[str, str], indent: str) -> tuple[str, dict]:
 
     constants = {}
 
+    def constant(f) -> sp.Symbol:
+        """An internal variable holding ``f`` (parameters only), one per distinct ``f``."""
+        text = cxx(f)
+        name = next((n for n, c in constants.items() if c == text), f"nestml_lab_c{len(constants)}")
+        constants[name] = text
+        back[name] = f"node.V_.{name}"
+        return sp.Symbol(name)
+
+    def fixed(e) -> bool:
+        return bool(e.free_symbols) and not (e.free_symbols & varying)
+
     def hoisted(e):
-        """``e`` with its functions of parameters only (exp(-V_th / Delta_T)) as internal variables."""
+        """``e`` with its functions of parameters only (exp(-V_th / Delta_T)) and its divisions by them (V_m /
+        Delta_T) as internal variables."""
         for f in sorted(e.atoms(sp.exp, sp.log), key=str):
-            if f.free_symbols and not (f.free_symbols & varying):
-                name = f"nestml_lab_c{len(constants)}"
-                constants[name] = cxx(f)
-                e = e.subs(f, sp.Symbol(name))
-                back[name] = f"node.V_.{name}"
+            if fixed(f):
+                e = e.xreplace({f: constant(f)})
+        for f in sorted(e.atoms(sp.Pow), key=str):
+            if f.exp == -1 and fixed(f.base):
+                e = e.xreplace({f: constant(f)})
         return e
 
     i = indent
@@ -125,24 +143,34 @@ def update_code(body: dict[str, str], indent: str) -> tuple[str, dict]:
              f"{i}{{",
              f"{i}  const auto& node = *this;",
              f"{i}  const double* ode_state = S_.ode_state;"]
-    for var, (a, b) in system.items():
+    stepped = [var for var in system if var not in exact]
+    for var in stepped:
+        a, b = system[var]
         x = f"ode_state[State_::{var}]"
         a = sp.factor_terms(a)   # one division by C_m, not one per term
-        growth = f"std::exp(({cxx(a)}) * __timestep)"
         if a != 0 and not (sp.sympify(a).free_symbols & varying):
-            constants[f"nestml_lab_expAh_{var}"] = growth
+            constants[f"nestml_lab_expAh_{var}"] = f"std::exp(({cxx(a)}) * __timestep)"
             growth = f"node.V_.nestml_lab_expAh_{var}"
+        else:
+            growth = f"std::exp(({cxx(hoisted(a))}) * __timestep)"
         if a == 0:
-            step = f"{x} + __timestep * ({cxx(b)})"
+            step = f"{x} + __timestep * ({cxx(hoisted(b))})"
         elif b == 0:
             step = f"{x} * {growth}"
         else:
-            ratio = hoisted(sp.factor_terms(sp.cancel(sp.together(b / a))))   # common factors (1 / C_m) cancelled
-            lines.append(f"{i}  const double nestml_lab_BA_{var} = {cxx(ratio)};")
+            ratio = sp.factor_terms(sp.cancel(sp.together(b / a)))   # common factors (1 / C_m) cancelled
+            num, den = sp.fraction(ratio)
+            if den.free_symbols & varying and symbols[x] not in den.free_symbols:
+                # the reciprocal from the other variables, off the chain through x
+                lines.append(f"{i}  const double nestml_lab_inv_{var} = 1.0 / ({cxx(hoisted(den))});")
+                ba = f"({cxx(hoisted(num))}) * nestml_lab_inv_{var}"
+            else:
+                ba = cxx(hoisted(ratio))
+            lines.append(f"{i}  const double nestml_lab_BA_{var} = {ba};")
             step = f"-nestml_lab_BA_{var} + ({x} + nestml_lab_BA_{var}) * {growth}"
         lines.append(f"{i}  nestml_lab_next[State_::{var}] = {step};")
     lines.append(f"{i}}}")
-    lines += [f"{i}S_.ode_state[State_::{var}] = nestml_lab_next[State_::{var}];" for var in system]
+    lines += [f"{i}S_.ode_state[State_::{var}] = nestml_lab_next[State_::{var}];" for var in stepped]
     return "\n".join(lines) + "\n", constants
 
 
@@ -155,17 +183,20 @@ def rewrite(source: str, header: str, euler_step: re.Match) -> tuple[str, str]:
     exponential-Euler step; its parameter-only factors become internal variables of the model (declared in
     ``header``, computed at the end of ``recompute_internal_variables``). Raises ValueError when either place
     is not found."""
-    code, constants = update_code(dynamics_body(source, euler_step["dyn"]), euler_step["indent"])
+    body = dynamics_body(source, euler_step["dyn"])
+    after = source[euler_step.end():source.find("\n}\n", euler_step.end())]
+    exact = frozenset(v for v in body if re.search(rf"S_\.ode_state\[State_::{v}\] = {v}__tmp;", after))
+    code, constants = update_code(body, euler_step["indent"], exact)
     source = source[:euler_step.start()] + code + source[euler_step.end():]
     if constants:
         decl = _VARIABLES.search(header)
         start = _RECOMPUTE.search(source)
         if decl is None or start is None:
             raise ValueError("the model's Variables_ struct or recompute_internal_variables() not found")
-        header = (header[:decl.end()] + "".join(f"    double {n}; // nestml-lab: exponential Euler's exp(A h)\n"
-                                                 for n in constants) + header[decl.end():])
+        header = (header[:decl.end()] + "".join(f"    double {n}; // nestml-lab: exponential Euler's {c.replace('node.', '')}\n"
+                                                 for n, c in constants.items()) + header[decl.end():])
         end = source.index("\n}\n", start.end())
         computed = "".join(f"    V_.{n} = {c.replace('node.', '')};\n" for n, c in constants.items())
-        source = source[:end] + "\n  {  // nestml-lab: exponential Euler's factors exp(A h) of parameters only\n" \
+        source = source[:end] + "\n  {  // nestml-lab: exponential Euler's factors of parameters only\n" \
             + computed + "  }" + source[end:]
     return source, header
