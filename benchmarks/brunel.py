@@ -41,7 +41,7 @@ def run(p: dict) -> dict:
     import numpy as np
 
     from nestml_lab import module as catalog
-    from nestml_lab.trees import peak_rss_mb
+    from nestml_lab.provenance import peak_rss_mb
 
     nest.set_verbosity("M_ERROR")
     nest.ResetKernel()

@@ -3,7 +3,7 @@
 The pipeline, one subpackage or module per step::
 
     nestml_lab.codegen   NESTML -> C++ (cached per NESTML run), the speed rewrites
-    nestml_lab.build     C++ -> .so for one NEST installation (CMake project inside)
+    nestml_lab.cmake     C++ -> .so for one NEST installation (CMake project inside)
     nestml_lab.project   a project folder; make_module() runs the steps above
     nestml_lab.module    load() a built module into NEST, name its models
     nestml_lab.experiments  STDP window, networks, ... on the catalog (models/) or a project

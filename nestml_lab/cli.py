@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 from nestml_lab import paths
-from nestml_lab.build import BuildError
+from nestml_lab.cmake import BuildError
 from nestml_lab.codegen.errors import CodegenError
 
 
@@ -197,11 +197,11 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 def cmd_run_tree(args: argparse.Namespace) -> int:
     """Run an experiment tree (YAML): network + sessions; write the run folder."""
-    from nestml_lab import trees
+    from nestml_lab import networks
 
-    tree = trees.read(args.tree) if not args.rerun else trees.rerun_tree(args.tree)
+    tree = networks.read(args.tree) if not args.rerun else networks.rerun_tree(args.tree)
     t0 = time.perf_counter()
-    out = trees.run(tree, args.out, progress=_progress)
+    out = networks.run(tree, args.out, progress=_progress)
     print(f"[tree] done in {time.perf_counter() - t0:.1f} s: {out}", flush=True)
     return 0
 

@@ -186,6 +186,7 @@ def prepare(work: Path, models: Path = paths.MODELS_DIR) -> Path:
     """
     from nestml_lab.codegen.manifest import load_manifest
     from nestml_lab.experiments.contract import registry
+    from nestml_lab.networks import schema
 
     shutil.copytree(DOCS, work / "docs", dirs_exist_ok=True)
     experiments = registry()
@@ -202,6 +203,8 @@ def prepare(work: Path, models: Path = paths.MODELS_DIR) -> Path:
         (work / "docs" / "models" / f"{f.stem}.md").write_text(model_page(f, folder))
     (work / "docs" / "models" / "index.md").write_text(project_page(models))
     (work / "docs" / "validation.md").write_text(validation_page(work / "docs"))
+    trees_page = work / "docs" / "trees.md"
+    trees_page.write_text(trees_page.read_text().replace("@SCHEMA@", schema.markdown()))
     title = "Model catalog" if folder == "models" else f"Models of {manifest.module}"
     nav = ["  - Home: index.md", "  - Validate your own models: own_models.md", "  - Validation: validation.md",
            "  - Solvers: solvers.md",

@@ -1,7 +1,7 @@
 """Results for the field's tools: a run (or a network experiment's result) as a Neo ``Block``, NIX, pandas.
 
-Elephant and most analysis code read Neo. :func:`to_neo` turns a tree's run (:class:`nestml_lab.trees.RunData`,
-in memory or read back with :func:`nestml_lab.trees.load`) into one ``Block``:
+Elephant and most analysis code read Neo. :func:`to_neo` turns a tree's run (:class:`nestml_lab.networks.RunData`,
+in memory or read back with :func:`nestml_lab.networks.load`) into one ``Block``:
 
 - a ``Segment`` per recorded session, ``t_start`` / ``t_stop`` the session's model time;
 - a ``SpikeTrain`` per neuron of every population a spike recorder records, silent neurons included
@@ -45,12 +45,12 @@ def _trains(neo, pq, senders, times, ids, t_start: float, t_stop: float, populat
 
 
 def to_neo(run) -> "neo.Block":  # noqa: F821
-    """A run of a tree (:class:`nestml_lab.trees.RunData`) as a Neo Block (see the module docstring).
+    """A run of a tree (:class:`nestml_lab.networks.RunData`) as a Neo Block (see the module docstring).
 
     Parameters
     ----------
-    run : nestml_lab.trees.RunData
-        From :func:`nestml_lab.trees.simulate` or :func:`nestml_lab.trees.load`.
+    run : nestml_lab.networks.RunData
+        From :func:`nestml_lab.networks.simulate` or :func:`nestml_lab.networks.load`.
 
     Returns
     -------

@@ -37,7 +37,7 @@ class Project:
         return self.build_folder / "generated"
 
     def target_dir(self, target) -> Path:
-        """Folder of the module built for one NEST installation (a :class:`~nestml_lab.build.NestTarget`)."""
+        """Folder of the module built for one NEST installation (a :class:`~nestml_lab.cmake.NestTarget`)."""
         return self.build_folder / target.key
 
     def stamp_path(self, target) -> Path:

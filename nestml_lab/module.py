@@ -89,7 +89,7 @@ class Module:
     # --- checks -------------------------------------------------------------------
     def check(self, sources: bool = True) -> "Module":
         """Refuse a module that does not match its sources or the running NEST (raises ModuleNotBuiltError)."""
-        from nestml_lab.build import running_nest
+        from nestml_lab.cmake import running_nest
 
         project = Path(self.stamp["manifest"]).parent
         redo = f"run `nestml-lab module {project}`"
@@ -99,7 +99,7 @@ class Module:
         if built_for is None or "so_sha256" not in self.stamp:
             raise ModuleNotBuiltError(f"{self.stamp_path} was written by an older nestml-lab: {redo}")
         if _file_hash(self.so_path) != self.stamp["so_sha256"]:
-            from nestml_lab.build import check_elf
+            from nestml_lab.cmake import check_elf
 
             why = check_elf(self.so_path) or "its content differs from what was built"
             raise ModuleNotBuiltError(f"{self.so_path} is not the library its stamp records ({why}); loading it "
@@ -347,7 +347,7 @@ def load(where: Path | str | None = None, check_sources: bool = True) -> Module:
         Not built for this NEST, built from other sources, or for another NEST
         version or C++ ABI: the message says what to run.
     """
-    from nestml_lab.build import running_nest
+    from nestml_lab.cmake import running_nest
 
     where = Path(where) if where is not None else Path.cwd()
     if where.suffix == ".json":
@@ -368,7 +368,7 @@ def load(where: Path | str | None = None, check_sources: bool = True) -> Module:
 
 @lru_cache(maxsize=32)
 def _hash_of(path: str, size: int, mtime_ns: int) -> str:
-    from nestml_lab.build import sha256_file
+    from nestml_lab.cmake import sha256_file
 
     return sha256_file(Path(path))
 
@@ -411,7 +411,7 @@ def _catalog_stamp() -> Module:
     """The catalog's module as its stamp describes it (not checked, not installed): for its names."""
     global _catalog
     if _catalog is None or _catalog.stamp != json.loads(_catalog.stamp_path.read_text()):
-        from nestml_lab.build import running_nest
+        from nestml_lab.cmake import running_nest
 
         running = running_nest()
         stamp = Project.open(paths.MODELS_DIR).stamp_path(running)

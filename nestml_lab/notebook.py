@@ -84,7 +84,7 @@ def generate_code_for(nestml_neuron_model: str, nestml_synapse_model: str | None
     ------
     nestml_lab.codegen.errors.CodegenError
         A model NESTML rejects or the toolkit refuses (model, line, column and NESTML's reason).
-    nestml_lab.build.BuildError
+    nestml_lab.cmake.BuildError
         The C++ does not compile, or a tool is missing.
     """
     say = _Say(logging_level)
@@ -308,7 +308,7 @@ def _build(sources: dict, manifest: dict, module_name: str | None, say: _Say):
     import yaml
 
     from nestml_lab import module as modules
-    from nestml_lab.build import running_nest
+    from nestml_lab.cmake import running_nest
     from nestml_lab.codegen.errors import CodegenError
     from nestml_lab.project import Project, make_module
 

@@ -62,11 +62,11 @@ def make_module(project: Project | Path | str | None = None, *, jobs: int | None
     ------
     nestml_lab.codegen.errors.CodegenError
         A malformed manifest or a model NESTML rejects (file, line, column).
-    nestml_lab.build.BuildError
+    nestml_lab.cmake.BuildError
         A missing tool, or C++ that does not compile (stage, model, log).
         In both cases the last installed module is left as it was.
     """
-    from nestml_lab import build
+    from nestml_lab import cmake
 
     t0 = time.perf_counter()
     if not isinstance(project, Project):
@@ -74,19 +74,19 @@ def make_module(project: Project | Path | str | None = None, *, jobs: int | None
     if rewrites is not None:
         project = Project(dataclasses.replace(project.manifest, rewrites=tuple(rewrites)))
     manifest = project.manifest
-    target = build.find_nest(nest_config)
+    target = cmake.find_nest(nest_config)
     _make_build_folder(project.build_folder)
     with _build_lock(project.build_folder, log):
         report = generate(manifest, project.generated_dir, jobs=jobs, log=log)
         log(f"[codegen] done in {report.seconds:.1f} s")
-        so = build.compile_module(manifest.module, project.generated_dir, project.target_dir(target) / "cmake",
+        so = cmake.compile_module(manifest.module, project.generated_dir, project.target_dir(target) / "cmake",
                                   target, jobs=jobs, log=log)
-        so_hash = build.sha256_file(so)
-        installed = build.read_json(project.stamp_path(target)) or {}
+        so_hash = cmake.sha256_file(so)
+        installed = cmake.read_json(project.stamp_path(target)) or {}
         if installed.get("so_sha256") != so_hash and target.key == _running_key():
-            build.check_loadable(so, manifest.module)   # in a child: a bad library must not kill this process
+            cmake.check_loadable(so, manifest.module)   # in a child: a bad library must not kill this process
         if source_hash(manifest) != report.source_hash:
-            raise build.BuildError("install", f"the sources in {manifest.models_dir} changed while the module was "
+            raise cmake.BuildError("install", f"the sources in {manifest.models_dir} changed while the module was "
                                               "being built; nothing was installed: run the build again")
         stamp = {
             "module": manifest.module,
@@ -98,17 +98,17 @@ def make_module(project: Project | Path | str | None = None, *, jobs: int | None
             "rewrites": list(manifest.rewrites),
             "so_sha256": so_hash,
         }
-        build.install(so, stamp, project.target_dir(target))
+        cmake.install(so, stamp, project.target_dir(target))
     return Made(Module(project.stamp_path(target), manifest=manifest), report, time.perf_counter() - t0)
 
 
 def _running_key() -> str | None:
     """Key of the NEST this Python imports (None if it has none): only that one can load a module in a child."""
-    from nestml_lab import build
+    from nestml_lab import cmake
 
     try:
-        return build.running_nest().key
-    except build.BuildError:
+        return cmake.running_nest().key
+    except cmake.BuildError:
         return None
 
 

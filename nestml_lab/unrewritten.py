@@ -87,7 +87,7 @@ def pair_models(neuron: str, synapse: str) -> tuple[str, str]:
 
 
 def _module() -> Module:
-    from nestml_lab.build import running_nest
+    from nestml_lab.cmake import running_nest
     from nestml_lab.project import Project
 
     return Module(Project.open(ROOT / "models").stamp_path(running_nest()))

@@ -234,11 +234,9 @@ def markdown(results: list[Comparison], without_twin: list[str] = ()) -> str:
 def save(results: list[Comparison], out_dir: Path | str, without_twin: list[str] = ()) -> dict[str, Path]:
     """``conformance.csv``, ``conformance.json`` and ``conformance.md`` in ``out_dir``, each written whole (a
     file is replaced only when its new version is complete; under MPI rank 0 writes)."""
-    from nestml_lab import parallel
-    from nestml_lab.experiments.common import save_table, write_atomically
+    from nestml_lab import atomic
+    from nestml_lab.experiments.common import save_table
 
     out = Path(out_dir)
     files = save_table(out, "conformance", HEADER, [r.row() for r in results], [asdict(r) for r in results])
-    if parallel.is_root():
-        write_atomically(out / "conformance.md", lambda tmp: tmp.write_text(markdown(results, without_twin)))
-    return {**files, "markdown": out / "conformance.md"}
+    return {**files, "markdown": atomic.write_text(out / "conformance.md", markdown(results, without_twin))}

@@ -76,7 +76,7 @@ fi
 # The NEST in $VENV must be the MPI one (the toolkit's requirements must not have replaced it).
 "$VENV/bin/python" - <<'PY'
 import sys
-from nestml_lab.build import running_nest
+from nestml_lab.cmake import running_nest
 nest = running_nest()
 if not nest.mpi:
     sys.exit(f"[mpi-setup] the NEST in this environment has no MPI: {nest.describe()}")

@@ -7,7 +7,7 @@ units (rates uniform in 0..20 Hz) onto 1 % of the excitatory cells, a 35 pA
 step current (1-6 s) into half of the excitatory cells, recurrent
 connections with probability 5 % (E) and 10 % (I), delay 10 ms, all through
 the catalog's ``stp_stdp_synapse`` on the catalog's ``aeif_cond_exp_neuron``.
-Each condition is an experiment tree (:func:`tree`, run by :mod:`nestml_lab.trees`).
+Each condition is an experiment tree (:func:`tree`, run by :mod:`nestml_lab.networks`).
 The notebook's four conditions (no input; Poisson input; + recurrent
 excitation; + inhibition) each start from the same network and initial state:
 the same seed builds the same network, and a projection that is off
@@ -112,7 +112,7 @@ class AdexNetworkResult:
     spikes: dict        # condition -> (senders - first id, times)
     input_spikes: dict  # condition -> (unit, times)
     provenance: dict
-    tree_runs: dict | None = None   # condition -> the tree's run (trees.RunData), written by save()
+    tree_runs: dict | None = None   # condition -> the tree's run (networks.RunData), written by save()
     brian2: dict | None = None      # condition -> Brian2's rates, CV, wall time, memory (params.brian2)
 
     def rates(self) -> dict:
@@ -210,7 +210,7 @@ def run(p: AdexNetworkParams, progress=None) -> AdexNetworkResult:
     network afterwards (rank 0 under MPI). Nothing is written: :func:`save` writes the run folders."""
     import tempfile
 
-    from nestml_lab import parallel, trees
+    from nestml_lab import networks, parallel
 
     unknown = set(p.conditions) - set(CONDITIONS)
     if unknown:
@@ -218,7 +218,7 @@ def run(p: AdexNetworkParams, progress=None) -> AdexNetworkResult:
     spikes, inputs, info, runs = {}, {}, {}, {}
     folder = str(solver_module(p.solver, progress).project) if p.solver != "rk45" else None
     for name in p.conditions:
-        data = runs[name] = trees.simulate(trees.parse(tree(p, name, folder), f"adex_network[{name}]"),
+        data = runs[name] = networks.simulate(networks.parse(tree(p, name, folder), f"adex_network[{name}]"),
                                            progress=progress)
         first = data.versions["first_ids"]
         ids, times = data.spikes["run"]["network"]
@@ -245,15 +245,15 @@ def save(result: AdexNetworkResult, out_dir: Path | str) -> dict[str, Path]:
     """``adex_network.json`` (parameters, rates, CV, Brian2's figures if run, provenance),
     ``adex_network_spikes.npz`` (``<condition>.senders``: cell index from 0, E cells first; ``.times`` in ms)
     and one tree run folder per condition under ``runs/``."""
-    from nestml_lab import trees
+    from nestml_lab import networks
 
-    files = {f"run_{c}": trees.write(data, Path(out_dir) / "runs" / c) for c, data in (result.tree_runs or {}).items()}
+    files = {f"run_{c}": networks.write(data, Path(out_dir) / "runs" / c) for c, data in (result.tree_runs or {}).items()}
     js, npz = common.save_arrays(
         out_dir, "adex_network.json", {"params": asdict(result.params), "rates_hz": result.rates(),
                                        "cv_isi_exc": result.cv_isi(), "brian2": result.brian2,
                                        "senders": "cell index from 0: E cells, then I cells",
                                        "provenance": result.provenance},
-        "adex_network_spikes.npz", trees.spike_arrays(result.spikes))
+        "adex_network_spikes.npz", networks.spike_arrays(result.spikes))
     return {"json": js, "spikes": npz, **files}
 
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import numpy as np
 
+from nestml_lab import atomic, parallel
 from nestml_lab import module as catalog
-from nestml_lab import parallel
 
 BUILTIN_PREFIX = "nest:"
 #: Colours of excitatory and inhibitory cells in every figure.
@@ -236,20 +236,6 @@ def pyplot():
     return plt
 
 
-def write_atomically(path: Path, write) -> Path:
-    """``write(tmp)`` into a temporary file beside ``path``, then rename it to ``path``: a run that fails half-way
-    leaves the previous file (or none), never a truncated one."""
-    import os
-
-    tmp = path.with_name(f".{path.name}.partial-{os.getpid()}")
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return path
-
-
 def save_table(out_dir, stem: str, header: list[str], rows, meta: dict) -> dict[str, Path]:
     """Write ``out_dir/stem.csv`` (``header``, then ``rows``) and ``out_dir/stem.json`` (``meta``).
 
@@ -259,10 +245,6 @@ def save_table(out_dir, stem: str, header: list[str], rows, meta: dict) -> dict[
     import json
 
     out = Path(out_dir)
-    csv_path, json_path = out / f"{stem}.csv", out / f"{stem}.json"
-    if not parallel.is_root():
-        return {"csv": csv_path, "json": json_path}
-    out.mkdir(parents=True, exist_ok=True)
 
     def table(tmp: Path) -> None:
         with open(tmp, "w", newline="") as f:
@@ -270,9 +252,8 @@ def save_table(out_dir, stem: str, header: list[str], rows, meta: dict) -> dict[
             writer.writerow(header)
             writer.writerows(rows)
 
-    write_atomically(csv_path, table)
-    write_atomically(json_path, lambda tmp: tmp.write_text(json.dumps(meta, indent=1)))
-    return {"csv": csv_path, "json": json_path}
+    return {"csv": atomic.write_file(out / f"{stem}.csv", table),
+            "json": atomic.write_text(out / f"{stem}.json", json.dumps(meta, indent=1))}
 
 
 def save_arrays(out_dir, json_name: str, meta: dict, npz_name: str, arrays: dict) -> tuple[Path, Path]:
@@ -283,26 +264,18 @@ def save_arrays(out_dir, json_name: str, meta: dict, npz_name: str, arrays: dict
     import json
 
     out = Path(out_dir)
-    json_path, npz_path = out / json_name, out / npz_name
-    if not parallel.is_root():
-        return json_path, npz_path
-    out.mkdir(parents=True, exist_ok=True)
 
     def npz(tmp: Path) -> None:
         with open(tmp, "wb") as f:   # a file object: savez would add .npz to the temporary name
             np.savez_compressed(f, **arrays)
 
-    write_atomically(npz_path, npz)
-    write_atomically(json_path, lambda tmp: tmp.write_text(json.dumps(meta, indent=1)))
-    return json_path, npz_path
+    npz_path = atomic.write_file(out / npz_name, npz)
+    return atomic.write_text(out / json_name, json.dumps(meta, indent=1)), npz_path
 
 
 def save_figure(fig, out_dir, name: str, dpi: int = 120) -> Path:
     """Write ``fig`` as ``out_dir/name`` (the folder is created; under MPI by rank 0), close it, return the path."""
-    out = Path(out_dir)
-    path = out / name
-    if parallel.is_root():
-        out.mkdir(parents=True, exist_ok=True)
-        write_atomically(path, lambda tmp: fig.savefig(tmp, dpi=dpi, format=path.suffix.lstrip(".") or "png"))
+    path = Path(out_dir) / name
+    atomic.write_file(path, lambda tmp: fig.savefig(tmp, dpi=dpi, format=path.suffix.lstrip(".") or "png"))
     pyplot().close(fig)
     return path

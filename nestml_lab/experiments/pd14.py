@@ -1,7 +1,7 @@
 """The Potjans & Diesmann (2014) cortical microcircuit with NEST's or the catalog's iaf_psc_exp.
 
 The network follows the paper (parameters in :mod:`pd14_params`) and is
-described as an experiment tree (:func:`tree`, run by :mod:`nestml_lab.trees`): eight
+described as an experiment tree (:func:`tree`, run by :mod:`nestml_lab.networks`): eight
 populations, fixed total numbers of synapses between them (multapses
 allowed), normally distributed weights and delays, Poisson background input,
 downscaling with weight and DC compensation. The neuron implementation is a
@@ -97,7 +97,7 @@ class Pd14Result:
 
 
 def tree(p: Pd14Params) -> dict:
-    """The experiment tree (:mod:`nestml_lab.trees`) of the network at ``p.scale``: every number resolved."""
+    """The experiment tree (:mod:`nestml_lab.networks`) of the network at ``p.scale``: every number resolved."""
     if p.neuron not in IMPLEMENTATIONS:
         raise ValueError(f"the tree is of one implementation ({', '.join(IMPLEMENTATIONS)}), not {p.neuron!r}")
     d = P.derived(p.scale)
@@ -143,11 +143,11 @@ def tree(p: Pd14Params) -> dict:
 
 def run(p: Pd14Params, out_dir: str | Path | None = None, progress=None) -> Pd14Result:
     """Run the tree of :func:`tree`; the run folder (tree, versions, session times, spikes) goes to ``out_dir``."""
-    from nestml_lab import trees
+    from nestml_lab import networks
 
-    data = trees.simulate(trees.parse(tree(p), f"pd14(scale={p.scale:g}, neuron={p.neuron})"), progress=progress)
+    data = networks.simulate(networks.parse(tree(p), f"pd14(scale={p.scale:g}, neuron={p.neuron})"), progress=progress)
     if out_dir is not None:
-        trees.write(data, out_dir)
+        networks.write(data, out_dir)
     first = {name: data.versions["first_ids"][name] for name in P.POPULATIONS}
     spikes = {name: tuple(np.asarray(a) for a in data.spikes["sim"][name]) for name in P.POPULATIONS}
     simulate_s = sum(t["wall_s"] for t in data.session_times.values())
@@ -163,14 +163,14 @@ def ks_distance(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def save(result: Pd14Result, out_dir: Path | str) -> dict[str, Path]:
-    from nestml_lab import trees
+    from nestml_lab import networks
 
     stats = {"populations": list(P.POPULATIONS), "rate_hz": result.rates().tolist(),
              "cv_isi": result.cv_isi().tolist(), "correlation": result.correlation().tolist(),
              "published_full_scale_rate_hz": P.FULL_MEAN_RATES_HZ.tolist(), **result.timing()}
     json_path, npz = common.save_arrays(
         out_dir, "pd14.json", {"params": asdict(result.params), "statistics": stats, "provenance": result.provenance},
-        "pd14_spikes.npz", trees.spike_arrays(result.spikes))
+        "pd14_spikes.npz", networks.spike_arrays(result.spikes))
     return {"json": json_path, "spikes": npz}
 
 

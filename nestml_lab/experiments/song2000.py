@@ -6,7 +6,7 @@ mu_minus = 0: dw = lambda Wmax x_pre at a post spike, dw = -alpha lambda Wmax
 x_post at a pre spike, w clipped to [0, Wmax]) with depression slightly
 stronger than potentiation (alpha = 1.05). The weights compete: the
 distribution becomes bimodal, most weights near 0 or near Wmax. The
-experiment is an experiment tree (:func:`tree`, run by :mod:`nestml_lab.trees`)
+experiment is an experiment tree (:func:`tree`, run by :mod:`nestml_lab.networks`)
 whose sessions cut the run into pieces after each of which the weights are read.
 
 Parameters from the paper (Fig. 1): tau_m 20 ms, V_rest -70, V_th -54,
@@ -74,7 +74,7 @@ class Song2000Result:
     weights: np.ndarray          # (snapshot, input) weights (nS)
     post_rate_hz: np.ndarray     # output rate between snapshots (Hz)
     provenance: dict
-    tree_run: object = None      # the tree's run (trees.RunData), written by save() as the run folder
+    tree_run: object = None      # the tree's run (networks.RunData), written by save() as the run folder
 
     def bimodality(self, edge: float = 0.1, snapshot: int = -1) -> dict:
         """Fractions of the weights below edge x g_max, above (1 - edge) x g_max, and between.
@@ -127,13 +127,13 @@ def tree(p: Song2000Params) -> dict:
 
 def run(p: Song2000Params, progress=None) -> Song2000Result:
     """Run the tree of :func:`tree` (nothing is written: :func:`save` writes the run folder too)."""
-    from nestml_lab import trees
+    from nestml_lab import networks
 
     def report(line: str) -> None:
         if progress:
             progress(line.replace("[tree]", "[song2000]"))
 
-    data = trees.simulate(trees.parse(tree(p), "song2000"), progress=report)
+    data = networks.simulate(networks.parse(tree(p), "song2000"), progress=report)
     times, weights, rates = [], [], []
     for name, t in data.session_times.items():
         src, _tgt, w = data.weights[name]["weights"]
@@ -146,10 +146,10 @@ def run(p: Song2000Params, progress=None) -> Song2000Result:
 
 def save(result: Song2000Result, out_dir: Path | str) -> dict[str, Path]:
     """``song2000.json`` (parameters, bimodality, provenance), ``song2000.npz`` (snapshot times, weights, output
-    rates) and the tree's run folder ``run/`` (see :mod:`nestml_lab.trees`)."""
-    from nestml_lab import trees
+    rates) and the tree's run folder ``run/`` (see :mod:`nestml_lab.networks`)."""
+    from nestml_lab import networks
 
-    files = {"run": trees.write(result.tree_run, Path(out_dir) / "run")} if result.tree_run is not None else {}
+    files = {"run": networks.write(result.tree_run, Path(out_dir) / "run")} if result.tree_run is not None else {}
     js, npz = common.save_arrays(
         out_dir, "song2000.json", {"params": asdict(result.params), "bimodality": result.bimodality(),
                                    "provenance": result.provenance},

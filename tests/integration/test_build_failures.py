@@ -134,7 +134,7 @@ def test_a_link_killed_half_way_is_linked_again(checkout):
     out = _run(checkout)
     assert out.returncode == 0, out.stdout + out.stderr
     assert "linking it again" in out.stdout
-    from nestml_lab.build import check_elf
+    from nestml_lab.cmake import check_elf
 
     assert check_elf(so) is None and _loads(checkout)
 
@@ -154,7 +154,7 @@ def test_a_truncated_installed_module_is_refused_and_the_process_lives(checkout,
 
 
 def test_a_model_edited_during_the_build_is_not_installed(checkout):
-    from nestml_lab.build import BuildError
+    from nestml_lab.cmake import BuildError
     from nestml_lab.project import make_module
 
     so = _so(checkout)

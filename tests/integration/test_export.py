@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from nestml_lab import export, trees
+from nestml_lab import export, networks
 from nestml_lab.experiments import common, pd14
 from nestml_lab.experiments import pd14_params as P
 
@@ -16,12 +16,12 @@ elephant = pytest.importorskip("elephant")
 
 pytestmark = [pytest.mark.nest,
               pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::PendingDeprecationWarning")]
-EXAMPLE = trees.Path(trees.__file__).parent / "trees_examples" / "brunel_sessions.yml"
+EXAMPLE = networks.EXAMPLES / "brunel_sessions.yml"
 
 
 @pytest.fixture(scope="module")
 def run(built_module):
-    return trees.simulate(trees.read(EXAMPLE))
+    return networks.simulate(networks.read(EXAMPLE))
 
 
 def test_a_run_becomes_a_block_with_every_neuron_and_the_sessions_times(run):

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from nestml_lab import build, paths
+from nestml_lab import cmake, paths
 from nestml_lab.codegen.check import check_project
 from nestml_lab.codegen.errors import CodegenError
 from nestml_lab.project import make_module
@@ -202,7 +202,7 @@ def test_a_mistake_is_refused_with_its_place_and_check_agrees(good, tmp_path, ca
     assert all(text in report for text in texts), report
     # the last good module is untouched and loadable
     assert _sha(so) == before
-    build.check_loadable(so, "mistakes_module")
+    cmake.check_loadable(so, "mistakes_module")
 
 
 def test_check_and_module_agree_on_the_good_project(good):

@@ -5,12 +5,13 @@ import numpy as np
 import pytest
 import yaml
 
-from nestml_lab import trees
+from nestml_lab import networks
+from nestml_lab.networks import sessions
 from nestml_lab.experiments import adex_network, song2000
 
 pytestmark = pytest.mark.nest
 
-EXAMPLE = trees.Path(trees.__file__).parent / "trees_examples" / "brunel_sessions.yml"
+EXAMPLE = networks.EXAMPLES / "brunel_sessions.yml"
 
 
 def _small_brunel() -> dict:
@@ -25,9 +26,9 @@ def _small_brunel() -> dict:
 
 
 def test_tree_runs_sessions_saves_and_reruns_identically(built_module, tmp_path):
-    tree = trees.parse(_small_brunel(), "small_brunel")
-    first = trees.run(tree, tmp_path / "first")
-    data = trees.load(first)
+    tree = networks.parse(_small_brunel(), "small_brunel")
+    first = networks.run(tree, tmp_path / "first")
+    data = networks.load(first)
     assert list(data.session_times) == ["warmup", "high_input", "low_input"]
     assert set(data.spikes) == {"high_input", "low_input"}          # warmup is not recorded
     t = data.session_times["low_input"]
@@ -40,8 +41,8 @@ def test_tree_runs_sessions_saves_and_reruns_identically(built_module, tmp_path)
     assert np.all(w == 87.8) and set(np.unique(src)) <= set(range(1, 11))
     assert data.versions["nest"] and data.versions["module_source_hash"]
     # the saved, resolved tree runs again to the same spikes
-    second = trees.run(trees.rerun_tree(first), tmp_path / "second")
-    again = trees.load(second)
+    second = networks.run(networks.rerun_tree(first), tmp_path / "second")
+    again = networks.load(second)
     for session in data.spikes:
         np.testing.assert_array_equal(data.spikes[session]["spikes"][1], again.spikes[session]["spikes"][1])
         np.testing.assert_array_equal(data.spikes[session]["spikes"][0], again.spikes[session]["spikes"][0])
@@ -120,9 +121,9 @@ def test_adex_network_agrees_with_brian2(built_module, tmp_path):
 def test_a_nest_error_names_the_tree_path_and_leaves_no_run_folder(built_module, tmp_path):
     data = _small_brunel()
     data["network"]["neuron_models"]["nest_params"]["tau_mem"] = 20.0   # NEST's name is tau_m
-    tree = trees.parse(data, "misspelt.yml")
-    with pytest.raises(trees.TreeError, match=r"misspelt.yml: network.populations.E: NEST refused it: .*tau_mem"):
-        trees.run(tree, tmp_path / "run")
+    tree = networks.parse(data, "misspelt.yml")
+    with pytest.raises(networks.TreeError, match=r"misspelt.yml: network.populations.E: NEST refused it: .*tau_mem"):
+        networks.run(tree, tmp_path / "run")
     assert list(tmp_path.iterdir()) == []
 
 
@@ -131,7 +132,7 @@ def test_multimeter_records_state_variables_of_a_bounded_sample(built_module, tm
     data["network"]["recorders"].append(
         {"name": "vm", "multimeter": {"populations": ["E", "I"], "record_from": ["V_m"], "interval_ms": 2.0,
                                       "max_nodes": 3}})
-    run = trees.load(trees.run(trees.parse(data, "mm.yml"), tmp_path / "run"))
+    run = networks.load(networks.run(networks.parse(data, "mm.yml"), tmp_path / "run"))
     vm = run.analog["high_input"]["vm"]
     first = run.versions["first_ids"]
     recorded = set(range(first["E"], first["E"] + 3)) | set(range(first["I"], first["I"] + 3))
@@ -146,10 +147,10 @@ def test_sessions_run_in_pieces_give_the_same_spikes_as_one_simulate(built_modul
     data = _small_brunel()
     for s in data["sessions"].values():
         s["simulation_time_ms"] = 330.0   # not a multiple of the piece: the last one is shorter
-    tree = trees.parse(data, "pieces")
-    pieces = trees.simulate(tree)
-    monkeypatch.setattr(trees, "CHUNK_MS", 1e9)     # one Simulate() per session
-    whole = trees.simulate(tree)
+    tree = networks.parse(data, "pieces")
+    pieces = networks.simulate(tree)
+    monkeypatch.setattr(sessions, "CHUNK_MS", 1e9)     # one Simulate() per session
+    whole = networks.simulate(tree)
     for session in pieces.spikes:
         for a, b in zip(pieces.spikes[session]["spikes"], whole.spikes[session]["spikes"]):
             np.testing.assert_array_equal(a, b)
@@ -158,26 +159,26 @@ def test_sessions_run_in_pieces_give_the_same_spikes_as_one_simulate(built_modul
 
 
 def test_long_sessions_report_progress(built_module, monkeypatch):
-    monkeypatch.setattr(trees, "PROGRESS_EVERY_S", 0.0)
-    monkeypatch.setattr(trees, "CHUNK_MS", 50.0)
-    monkeypatch.setattr(trees, "_on_terminal", lambda: False)   # as under pytest, a batch job, a pipe
+    monkeypatch.setattr(sessions, "PROGRESS_EVERY_S", 0.0)
+    monkeypatch.setattr(sessions, "CHUNK_MS", 50.0)
+    monkeypatch.setattr(sessions, "_on_terminal", lambda: False)   # as under pytest, a batch job, a pipe
     lines = []
-    trees.simulate(trees.parse(_small_brunel(), "progress"), progress=lines.append)
+    networks.simulate(networks.parse(_small_brunel(), "progress"), progress=lines.append)
     assert any("[tree] session high_input:  50 % of 100 ms" in line and "left" in line for line in lines), lines
 
 
 def test_on_a_terminal_long_sessions_show_a_bar_with_the_time_left(built_module, monkeypatch, capsys):
-    monkeypatch.setattr(trees, "PROGRESS_EVERY_S", 0.0)
-    monkeypatch.setattr(trees, "CHUNK_MS", 50.0)
-    monkeypatch.setattr(trees, "_on_terminal", lambda: True)
+    monkeypatch.setattr(sessions, "PROGRESS_EVERY_S", 0.0)
+    monkeypatch.setattr(sessions, "CHUNK_MS", 50.0)
+    monkeypatch.setattr(sessions, "_on_terminal", lambda: True)
     lines = []
-    trees.simulate(trees.parse(_small_brunel(), "bar"), progress=lines.append)
+    networks.simulate(networks.parse(_small_brunel(), "bar"), progress=lines.append)
     err = capsys.readouterr().err
     assert "[tree] session high_input:" in err and "ms model time" in err and "<" in err, err[-500:]
     assert not any("% of" in line for line in lines), "the bar replaces the progress lines"
 
 
-SPATIAL = trees.Path(trees.__file__).parent / "trees_examples" / "spatial_layers.yml"
+SPATIAL = networks.EXAMPLES / "spatial_layers.yml"
 
 
 def _periodic_distance(a: np.ndarray, b: np.ndarray, extent: float = 1.0) -> np.ndarray:
@@ -192,9 +193,9 @@ def test_spatial_layers_with_parrots_and_a_multimeter_run_and_reload(built_modul
     data = yaml.safe_load(SPATIAL.read_text())
     for s in data["sessions"].values():
         s["simulation_time_ms"] = 200.0
-    tree = trees.parse(data, "spatial.yml")
-    ran = trees.simulate(tree)
-    run = trees.load(trees.write(ran, tmp_path / "run"))
+    tree = networks.parse(data, "spatial.yml")
+    ran = networks.simulate(tree)
+    run = networks.load(networks.write(ran, tmp_path / "run"))
     assert {k: v.shape for k, v in run.positions.items()} == {"E": (400, 2), "I": (100, 2), "input": (100, 2)}
     for k in run.positions:
         np.testing.assert_array_equal(run.positions[k], ran.positions[k])
@@ -235,7 +236,7 @@ def test_a_kernel_makes_near_pairs_likelier_than_far_ones(built_module):
         "mask": {"circular": {"radius": 0.4}}}, "nest_params": {"weight": 1.0}}]
     net["recorders"] = [{"name": "w", "weights": {"source": "E", "synapse": "static", "max_sources": 400}}]
     data["sessions"] = {"one": {"simulation_time_ms": 1.0}}
-    run = trees.simulate(trees.parse(data, "kernel.yml"))
+    run = networks.simulate(networks.parse(data, "kernel.yml"))
     src, tgt, _ = run.weights["one"]["w"]
     pos, first = run.positions["E"], run.gids("E")[0]
     made = _periodic_distance(pos[src - first], pos[tgt - first])

@@ -105,7 +105,7 @@ def test_short_term_runs_on_a_project_synapse(own_project, nest_kernel):
 
 
 def test_a_tree_uses_the_users_models_beside_the_catalogs(own_project, nest_kernel, tmp_path):
-    from nestml_lab import trees
+    from nestml_lab import networks
 
     tree_file = tmp_path / "mine.yml"
     tree_file.write_text(f"""
@@ -128,7 +128,7 @@ network:
 sessions:
   run: {{simulation_time_ms: 500}}
 """)
-    data = trees.simulate(trees.read(tree_file))
+    data = networks.simulate(networks.read(tree_file))
     senders, _ = data.spikes["run"]["spikes"]
     assert np.isin(data.ids("post"), senders).all() and np.isin(data.ids("pre"), senders).all()
     assert not np.allclose(data.weights["run"]["w"][2], 5.0), "the user's STDP synapse did not learn"
@@ -136,8 +136,8 @@ sessions:
     assert "my_models_module" in data.versions["modules"]
     # a name no module has: the tree path and every module asked
     tree_file.write_text(tree_file.read_text().replace("nestml: lif_delta_neuron", "nestml: lif_neuron"))
-    with pytest.raises(trees.TreeError, match=r"neuron_models\.mine: no neuron 'lif_neuron'.*my_models_module"):
-        trees.simulate(trees.read(tree_file))
+    with pytest.raises(networks.TreeError, match=r"neuron_models\.mine: no neuron 'lif_neuron'.*my_models_module"):
+        networks.simulate(networks.read(tree_file))
 
 
 def test_two_projects_with_the_same_model_names_give_a_clear_error(own_project, nest_kernel, tmp_path):

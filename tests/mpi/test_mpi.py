@@ -143,7 +143,7 @@ def test_stdp_window_under_mpirun_equals_one_process(mpi_catalog, tmp_path):
 
 
 def test_module_built_for_the_wheel_is_refused_by_the_mpi_nest(built_module):
-    from nestml_lab.build import running_nest
+    from nestml_lab.cmake import running_nest
     from nestml_lab.project import Project
 
     wheel_stamp = Project.open(paths.MODELS_DIR).stamp_path(running_nest())

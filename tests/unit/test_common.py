@@ -47,7 +47,7 @@ def test_ks_distance_is_the_largest_gap_between_the_empirical_cdfs():
 
 
 def test_a_save_that_fails_half_way_leaves_the_previous_file(tmp_path):
-    """Experiments write through write_atomically: an error while writing keeps the last good file whole."""
+    """Experiments write through nestml_lab.atomic: an error while writing keeps the last good file whole."""
     common.save_table(tmp_path, "t", ["a"], [[1], [2]], {"run": 1})
     before = (tmp_path / "t.csv").read_text()
 

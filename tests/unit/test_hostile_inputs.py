@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from nestml_lab import paths, trees
+from nestml_lab import networks, paths
 from nestml_lab.codegen.errors import ManifestError
 from nestml_lab.codegen.manifest import load_manifest
 
@@ -151,24 +151,24 @@ TREES = [
 def test_hostile_tree_is_refused_with_its_path(what, edit, expected):
     data = copy.deepcopy(_tree())
     edit(data)
-    with pytest.raises(trees.TreeError) as err:
-        trees.parse(data, "hostile.yml")
+    with pytest.raises(networks.TreeError) as err:
+        networks.parse(data, "hostile.yml")
     assert str(err.value).startswith("hostile.yml: ")
     assert expected in str(err.value)
 
 
 def test_the_base_tree_is_valid():
-    trees.parse(_tree(), "base.yml")
+    networks.parse(_tree(), "base.yml")
 
 
 def test_tree_file_with_a_duplicate_key_or_binary_content(tmp_path):
     f = tmp_path / "dup.yml"
     f.write_text(yaml.safe_dump(_tree()) + "sessions: {other: {simulation_time_ms: 1.0}}\n")
-    with pytest.raises(trees.TreeError, match=r"dup.yml: not valid YAML: key 'sessions' appears twice"):
-        trees.read(f)
+    with pytest.raises(networks.TreeError, match=r"dup.yml: not valid YAML: key 'sessions' appears twice"):
+        networks.read(f)
     f.write_bytes(b"\xff\xfe\x00binary")
-    with pytest.raises(trees.TreeError, match="not a text file"):
-        trees.read(f)
+    with pytest.raises(networks.TreeError, match="not a text file"):
+        networks.read(f)
 
 
 def _cli(*args, cwd=None) -> subprocess.CompletedProcess:

@@ -5,10 +5,10 @@ import copy
 import pytest
 import yaml
 
-from nestml_lab import trees
+from nestml_lab import networks, paths
 from nestml_lab.experiments import adex_network, pd14, song2000
 
-EXAMPLE = trees.Path(trees.__file__).parent / "trees_examples" / "brunel_sessions.yml"
+EXAMPLE = networks.EXAMPLES / "brunel_sessions.yml"
 
 
 def _example() -> dict:
@@ -16,7 +16,7 @@ def _example() -> dict:
 
 
 def test_example_parses_and_inherits():
-    t = trees.read(EXAMPLE)
+    t = networks.read(EXAMPLE)
     exc = t.neuron_models["exc"]
     assert exc["params"] == {"catalog": "iaf_psc_exp_neuron"}
     assert exc["nest_params"]["tau_m"] == 20.0 and "V_m" in exc["nest_params"]
@@ -28,7 +28,7 @@ def test_example_parses_and_inherits():
 def test_leaf_overrides_ancestor():
     data = _example()
     data["network"]["neuron_models"]["exc"] = {"nest_params": {"tau_m": 10.0}}
-    t = trees.parse(data)
+    t = networks.parse(data)
     assert t.neuron_models["exc"]["nest_params"]["tau_m"] == 10.0
     assert t.neuron_models["inh"]["nest_params"]["tau_m"] == 20.0
 
@@ -55,35 +55,35 @@ def test_leaf_overrides_ancestor():
 def test_errors_name_the_path(edit, message):
     data = copy.deepcopy(_example())
     edit(data)
-    with pytest.raises(trees.TreeError) as err:
-        trees.parse(data, "brunel.yml")
+    with pytest.raises(networks.TreeError) as err:
+        networks.parse(data, "brunel.yml")
     assert message in str(err.value) and str(err.value).startswith("brunel.yml")
 
 
 def test_invalid_yaml_names_the_file(tmp_path):
     bad = tmp_path / "bad.yml"
     bad.write_text("network: [unclosed\n")
-    with pytest.raises(trees.TreeError, match="bad.yml: not valid YAML"):
-        trees.read(bad)
+    with pytest.raises(networks.TreeError, match="bad.yml: not valid YAML"):
+        networks.read(bad)
 
 
 def test_the_network_experiments_are_trees():
     """PD14, the AdEx network and Song 2000 are written as trees and pass the same validation."""
-    trees.parse(pd14.tree(pd14.Pd14Params(neuron="nest", scale=0.1)), "pd14")
-    trees.parse(song2000.tree(song2000.Song2000Params()), "song2000")
+    networks.parse(pd14.tree(pd14.Pd14Params(neuron="nest", scale=0.1)), "pd14")
+    networks.parse(song2000.tree(song2000.Song2000Params()), "song2000")
     for condition in adex_network.CONDITIONS:
-        t = trees.parse(adex_network.tree(adex_network.AdexNetworkParams(), condition), condition)
+        t = networks.parse(adex_network.tree(adex_network.AdexNetworkParams(), condition), condition)
         assert t.populations["E"]["n"] == 2000 and t.populations["I"]["n"] == 500
 
 
 def test_total_num_virtual_procs_replaces_threads():
     data = _example()
     data["kernel"] = {"total_num_virtual_procs": 2}
-    t = trees.parse(data)
+    t = networks.parse(data)
     assert t.kernel["total_num_virtual_procs"] == 2 and "threads" not in t.kernel
 
 
-SPATIAL = trees.Path(trees.__file__).parent / "trees_examples" / "spatial_layers.yml"
+SPATIAL = networks.EXAMPLES / "spatial_layers.yml"
 
 
 def _spatial() -> dict:
@@ -91,7 +91,7 @@ def _spatial() -> dict:
 
 
 def test_spatial_example_parses_grid_sizes_from_the_shape():
-    t = trees.read(SPATIAL)
+    t = networks.read(SPATIAL)
     assert t.populations["E"]["n"] == 400 and t.populations["I"]["n"] == 100
     assert t.populations["E"]["spatial"] == {"extent": [1.0, 1.0], "center": [0.0, 0.0], "edge_wrap": True,
                                              "shape": [20, 20]}
@@ -125,11 +125,11 @@ def test_spatial_example_parses_grid_sizes_from_the_shape():
 def test_spatial_errors_name_the_tree_path(edit, message):
     data = _spatial()
     edit(data)
-    with pytest.raises(trees.TreeError, match=message):
-        trees.parse(data, "spatial.yml")
+    with pytest.raises(networks.TreeError, match=message):
+        networks.parse(data, "spatial.yml")
 
 
-NETWORKS = trees.Path(trees.__file__).parent / "trees_examples" / "networks"
+NETWORKS = networks.EXAMPLES / "networks"
 
 
 @pytest.mark.parametrize("name,tree", [
@@ -143,4 +143,36 @@ def test_the_network_experiments_trees_folder_holds_their_trees_at_the_defaults(
     under the file's comment lines)."""
     written = yaml.safe_load((NETWORKS / name).read_text())
     assert written == yaml.safe_load(yaml.safe_dump(tree())), f"{name} differs from the experiment's tree"
-    trees.read(NETWORKS / name)
+    networks.read(NETWORKS / name)
+
+
+def test_the_resolved_tree_records_every_default_it_used():
+    """A run folder's parameter_tree.yml is the whole recipe: what the tree left out is written in."""
+    t = networks.parse({
+        "network": {"neuron_models": {"n": {"params": {"nest_model": "iaf_psc_alpha"}}},
+                    "synapse_models": {"s": {"params": {"nest_model": "static_synapse"}}},
+                    "populations": {"E": {"model": "n"}},
+                    "connections": [{"source": "E", "target": "E", "synapse": "s"}],
+                    "recorders": [{"name": "vm", "multimeter": {"populations": "E", "record_from": ["V_m"]}},
+                                  {"name": "w", "weights": {"source": "E", "synapse": "s"}}]},
+        "sessions": {"run": {"simulation_time_ms": 10.0}}}, "defaults.yml")
+    assert t.kernel == {"resolution_ms": 0.1, "seed": 1, "threads": 1}
+    assert t.populations["E"] == {"model": "n", "n": 1, "nest_params": {}, "parrots": False}
+    assert t.connections[0]["rule"] == {"rule": "all_to_all"} and t.connections[0]["nest_params"] == {}
+    assert t.recorders[0]["multimeter"] == {"populations": "E", "record_from": ["V_m"], "interval_ms": 1.0,
+                                            "max_nodes": 10}
+    assert t.recorders[1]["weights"]["max_sources"] == 100
+    assert t.sessions["run"] == {"simulation_time_ms": 10.0, "record": True, "unit_changes": []}
+    again = networks.parse(t.resolved(), "again.yml")   # the resolved tree is a valid tree, resolved to itself
+    assert again.resolved() == t.resolved()
+
+
+def test_the_docs_table_has_every_key_of_the_schema_once():
+    from nestml_lab.networks import schema
+
+    table = schema.markdown()
+    for section in schema.SECTIONS:
+        for name in section.keys:
+            path = f"{section.path}.{name}" if section.path else name
+            assert table.count(f"| `{path}` |") == 1, path
+    assert "@SCHEMA@" in (paths.REPO_ROOT / "docs" / "trees.md").read_text()

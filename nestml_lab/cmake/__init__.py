@@ -352,7 +352,10 @@ def compile_module(module: str, generated_dir: Path, build_dir: Path, target: Ne
     # extra CMake arguments, e.g. -DNESTML_LAB_PCH=OFF (the benchmarks measure the build levers this way)
     args += shlex.split(os.environ.get("NESTML_LAB_CMAKE_ARGS", ""))
     stamp = build / "configure-args.json"
-    if not (build / "CMakeCache.txt").exists() or not stamp.exists() or read_json(stamp) != args:
+    # the CMake project's place is part of the configuration: a folder configured from another (a moved checkout,
+    # an earlier layout of the toolkit) is configured again, not built with a cache CMake would refuse
+    configured = [*args, f"source={CMAKE_PROJECT}"]
+    if not (build / "CMakeCache.txt").exists() or not stamp.exists() or read_json(stamp) != configured:
         log(f"[cmake] configuring {module} for {target.describe()}")
         if stamp.exists():
             stamp.unlink()
@@ -361,7 +364,7 @@ def compile_module(module: str, generated_dir: Path, build_dir: Path, target: Ne
         (build / "CMakeCache.txt").unlink(missing_ok=True)
         shutil.rmtree(build / "CMakeFiles", ignore_errors=True)
         _run([cmake, "-S", str(CMAKE_PROJECT), "-B", str(build)] + args, log_path, "cmake")
-        stamp.write_text(json.dumps(args))
+        stamp.write_text(json.dumps(configured))
     t = time.perf_counter()
     so = build / f"{module}.so"
     for attempt in (1, 2):
