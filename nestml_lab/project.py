@@ -157,38 +157,18 @@ def model_table(manifest: Manifest, variables: dict) -> dict:
     name when this is a short name, ``moved`` (co-generated neurons) the
     variables moved in from a synapse: ``{name in the neuron: [synapse, name in the synapse]}``.
     """
-    sfx = manifest.suffix
     table = {}
-
-    def entry(kind, model, nestml_name, pair=None, same_as=None, carries=()):
-        declared = variables.get(nestml_name, {"parameters": {}, "state": {}})
+    for r in manifest.registrations():
+        declared = variables.get(r.nestml_name, {"parameters": {}, "state": {}})
         moved = {}
-        for s in carries:
-            tag = names.MOVED_VARIABLE + names.plain(s, sfx)
+        for s in r.carries:
+            tag = names.MOVED_VARIABLE + names.plain(s, manifest.suffix)
             for var in list(declared["parameters"]) + list(declared["state"]):
                 if var.endswith(tag):
                     moved[var] = [s, var[: -len(tag)]]
-        return {"kind": kind, "model": model, "pair": list(pair) if pair else None, "same_as": same_as,
-                "parameters": declared["parameters"], "state": declared["state"], "moved": moved}
-
-    for n in manifest.neurons:
-        table[names.plain(n, sfx)] = entry("neuron", n, names.plain(n, sfx))
-    for s in manifest.synapses.values():
-        if not s.needs_partner:
-            table[names.plain(s.name, sfx)] = entry("synapse", s.name, names.plain(s.name, sfx))
-    for p in manifest.pairs:
-        long_n = names.paired_neuron(p.neuron, p.synapses, sfx)
-        # NESTML's name of a neuron carrying several synapses is no one pair's
-        table[long_n] = entry("neuron", p.neuron, long_n, (p.neuron, p.synapses[0]) if len(p.synapses) == 1 else None,
-                              carries=p.synapses)
-        for s in p.synapses:
-            long_s = names.paired_synapse(s, p.neuron, p.synapses, sfx)
-            short_n, short_s = names.short_pair(p.neuron, s, sfx)
-            table[long_s] = entry("synapse", s, long_s, (p.neuron, s))
-            if short_n != long_n:
-                table[short_n] = entry("neuron", p.neuron, long_n, (p.neuron, s), long_n, carries=p.synapses)
-            if short_s != long_s:
-                table[short_s] = entry("synapse", s, long_s, (p.neuron, s), long_s)
+        table[r.name] = {"kind": r.kind, "model": r.model, "pair": list(r.pair) if r.pair else None,
+                         "same_as": r.same_as, "parameters": declared["parameters"], "state": declared["state"],
+                         "moved": moved}
     return table
 
 

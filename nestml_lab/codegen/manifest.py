@@ -19,6 +19,23 @@ _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")   # with .match: the whole stri
 
 
 @dataclass(frozen=True)
+class Registration:
+    """One NEST model a module registers (:meth:`Manifest.registrations`)."""
+
+    name: str                  # its NEST name
+    kind: str                  # "neuron" or "synapse"
+    model: str                 # the NESTML model (the neuron's, for a co-generated neuron)
+    nestml_name: str           # NESTML's name of the generated class: this name, or the one a short name stands for
+    pair: tuple | None = None  # (neuron, synapse) of a co-generated model
+    carries: tuple = ()        # a co-generated neuron's synapses, whose variables moved into it
+
+    @property
+    def same_as(self) -> str | None:
+        """NESTML's name when this is a short name, else None."""
+        return self.nestml_name if self.nestml_name != self.name else None
+
+
+@dataclass(frozen=True)
 class SynapseSpec:
     """A synapse of the project.
 
@@ -58,6 +75,8 @@ class SynapseSpec:
 
     @property
     def needs_partner(self) -> bool:
+        """Whether the synapse reads its postsynaptic neuron (post ports, continuous ports, a volume transmitter) and so
+        exists only co-generated with one."""
         return bool(self.post_ports or self.continuous_ports or self.vt_ports)
 
     def pair_options(self) -> dict:
@@ -95,6 +114,7 @@ class Manifest:
 
     @property
     def models_dir(self) -> Path:
+        """The folder of the project's models (the manifest's folder)."""
         return self.path.parent
 
     def source(self, model: str) -> Path:
@@ -103,40 +123,43 @@ class Manifest:
 
     @property
     def build_folder(self) -> Path:
+        """The project's build folder: the manifest's ``build:``, or ``build/`` beside it."""
         return self.build_dir if self.build_dir is not None else self.models_dir / "build"
 
-    def nest_names(self) -> dict[str, str]:
-        """Every model the module registers: NEST name -> kind ("neuron" or "synapse").
+    def registrations(self) -> list[Registration]:
+        """Every model the module registers, once: the one walk that names them (for the stamp's table, the
+        module's registration and the aliases).
 
         Co-generated models are registered under NESTML's names and under the
         short names of :func:`names.short_pair` (one pair of names per neuron and
         synapse, the same whatever other synapses the neuron carries).
         """
-        out = {names.plain(n, self.suffix): "neuron" for n in self.neurons}
-        for s in self.synapses.values():
-            if not s.needs_partner:
-                out[names.plain(s.name, self.suffix)] = "synapse"
+        sfx = self.suffix
+        out = [Registration(names.plain(n, sfx), "neuron", n, names.plain(n, sfx)) for n in self.neurons]
+        out += [Registration(names.plain(s.name, sfx), "synapse", s.name, names.plain(s.name, sfx))
+                for s in self.synapses.values() if not s.needs_partner]
         for p in self.pairs:
-            out[names.paired_neuron(p.neuron, p.synapses, self.suffix)] = "neuron"
+            long_n = names.paired_neuron(p.neuron, p.synapses, sfx)
+            # NESTML's name of a neuron carrying several synapses is no one pair's
+            out.append(Registration(long_n, "neuron", p.neuron, long_n,
+                                    (p.neuron, p.synapses[0]) if len(p.synapses) == 1 else None, tuple(p.synapses)))
             for s in p.synapses:
-                out[names.paired_synapse(s, p.neuron, p.synapses, self.suffix)] = "synapse"
-                short_n, short_s = names.short_pair(p.neuron, s, self.suffix)
-                out[short_n], out[short_s] = "neuron", "synapse"
+                long_s = names.paired_synapse(s, p.neuron, p.synapses, sfx)
+                short_n, short_s = names.short_pair(p.neuron, s, sfx)
+                out.append(Registration(long_s, "synapse", s, long_s, (p.neuron, s)))
+                if short_n != long_n:
+                    out.append(Registration(short_n, "neuron", p.neuron, long_n, (p.neuron, s), tuple(p.synapses)))
+                if short_s != long_s:
+                    out.append(Registration(short_s, "synapse", s, long_s, (p.neuron, s)))
         return out
+
+    def nest_names(self) -> dict[str, str]:
+        """Every model the module registers: NEST name -> kind ("neuron" or "synapse")."""
+        return {r.name: r.kind for r in self.registrations()}
 
     def aliases(self) -> dict[str, str]:
         """Short name -> NESTML's name, for every co-generated model whose short name differs."""
-        out = {}
-        for p in self.pairs:
-            for s in p.synapses:
-                short_n, short_s = names.short_pair(p.neuron, s, self.suffix)
-                long_n = names.paired_neuron(p.neuron, p.synapses, self.suffix)
-                long_s = names.paired_synapse(s, p.neuron, p.synapses, self.suffix)
-                if short_n != long_n:
-                    out[short_n] = long_n
-                if short_s != long_s:
-                    out[short_s] = long_s
-        return out
+        return {r.name: r.nestml_name for r in self.registrations() if r.same_as}
 
     def pair_for(self, neuron: str, synapse: str) -> PairSpec:
         """The pair that co-generates ``synapse`` with ``neuron``."""

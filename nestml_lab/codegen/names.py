@@ -59,3 +59,9 @@ def moved_variable(variable: str, synapse: str, suffix: str) -> str:
     e.g. ``tau_tr_post`` of ``stdp_synapse`` -> ``tau_tr_post__for_stdp_synapse_nestml``.
     """
     return variable + MOVED_VARIABLE + plain(synapse, suffix)
+
+
+def own_name(nest_name: str) -> str:
+    """A co-generated model's NEST name without its partner: ``stdp_synapse_nestml__with_iaf_psc_exp_neuron_nestml``
+    -> ``stdp_synapse_nestml`` (the name moved variables carry, :func:`moved_variable`)."""
+    return nest_name.split(SEPARATOR)[0]
