@@ -37,6 +37,7 @@ def psp_to_psc(p: dict) -> float:
 
 
 def run(p: dict) -> dict:
+    """Build and run the Brunel network of ``p`` in this process; timings, spike count and peak memory."""
     import nest
     import numpy as np
 

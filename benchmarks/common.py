@@ -16,10 +16,12 @@ PYTHON = sys.executable
 
 
 def log(line: str) -> None:
+    """Print one progress line at once (the benchmarks run for minutes)."""
     print(line, flush=True)
 
 
 def summary(samples: list[float]) -> dict:
+    """Count, minimum, median and the samples themselves of repeated timings."""
     return {"n": len(samples), "min": min(samples), "median": statistics.median(samples), "samples": samples}
 
 
@@ -68,6 +70,7 @@ def env_for(checkout: Path, **extra) -> dict:
 
 
 def machine() -> dict:
+    """What the figures were measured on: CPU, cores, memory, Python, compiler."""
     import platform
 
     cpu = "unknown"

@@ -34,6 +34,8 @@ esac
 
 
 def fake_nest_prefix(work: Path) -> Path:
+    """A folder that looks like a NEST installation prefix to NESTML's builder (``nest-config`` and the headers of the
+    wheel), so its flow can be timed against ours."""
     import importlib.util
     import shutil
     import subprocess
@@ -51,6 +53,7 @@ def fake_nest_prefix(work: Path) -> Path:
 
 
 def main(work: str) -> int:
+    """Time NESTML's own generate-and-build flow in ``work``; return the exit status."""
     work_dir = Path(work).resolve()
     work_dir.mkdir(parents=True, exist_ok=True)
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))

@@ -19,6 +19,7 @@ def _goal(ok: bool) -> str:
 
 
 def markdown(r: dict) -> str:
+    """BENCHMARKS.md from the results of :func:`benchmarks.run.main`."""
     m = r["machine"]
     out = [
         "# Benchmarks",

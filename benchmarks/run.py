@@ -259,6 +259,8 @@ def bench_mpi(quick: bool) -> dict | None:
 
 
 def main(argv=None) -> int:
+    """Run the benchmarks (``--quick``, ``--only``) and write BENCHMARKS.md and the JSON results; return the exit
+    status."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="the small development subset")
     parser.add_argument("--only", nargs="*", choices=["build", "brunel", "window", "pd14", "mpi", "twins", "solvers", "seed004"],

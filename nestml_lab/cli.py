@@ -280,6 +280,7 @@ def _add_experiment(sub, exp) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """The ``nestml-lab`` command: parse ``argv``, run the subcommand, return the exit status."""
     # NEST's start-up banner says nothing a user of this command needs (set PYNEST_QUIET= to see it again)
     os.environ.setdefault("PYNEST_QUIET", "1")
     parser = argparse.ArgumentParser(prog="nestml-lab", description=__doc__)

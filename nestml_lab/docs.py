@@ -99,6 +99,7 @@ def _code(text: str) -> str:
 
 
 def model_page(path: Path, folder: str = "models") -> str:
+    """The documentation page of one model: its header comment, parameters, state and ports."""
     source = path.read_text()
     kind = "synapse" if re.search(r"^model\s+\w*synapse\w*\s*:", source, re.M) or path.stem.endswith("_synapse") \
         else "neuron"
@@ -117,6 +118,7 @@ def model_page(path: Path, folder: str = "models") -> str:
 
 
 def experiment_page(exp) -> str:
+    """The documentation page of one experiment: what it does and every parameter with default and unit."""
     from nestml_lab.experiments.contract import parameters
 
     mod = sys.modules[exp.module]
@@ -239,6 +241,7 @@ def build(out: Path | str, log=print, project: Path | str | None = None) -> Path
 
 
 def main(argv=None) -> int:
+    """``python -m nestml_lab.docs``: build the site; return the exit status."""
     parser = argparse.ArgumentParser(prog="python -m nestml_lab.docs", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", default=str(paths.REPO_ROOT / "site"), help="output folder (default: site/)")

@@ -85,14 +85,17 @@ CURVES = {
 
 
 def compute(name: str) -> dict[str, np.ndarray]:
+    """Compute the golden curve ``name`` now, with the installed module."""
     return {k: np.asarray(v, dtype=float) for k, v in CURVES[name][1]().items()}
 
 
 def path_of(name: str) -> Path:
+    """The CSV file that holds the golden curve ``name``."""
     return GOLDEN_DIR / f"{name}.csv"
 
 
 def load(name: str) -> dict[str, np.ndarray]:
+    """The stored golden curve ``name``."""
     with open(path_of(name)) as f:
         rows = list(csv.reader(f))
     header, data = rows[0], np.array(rows[1:], dtype=float)

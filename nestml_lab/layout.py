@@ -26,14 +26,17 @@ class Project:
 
     @property
     def folder(self) -> Path:
+        """The project folder (the manifest's)."""
         return self.manifest.models_dir
 
     @property
     def build_folder(self) -> Path:
+        """The project's build folder."""
         return self.manifest.build_folder
 
     @property
     def generated_dir(self) -> Path:
+        """The folder of the generated C++."""
         return self.build_folder / "generated"
 
     def target_dir(self, target) -> Path:
@@ -41,6 +44,7 @@ class Project:
         return self.build_folder / target.key
 
     def stamp_path(self, target) -> Path:
+        """The stamp of the module built for ``target``."""
         return self.target_dir(target) / f"{self.manifest.module}.json"
 
     def built_targets(self) -> list[dict]:

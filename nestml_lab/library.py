@@ -88,6 +88,8 @@ def make_project(folder: Path | str, models: list[str] | None = None) -> tuple[P
 
 
 def main(argv=None) -> int:
+    """``python -m nestml_lab.library``: validate NESTML's neuron library against its NEST twins; return the exit
+    status."""
     parser = argparse.ArgumentParser(prog="python -m nestml_lab.library", description=__doc__.splitlines()[0])
     parser.add_argument("--work", default="build/nestml_library", help="scratch project folder")
     parser.add_argument("--out", default="results/validate_library", help="where the table goes")

@@ -78,10 +78,12 @@ class Module:
 
     @property
     def so_path(self) -> Path:
+        """The module's library, beside its stamp."""
         return self.stamp_path.with_suffix(".so")
 
     @property
     def manifest(self) -> Manifest:
+        """The manifest the module was built from (read once)."""
         if self._manifest is None:
             self._manifest = load_manifest(self.stamp["manifest"])
         return self._manifest

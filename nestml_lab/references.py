@@ -76,6 +76,7 @@ class WeightTrace:
 
     @property
     def final(self) -> float:
+        """The weight at the end."""
         return float(self.w[-1])
 
 

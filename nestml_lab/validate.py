@@ -57,6 +57,7 @@ class Comparison:
     refused_inputs: list = field(default_factory=list)  # inputs the models do not take
 
     def notes(self) -> str:
+        """What the comparison could not map or set, as one text."""
         out = []
         if self.unmapped:
             out.append("twin only: " + ", ".join(self.unmapped))
@@ -66,6 +67,7 @@ class Comparison:
         return "; ".join(out) or "-"
 
     def row(self) -> list:
+        """This result as a row of the conformance table."""
         return [self.model, self.twin, self.verdict, self.spikes[0], self.spikes[1],
                 "" if self.first_difference_ms is None else f"{self.first_difference_ms:g}",
                 "" if self.shift_ms is None else f"{self.shift_ms:.4g}",

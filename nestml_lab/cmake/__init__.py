@@ -68,6 +68,7 @@ class NestTarget:
 
     @property
     def location(self) -> str:
+        """Where this NEST was found: its ``nest-config``, or its Python package."""
         return self.nest_config or self.python_package
 
     @property
@@ -76,6 +77,7 @@ class NestTarget:
         return f"nest-{self.version}-" + hashlib.sha256(self.location.encode()).hexdigest()[:8]
 
     def describe(self) -> str:
+        """One line for logs and errors: version, MPI, where it was found, C++ ABI."""
         where = f"nest-config {self.nest_config}" if self.nest_config else f"the Python package {self.python_package}"
         return f"NEST {self.version}{' with MPI' if self.mpi else ''} from {where} (C++ ABI {self.abi})"
 
@@ -87,11 +89,13 @@ class NestTarget:
         return f"{lab if Path(sys.prefix) != Path(sys.base_prefix) else 'nestml-lab'} module {project}"
 
     def cmake_args(self) -> list[str]:
+        """The CMake arguments that compile against this NEST."""
         where = [f"-DNEST_CONFIG={self.nest_config}"] if self.nest_config else \
             [f"-DNEST_PYTHON_PACKAGE={self.python_package}"]
         return where + [f"-DNEST_CXX11_ABI={self.abi}", f"-DNEST_MPI={'ON' if self.mpi else 'OFF'}"]
 
     def to_json(self) -> dict:
+        """This target as JSON, for the module's stamp."""
         return {"version": self.version, "nest_config": self.nest_config, "python_package": self.python_package,
                 "kernel": self.kernel, "abi": self.abi, "mpi": self.mpi, "key": self.key}
 
@@ -266,6 +270,7 @@ def _run(cmd: list[str], log: Path, stage: str, generated_dir: Path | None = Non
 
 
 def sha256_file(path: Path) -> str:
+    """SHA-256 of a file, read in blocks."""
     h = hashlib.sha256()
     with open(path, "rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):

@@ -21,15 +21,18 @@ from nestml_lab.codegen.errors import ModelMessage
 
 @dataclass
 class CheckResult:
+    """What NESTML's check of one model file found: errors and hints."""
     path: str
     errors: list[ModelMessage] = field(default_factory=list)
     hints: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
+        """Whether the model has no error."""
         return not self.errors
 
     def report(self) -> list[str]:
+        """The errors, then the hints, one line each."""
         lines = [str(e) for e in self.errors]
         lines += [f"hint: {h}" for h in self.hints]
         if self.ok and not self.hints:

@@ -29,6 +29,7 @@ _INF = re.compile(r"(?<![\w.])inf(?![\w])", re.I)
 
 @dataclass
 class Declaration:
+    """One declaration of a model (a parameter, state variable or port), with its line."""
     name: str
     line: int
     column: int
@@ -59,6 +60,7 @@ class Model:
         return None
 
     def spike_ports(self) -> list[str]:
+        """The names of the model's spike input ports."""
         return [p for p, (kind, *_) in self.ports.items() if kind == "spike"]
 
     def variables(self) -> dict:

@@ -77,10 +77,12 @@ class Outcome:
     detail: str
 
     def line(self) -> str:
+        """One line of the rewrite log: applied or skipped, for which model, and why."""
         verb = "applied" if self.applied else "SKIPPED"
         return f"{self.rewrite} {verb} for {self.model}: {self.detail}"
 
     def to_json(self) -> dict:
+        """This record as JSON, for the build's rewrite report."""
         return asdict(self)
 
 

@@ -91,6 +91,7 @@ class Finding:
 
 @dataclass
 class UpgradeResult:
+    """One model file's upgrade to NESTML 9: the text before and after, and what changed."""
     path: str
     original: str
     text: str
@@ -101,9 +102,11 @@ class UpgradeResult:
 
     @property
     def changed(self) -> bool:
+        """Whether the upgrade changed the file."""
         return self.text != self.original
 
     def diff(self) -> str:
+        """The change as a unified diff."""
         return "".join(difflib.unified_diff(self.original.splitlines(True), self.text.splitlines(True),
                                             fromfile=self.path, tofile=self.path + " (NESTML 9)"))
 

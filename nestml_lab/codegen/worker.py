@@ -174,6 +174,7 @@ def warnings() -> list[dict]:
 
 
 def main(argv: list[str]) -> int:
+    """Run one code-generation job (a JSON spec in ``argv[1]``) in this child process; return the exit status."""
     with open(argv[1]) as f:
         spec = json.load(f)
     sys.setrecursionlimit(10000)  # as NESTML's own front end does, for deep expression trees

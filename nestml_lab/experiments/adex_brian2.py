@@ -45,6 +45,7 @@ def _cv(trains) -> float:
 
 
 def run_condition(p: dict, condition: dict, classes: dict) -> dict:
+    """Build and run one condition of the network in Brian2; rates, ISI CV and timings."""
     import numpy as np
     from brian2 import (Equations, Hz, Mohm, NeuronGroup, Network, PoissonGroup, SpikeMonitor, Synapses, TimedArray,
                         defaultclock, mV, ms, nS, pA, prefs, second, seed, start_scope)
@@ -162,6 +163,7 @@ def run_condition(p: dict, condition: dict, classes: dict) -> dict:
 
 
 def main(argv: list[str]) -> int:
+    """Run every condition of the job file ``argv[1]`` and write the results to ``argv[2]``; return 0."""
     with open(argv[1]) as f:
         job = json.load(f)
     out = {name: run_condition(job["params"], cond, job["classes"]) for name, cond in job["conditions"].items()}

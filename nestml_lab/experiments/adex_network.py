@@ -61,6 +61,7 @@ def solver_module(solver: str, progress=None):
 
 @dataclass(frozen=True)
 class AdexNetworkParams:
+    """Parameters of seed 004's AdEx network (defaults: the notebook's)."""
     n_inh: int = param(500, "interneurons; excitatory cells: 4 x n_inh")
     exc_class: str = param("adapting", "AdEx class of the excitatory cells", choices=tuple(ADEX_CLASSES))
     inh_class: str = param("tonic", "AdEx class of the interneurons", choices=tuple(ADEX_CLASSES))
@@ -103,11 +104,13 @@ class AdexNetworkParams:
 
     @property
     def n_exc(self) -> int:
+        """Number of excitatory cells (four per interneuron)."""
         return 4 * self.n_inh
 
 
 @dataclass
 class AdexNetworkResult:
+    """Spikes, rates and timings of every condition, and the tree runs behind them."""
     params: AdexNetworkParams
     spikes: dict        # condition -> (senders - first id, times)
     input_spikes: dict  # condition -> (unit, times)
@@ -258,6 +261,7 @@ def save(result: AdexNetworkResult, out_dir: Path | str) -> dict[str, Path]:
 
 
 def plot(result: AdexNetworkResult, out_dir: Path | str) -> Path:
+    """The raster and rates of every condition as one figure in ``out_dir``; return its path."""
     plt = common.pyplot()
 
     p = result.params
@@ -290,6 +294,7 @@ def plot(result: AdexNetworkResult, out_dir: Path | str) -> Path:
 
 
 def summary(r: AdexNetworkResult) -> list[str]:
+    """One line per condition: rates, CV, time; and Brian2's beside them where it ran."""
     lines = []
     for cond, (e, i) in r.rates().items():
         c = r.provenance["conditions"][cond]

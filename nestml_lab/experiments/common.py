@@ -111,9 +111,10 @@ def check_names(model: str, params: dict, kind: str, neuron: str | None = None) 
     hints = []
     if neuron is not None:
         neuron_keys = nest.GetDefaults(neuron)
-        plain = model.split("__with_")[0]          # the synapse's own name, e.g. stdp_synapse_nestml
+        from nestml_lab.codegen import names
+
         for name in unknown:
-            moved = f"{name}__for_{plain}"
+            moved = f"{name}{names.MOVED_VARIABLE}{names.own_name(model)}"
             if moved in neuron_keys:
                 hints.append(f"{name} is a parameter of the postsynaptic neuron after co-generation: "
                              f"set {moved} on the neuron (--neuron-param / neuron_params)")

@@ -61,9 +61,11 @@ class Parameter:
     text: bool = False
 
     def option(self) -> str:
+        """The command-line option of this parameter (``--n-inh``)."""
         return self.flag or "--" + self.name.replace("_", "-")
 
     def shown_default(self) -> str:
+        """The default as the help text shows it."""
         if self.default is None:
             return "none"
         if self.kind == "dict":

@@ -46,6 +46,7 @@ _EQUATIONS = {
 
 @dataclass(frozen=True)
 class FiringPatternsParams:
+    """Parameters of the firing-pattern validation."""
     families: tuple = param(FAMILIES, "which papers' patterns: izhikevich (2004, Fig. 1), naud (2008, Fig. 4)")
     solver: str = param("semi-implicit-Euler", "solver the Izhikevich neuron is built with (his scripts': "
                         "semi-implicit-Euler)", choices=("semi-implicit-Euler", "forward-Euler", "rk4", "rk45"))
@@ -71,6 +72,7 @@ class Run:
 
 @dataclass
 class FiringPatternsResult:
+    """Every panel's runs (NEST and the published script) and verdicts."""
     params: FiringPatternsParams
     izhikevich: dict    # panel key -> {"nest": Run, "script": Run}
     naud: dict          # pattern -> {"catalog": Run, "nest": Run, "euler": Run}
@@ -326,6 +328,7 @@ def naud_nest(p: FiringPatternsParams, models: dict) -> dict:
 
 
 def run(p: FiringPatternsParams, progress=None) -> FiringPatternsResult:
+    """Run every panel of the chosen families, on NEST and on the published scripts' arithmetic."""
     import nest
 
     say = progress or (lambda line: None)
@@ -352,6 +355,7 @@ def run(p: FiringPatternsParams, progress=None) -> FiringPatternsResult:
 
 
 def save(result: FiringPatternsResult, out_dir: Path | str) -> dict[str, Path]:
+    """Write the verdict table, the spike times and the figures into ``out_dir``; return the paths."""
     rows = []
     for panel in IZHIKEVICH_2004:
         if panel.key in result.izhikevich:
@@ -415,6 +419,7 @@ def plot(result: FiringPatternsResult, out_dir: Path | str) -> Path:
 
 
 def summary(result: FiringPatternsResult) -> list[str]:
+    """One line per family: how many panels meet their published criterion, and which do not."""
     lines = []
     if result.izhikevich:
         ok = sum(r["nest"].ok for r in result.izhikevich.values())

@@ -21,6 +21,7 @@ from nestml_lab.provenance import provenance
 
 @dataclass(frozen=True)
 class PairingFrequencyParams:
+    """Parameters of the pairing-frequency protocol (Sjostrom et al. 2001)."""
     synapse: str = param("stdp_triplet_synapse", "synapse of the project (default: the catalog), or a NEST "
                          "built-in as nest:<name>")
     neuron: str = param("iaf_psc_exp_neuron", "neuron of the project (default: the catalog), or a NEST built-in "
@@ -60,6 +61,7 @@ class PairingFrequencyParams:
 
 @dataclass
 class PairingFrequencyResult:
+    """Weight change per pairing frequency and spike-time difference, with the reference's."""
     params: PairingFrequencyParams
     frequency_hz: np.ndarray
     dt_ms: np.ndarray            # as seen by the synapse
@@ -69,6 +71,7 @@ class PairingFrequencyResult:
 
 
 def run(p: PairingFrequencyParams, progress=None) -> PairingFrequencyResult:
+    """Pair pre and post spikes at each frequency and dt; the weight change against the reference rule."""
     # the synapse sees a postsynaptic spike at t_post + delay: shift the spikes so that it sees dt
     spike_dts = tuple(dt - p.delay_ms for dt in p.dt_ms)
     dw = np.full((len(p.frequencies_hz), len(p.dt_ms)), np.nan)
@@ -90,6 +93,7 @@ def run(p: PairingFrequencyParams, progress=None) -> PairingFrequencyResult:
 
 
 def save(result: PairingFrequencyResult, out_dir: Path | str) -> dict[str, Path]:
+    """Write the table (CSV + JSON) into ``out_dir``; return the paths."""
     rows = ([fr, dt, result.dw[i, j], result.dw_reference[i, j]]
             for i, fr in enumerate(result.frequency_hz) for j, dt in enumerate(result.dt_ms))
     return common.save_table(out_dir, "pairing_frequency", ["frequency_hz", "dt_ms", "dw", "dw_reference"], rows,
@@ -98,6 +102,7 @@ def save(result: PairingFrequencyResult, out_dir: Path | str) -> dict[str, Path]
 
 
 def plot(result: PairingFrequencyResult, out_dir: Path | str) -> Path:
+    """Weight change against frequency, one curve per dt, as a figure in ``out_dir``; return its path."""
     plt = common.pyplot()
 
     fig, ax = plt.subplots(figsize=(5.5, 4))
@@ -124,6 +129,7 @@ def plot(result: PairingFrequencyResult, out_dir: Path | str) -> Path:
 
 
 def summary(result: PairingFrequencyResult) -> list[str]:
+    """One line per frequency: the weight changes and the largest gap to the reference."""
     lines = []
     for i, f in enumerate(result.frequency_hz):
         lines.append(f"{f:5g} Hz: " + ", ".join(f"dw(dt {dt:+g} ms) = {result.dw[i, j]:+.3f}"

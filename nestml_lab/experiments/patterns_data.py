@@ -45,6 +45,7 @@ class IzhikevichPanel:
 
     @property
     def u_start(self) -> float:
+        """The recovery variable's start: b v0 unless the script gives u0."""
         return self.b * self.v0 if self.u0 is None else self.u0
 
 

@@ -26,6 +26,7 @@ IMPLEMENTATIONS = ("nest", "nestml")
 
 @dataclass(frozen=True)
 class Pd14Params:
+    """Parameters of the Potjans & Diesmann (2014) microcircuit."""
     neuron: str = param("both", "nest: NEST's iaf_psc_exp; nestml: the catalog's iaf_psc_exp_neuron; both: one "
                         "after the other with the same seed, compared", choices=IMPLEMENTATIONS + ("both",))
     scale: float = param(0.1, "N_scaling = K_scaling, in (0, 1]")
@@ -44,11 +45,13 @@ class Pd14Params:
             raise ValueError("scale must be in (0, 1]")
 
     def implementations(self) -> tuple[str, ...]:
+        """The neuron implementations to run: one, or both for the comparison."""
         return IMPLEMENTATIONS if self.neuron == "both" else (self.neuron,)
 
 
 @dataclass
 class Pd14Result:
+    """Spikes, timings and memory of one run of the microcircuit."""
     params: Pd14Params
     spikes: dict            # population -> (senders, times) after the presimulation
     first_ids: dict         # population -> first node id
@@ -59,6 +62,7 @@ class Pd14Result:
     provenance: dict
 
     def timing(self) -> dict:
+        """Build and simulation time, peak memory and real-time factor."""
         p = self.params
         return {"build_s": self.build_s, "simulate_s": self.simulate_s, "peak_rss_mb": self.peak_rss_mb,
                 "rtf": self.simulate_s / ((p.t_presim_ms + p.t_sim_ms) / 1000.0)}
@@ -69,6 +73,7 @@ class Pd14Result:
                          for pop, n in zip(P.POPULATIONS, self.num_neurons)])
 
     def per_neuron_rates(self, pop: str) -> np.ndarray:
+        """Firing rate of every neuron of population ``pop`` (Hz), silent ones included."""
         i = P.POPULATIONS.index(pop)
         senders = np.asarray(self.spikes[pop][0], dtype=int)   # an empty array comes back as float
         counts = np.bincount(senders - self.first_ids[pop], minlength=self.num_neurons[i])
@@ -163,6 +168,7 @@ def ks_distance(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def save(result: Pd14Result, out_dir: Path | str) -> dict[str, Path]:
+    """Write the statistics, spikes, tree run and figure into ``out_dir``; return the paths."""
     from nestml_lab import networks
 
     stats = {"populations": list(P.POPULATIONS), "rate_hz": result.rates().tolist(),
@@ -273,11 +279,14 @@ def save_comparison(c: Pd14Comparison, out_dir: Path | str) -> dict[str, Path]:
 
 
 def plot_comparison(c: Pd14Comparison, out_dir: Path | str) -> Path:
+    """The comparison's figure (both implementations' statistics side by side) in ``out_dir``; return its path."""
     first, *other = c.results.values()
     return plot(first, out_dir, other=other[0] if other else None)
 
 
 def summary(c: Pd14Comparison) -> list[str]:
+    """Per implementation its real-time factor and per population rate (against the published), CV and
+    correlation; then whether both gave the same spikes."""
     lines = []
     for impl, r in c.results.items():
         t = r.timing()

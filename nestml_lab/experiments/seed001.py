@@ -26,6 +26,7 @@ from nestml_lab.provenance import provenance
 
 @dataclass(frozen=True)
 class Seed001Params:
+    """Parameters of seed notebook 001's STDP protocol."""
     neuron: str = param("seed001_izhikevich_neuron", "catalog neuron (the notebook's, upgraded)")
     synapse: str = param("seed001_stdp_synapse", "catalog synapse (the notebook's, upgraded)")
     sim_time_ms: float = param(1000.0, "length of the run", "ms")
@@ -39,11 +40,13 @@ class Seed001Params:
     synapse_params: dict = param({}, "synapse parameter NAME=VALUE (repeatable)", flag="--syn-param")
 
     def kicks(self) -> np.ndarray:
+        """The post kick times of the protocol (ms)."""
         return np.arange(self.post_first_ms, self.post_last_ms, self.post_step_ms)
 
 
 @dataclass
 class Seed001Result:
+    """The STDP curve of the notebook's protocol and its reference."""
     params: Seed001Params
     dt_ms: np.ndarray           # t_post - t_pre of the first recorded spikes (ms)
     dw_over_lambda: np.ndarray  # (w_end - w_start) / lambda
@@ -53,6 +56,7 @@ class Seed001Result:
 
 
 def run(p: Seed001Params, progress=None) -> Seed001Result:
+    """Run the notebook's protocol in one simulation; dw / lambda per spike-time difference."""
     import nest
 
     nest.verbosity = nest.VerbosityLevel.ERROR
@@ -92,6 +96,7 @@ def run(p: Seed001Params, progress=None) -> Seed001Result:
 
 
 def save(result: Seed001Result, out_dir: Path | str) -> dict[str, Path]:
+    """Write the curve (CSV + JSON) into ``out_dir``; return the paths."""
     rows = zip(result.dt_ms.tolist(), result.dw_over_lambda.tolist(), result.reference.tolist())
     return common.save_table(out_dir, "seed001", ["dt_ms", "dw_over_lambda", "reference"], rows,
                              {"params": asdict(result.params), "models": result.models,
@@ -99,6 +104,7 @@ def save(result: Seed001Result, out_dir: Path | str) -> dict[str, Path]:
 
 
 def plot(result: Seed001Result, out_dir: Path | str) -> Path:
+    """The curve against the reference as a figure in ``out_dir``; return its path."""
     plt = common.pyplot()
 
     fig, ax = plt.subplots(figsize=(6, 4))
@@ -118,6 +124,7 @@ def plot(result: Seed001Result, out_dir: Path | str) -> Path:
 
 
 def summary(result: Seed001Result) -> list[str]:
+    """One line: the curve's range and its largest gap to the reference."""
     gap = np.max(np.abs(result.dw_over_lambda - result.reference))
     return [f"{len(result.dt_ms)} post times in one simulation; dw/lambda from {result.dw_over_lambda.min():.3g} "
             f"to {result.dw_over_lambda.max():.3g}; largest |difference to the reference| {gap:.1e}"]

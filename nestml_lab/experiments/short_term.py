@@ -28,6 +28,7 @@ FACILITATING = {"U": 0.03, "tau_rec": 130.0, "tau_fac": 530.0}
 
 @dataclass(frozen=True)
 class ShortTermParams:
+    """Parameters of the short-term plasticity protocol (Tsodyks & Markram)."""
     synapse: str = param("tsodyks_synapse", "synapse of the project (default: the catalog), or NEST's as "
                          "nest:tsodyks_synapse; it takes U, tau_rec, tau_fac and tau_psc")
     project: str | None = param(None, "project folder (its module.yaml) whose synapse --synapse names; none: the "
@@ -56,6 +57,7 @@ class ShortTermParams:
 
 @dataclass
 class ShortTermResult:
+    """Postsynaptic current amplitudes per parameter set and rate, and the reference's."""
     params: ShortTermParams
     amplitudes: dict      # (set, rate) -> amplitudes of the n spikes (pA), measured from the current
     reference: dict       # (set, rate) -> the Python reference's amplitudes for the recorded spikes (or empty)
@@ -64,6 +66,7 @@ class ShortTermResult:
 
     @property
     def has_reference(self) -> bool:
+        """Whether a reference (NEST's tsodyks_synapse) ran beside the synapse."""
         return bool(self.reference)
 
     def ratios(self, which: str = "amplitudes") -> dict:
@@ -82,6 +85,7 @@ def _synapse_params(p: ShortTermParams, s: dict, nest_builtin: bool) -> dict:
 
 
 def run(p: ShortTermParams, progress=None) -> ShortTermResult:
+    """Drive the synapse with regular trains at each rate and measure every spike's amplitude."""
     import nest
 
     nest.verbosity = nest.VerbosityLevel.ERROR
@@ -130,6 +134,7 @@ def run(p: ShortTermParams, progress=None) -> ShortTermResult:
 
 
 def save(result: ShortTermResult, out_dir: Path | str) -> dict[str, Path]:
+    """Write the amplitudes and ratios (CSV + JSON) into ``out_dir``; return the paths."""
     ratios, ref = result.ratios(), result.ratios("reference")
     rows = ([key[0], key[1], n, a, ratios[key][n - 1], ref[key][n - 1]]
             for key, amps in result.amplitudes.items() for n, a in enumerate(amps, 1))
@@ -139,6 +144,7 @@ def save(result: ShortTermResult, out_dir: Path | str) -> dict[str, Path]:
 
 
 def plot(result: ShortTermResult, out_dir: Path | str) -> Path:
+    """The amplitude ratios against spike number as a figure in ``out_dir``; return its path."""
     plt = common.pyplot()
 
     names = list(result.params.sets)
@@ -164,6 +170,7 @@ def plot(result: ShortTermResult, out_dir: Path | str) -> Path:
 
 
 def summary(result: ShortTermResult) -> list[str]:
+    """One line per parameter set and rate: A2/A1 and An/A1."""
     lines = [f"{name:12s} {rate:5.1f} Hz: A2/A1 = {r[1]:.3f}, A{len(r)}/A1 = {r[-1]:.3f}"
              for (name, rate), r in result.ratios().items()]
     if result.has_reference:

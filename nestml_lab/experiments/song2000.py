@@ -42,6 +42,7 @@ from nestml_lab.experiments.contract import Experiment, param
 
 @dataclass(frozen=True)
 class Song2000Params:
+    """Parameters of Song, Miller & Abbott (2000)'s competitive STDP experiment."""
     n_inputs: int = param(1000, "excitatory Poisson inputs", flag="--inputs")
     rate_hz: float = param(15.0, "rate of each input", "Hz")
     t_sim_s: float = param(3000.0, "simulated time; about 0.06 s wall per s; settled after about 1500 s at the "
@@ -64,11 +65,13 @@ class Song2000Params:
 
     @property
     def g_max(self) -> float:
+        """The upper weight bound (nS): g_max_leak times the leak conductance."""
         return self.g_max_leak * self.g_L_nS
 
 
 @dataclass
 class Song2000Result:
+    """Weight snapshots, output rates and the tree run of the experiment."""
     params: Song2000Params
     times_s: np.ndarray          # snapshot times (s)
     weights: np.ndarray          # (snapshot, input) weights (nS)
@@ -158,6 +161,7 @@ def save(result: Song2000Result, out_dir: Path | str) -> dict[str, Path]:
 
 
 def plot(result: Song2000Result, out_dir: Path | str) -> Path:
+    """The weight distribution and its evolution as a figure in ``out_dir``; return its path."""
     plt = common.pyplot()
 
     p = result.params
@@ -196,6 +200,7 @@ def plot(result: Song2000Result, out_dir: Path | str) -> Path:
 
 
 def summary(result: Song2000Result) -> list[str]:
+    """One line: how bimodal the weights became, and the output rate."""
     b = result.bimodality()
     return [f"{b['low']:.0%} of the weights < 0.1 g_max, {b['high']:.0%} > 0.9 g_max after {result.params.t_sim_s:g} s; "
             f"output rate {result.post_rate_hz[0]:.1f} Hz at first, {result.post_rate_hz[-1]:.1f} Hz at the end"]

@@ -86,6 +86,7 @@ class StdpWindowParams:
                              "a pairing's spikes would pass the next pairing's")
 
     def dts(self) -> np.ndarray:
+        """The spike-time differences of the protocol (ms): the given values, or the range."""
         if self.dt_values is not None:
             return np.asarray(self.dt_values, dtype=float)
         return np.linspace(self.dt_min_ms, self.dt_max_ms, self.n_dt)
@@ -458,6 +459,7 @@ def plot(result: StdpWindowResult, out_dir: Path | str) -> Path:
 
 
 def summary(result: StdpWindowResult) -> list[str]:
+    """Lines for the terminal: the window's range, its largest gap to the reference rule and to NEST's twin."""
     p = result.params
     lines = [f"{p.synapse} on {p.neuron}: {len(result.dt_ms)} dt x {p.n_pairings} pairings; dw from "
              f"{result.dw.min():.4g} to {result.dw.max():.4g} {weight_unit(p.neuron)}"]

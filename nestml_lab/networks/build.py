@@ -267,6 +267,7 @@ class NestStep:
         self.source, self.where = source, ""
 
     def __call__(self, where: str) -> "NestStep":
+        """Name the place in the tree of the step that follows."""
         self.where = where
         return self
 
