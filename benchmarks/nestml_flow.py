@@ -35,7 +35,8 @@ esac
 
 def fake_nest_prefix(work: Path) -> Path:
     """A folder that looks like a NEST installation prefix to NESTML's builder (``nest-config`` and the headers of the
-    wheel), so its flow can be timed against ours."""
+    wheel), so its flow can be timed against ours.
+    """
     import importlib.util
     import shutil
     import subprocess

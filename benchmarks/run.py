@@ -47,7 +47,7 @@ def _edit(path: Path, old: str, new: str) -> str:
 # --------------------------------------------------------------------------- build
 
 def bench_build(quick: bool) -> dict:
-    """make module: cold, nothing changed, one model edited; NESTML's own flow; the levers."""
+    """`make module`: cold, nothing changed, one model edited; NESTML's own flow; the levers."""
     work = OUT / "build"
     work.mkdir(parents=True, exist_ok=True)
     logf = work / "build.log"
@@ -260,7 +260,8 @@ def bench_mpi(quick: bool) -> dict | None:
 
 def main(argv=None) -> int:
     """Run the benchmarks (``--quick``, ``--only``) and write BENCHMARKS.md and the JSON results; return the exit
-    status."""
+    status.
+    """
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="the small development subset")
     parser.add_argument("--only", nargs="*", choices=["build", "brunel", "window", "pd14", "mpi", "twins", "solvers", "seed004"],

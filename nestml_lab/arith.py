@@ -11,7 +11,8 @@ _OPS = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, as
 
 def evaluate(expr: str, names: dict, where: str, owner: str = "the synapse") -> float:
     """``expr`` (numbers, names, + - * / **, parentheses) over ``names``; errors start with ``where`` and say
-    what ``owner`` has."""
+    what ``owner`` has.
+    """
 
     def value(node):
         if isinstance(node, ast.Expression):

@@ -22,7 +22,8 @@ def writes() -> bool:
 
 def write_file(path: str | Path, write: Callable[[Path], None]) -> Path:
     """``write(tmp)`` into a temporary file beside ``path`` (its folder is created), then rename it to ``path``;
-    on other MPI ranks nothing. Returns ``path``."""
+    on other MPI ranks nothing. Returns ``path``.
+    """
     path = Path(path)
     if not writes():
         return path
@@ -43,7 +44,8 @@ def write_text(path: str | Path, text: str) -> Path:
 
 def write_folder(path: str | Path, fill: Callable[[Path], None]) -> Path:
     """``fill(tmp)`` into a temporary folder beside ``path``, then swap it in: an earlier folder in the same
-    place is replaced only once the new one is whole. On other MPI ranks nothing. Returns ``path``."""
+    place is replaced only once the new one is whole. On other MPI ranks nothing. Returns ``path``.
+    """
     out = Path(path)
     if not writes():
         return out

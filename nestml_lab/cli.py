@@ -20,7 +20,8 @@ def _progress(line: str) -> None:
 
 def _project_arg(value: str | None):
     """The project a command works on: the one named, else this folder's; nothing else (never the catalog
-    by surprise: `nestml-lab module models` builds it by name)."""
+    by surprise: `nestml-lab module models` builds it by name).
+    """
     from nestml_lab.codegen.manifest import MANIFEST_NAME
 
     if value:
@@ -110,7 +111,8 @@ def _report_rewrites(enabled: tuple, outcomes: list) -> None:
 
 def _assignments(items: list[str], flag: str, text: bool = False) -> dict:
     """``["lambda=0.02", "Wmax=90"]`` -> ``{"lambda": 0.02, "Wmax": 90.0}``; with ``text``, a value that is
-    not a number is kept as text (an expression such as ``A_plus/Wmax``)."""
+    not a number is kept as text (an expression such as ``A_plus/Wmax``).
+    """
     out = {}
     for item in items or []:
         name, sep, value = item.partition("=")

@@ -38,7 +38,8 @@ def header_comment(source: str) -> list[str]:
 
 def comment_to_markdown(lines: list[str]) -> str:
     """NESTML's header conventions to Markdown: ``Title`` over ``+++``/``===``/``---`` becomes a heading,
-    indented lines become code blocks."""
+    indented lines become code blocks.
+    """
     out, i, code = [], 0, False
     while i < len(lines):
         line = lines[i]
@@ -83,7 +84,8 @@ def declarations(source: str, block: str) -> list[tuple[str, str, str, str]]:
 
 def escape(text: str) -> str:
     """Markdown text with ``<`` and ``>`` outside code spans written as entities (``nest:<name>`` would
-    otherwise vanish as an unknown HTML tag)."""
+    otherwise vanish as an unknown HTML tag).
+    """
     parts = re.split(r"(`[^`]*`)", text)
     return "".join(part if part.startswith("`") else part.replace("<", "&lt;").replace(">", "&gt;")
                    for part in parts)
@@ -158,7 +160,8 @@ def project_page(models: Path) -> str:
 
 def validation_page(docs: Path) -> str:
     """docs/validation.md with the firing patterns' criteria (from their data) and, where this checkout has
-    run them, the figures of ``make firing-patterns`` and the table of ``make validate-library``."""
+    run them, the figures of ``make firing-patterns`` and the table of ``make validate-library``.
+    """
     from nestml_lab.experiments.patterns_data import IZHIKEVICH_2004, NAUD_2008
 
     rows = ["| panel | a, b, c, d | step (ms) | criterion checked |", "|---|---|---|---|"]

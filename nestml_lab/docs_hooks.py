@@ -1,5 +1,6 @@
 """MkDocs hook of the documentation site: Sphinx roles in docstrings become code, linked where the API page
-documents the name."""
+documents the name.
+"""
 
 from __future__ import annotations
 

@@ -101,7 +101,8 @@ def to_neo(run) -> "neo.Block":  # noqa: F821
 def pd14_to_neo(result) -> "neo.Block":  # noqa: F821
     """The PD14 experiment's result (:class:`nestml_lab.experiments.pd14.Pd14Result`) as a Neo Block: one
     Segment over the analysed time, one Group per population with a SpikeTrain per neuron (silent ones
-    included)."""
+    included).
+    """
     neo, pq = _neo()
     from nestml_lab.experiments import pd14_params as P
 

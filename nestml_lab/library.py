@@ -63,7 +63,8 @@ def library_folder() -> Path:
 
 def make_project(folder: Path | str, models: list[str] | None = None) -> tuple[Path, list[str]]:
     """Copy NESTML's library neurons with a NEST twin into ``folder`` and write its module.yaml; return the
-    manifest's path and the library's neurons without a twin."""
+    manifest's path and the library's neurons without a twin.
+    """
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     source = library_folder()
@@ -89,7 +90,8 @@ def make_project(folder: Path | str, models: list[str] | None = None) -> tuple[P
 
 def main(argv=None) -> int:
     """``python -m nestml_lab.library``: validate NESTML's neuron library against its NEST twins; return the exit
-    status."""
+    status.
+    """
     parser = argparse.ArgumentParser(prog="python -m nestml_lab.library", description=__doc__.splitlines()[0])
     parser.add_argument("--work", default="build/nestml_library", help="scratch project folder")
     parser.add_argument("--out", default="results/validate_library", help="where the table goes")

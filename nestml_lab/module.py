@@ -471,7 +471,8 @@ def moved_parameter(synapse: str, variable: str) -> str:
 
 def reset_kernel(also: Module | None = None) -> None:
     """``nest.ResetKernel()``, then install again every module this process installed (the catalog's and
-    the user's); with none installed yet, the catalog's. ``also``: a module to install as well."""
+    the user's); with none installed yet, the catalog's. ``also``: a module to install as well.
+    """
     import nest
 
     nest.ResetKernel()

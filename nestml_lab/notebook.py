@@ -163,7 +163,8 @@ def build_models(sources: dict, solver: str | None = None, suffix: str = SUFFIX,
     neurons integrated with ``solver`` (module.yaml ``solvers:``; None: NESTML's default) and named with
     ``suffix`` (another than the catalog's, to be installed beside it); ``synapses`` and ``pairs`` are the
     manifest's entries for the synapses among ``sources``. Return the checked module (``.install()`` installs
-    it, ``.neuron(name)`` gives NEST's names, ``.project`` its folder). ``log`` takes the build's lines."""
+    it, ``.neuron(name)`` gives NEST's names, ``.project`` its folder). ``log`` takes the build's lines.
+    """
     synapses = dict(synapses or {})
     neurons = [name for name in sources if name not in synapses]
     manifest: dict = {"suffix": suffix, "neurons": neurons, "synapses": synapses, "pairs": list(pairs or [])}

@@ -235,7 +235,8 @@ def markdown(results: list[Comparison], without_twin: list[str] = ()) -> str:
 
 def save(results: list[Comparison], out_dir: Path | str, without_twin: list[str] = ()) -> dict[str, Path]:
     """``conformance.csv``, ``conformance.json`` and ``conformance.md`` in ``out_dir``, each written whole (a
-    file is replaced only when its new version is complete; under MPI rank 0 writes)."""
+    file is replaced only when its new version is complete; under MPI rank 0 writes).
+    """
     from nestml_lab import atomic
     from nestml_lab.experiments.common import save_table
 

@@ -22,6 +22,7 @@ from nestml_lab.codegen.errors import ModelMessage
 @dataclass
 class CheckResult:
     """What NESTML's check of one model file found: errors and hints."""
+
     path: str
     errors: list[ModelMessage] = field(default_factory=list)
     hints: list[str] = field(default_factory=list)
@@ -86,7 +87,8 @@ def check_file(path: str | Path) -> CheckResult:
 
 def check_project(path: str | Path) -> CheckResult:
     """Check a project as ``nestml-lab module`` does before it generates code: the manifest, every source
-    (the checks before NESTML, then NESTML's parse and context conditions); the same verdict as the build."""
+    (the checks before NESTML, then NESTML's parse and context conditions); the same verdict as the build.
+    """
     from nestml_lab.codegen import precheck
     from nestml_lab.codegen.errors import ManifestError, SourceError
     from nestml_lab.codegen.manifest import load_manifest

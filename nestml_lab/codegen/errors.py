@@ -62,7 +62,8 @@ class ModelError(CodegenError):
 
 class SourceError(CodegenError):
     """A model source the toolkit refuses before NESTML sees it: not text, misnamed, or accepted by NESTML
-    9.0.0 but generating wrong dynamics."""
+    9.0.0 but generating wrong dynamics.
+    """
 
     step = "source"
 

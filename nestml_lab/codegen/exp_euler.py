@@ -34,7 +34,8 @@ _FUNCTIONS = ("exp", "log", "sqrt", "pow", "min", "max", "fabs", "abs", "tanh", 
 
 class NotConditionallyLinear(Exception):
     """An equation exponential Euler cannot take (the variable is not linear in its own derivative); not a
-    ValueError, which means the generated code is not what the rewrite expects."""
+    ValueError, which means the generated code is not what the rewrite expects.
+    """
 
 
 def dynamics_body(source: str, dynamics: str) -> dict[str, str]:
@@ -100,7 +101,8 @@ def update_code(body: dict[str, str], indent: str, exact: frozenset = frozenset(
     """The C++ of one exponential-Euler step of the variables of ``body``, inside the model's ``update``, and
     the factors that depend on parameters only (exp(A h), exp(-V_th / Delta_T), 1 / Delta_T; ``{internal
     variable: C++}``): computed with the model's other internal variables (:func:`rewrite`), not at every
-    step. Variables in ``exact`` (their exact solution replaces the step's value) are read, not stepped."""
+    step. Variables in ``exact`` (their exact solution replaces the step's value) are read, not stepped.
+    """
     import sympy as sp
     from sympy.printing.cxx import cxxcode
 
@@ -127,7 +129,8 @@ def update_code(body: dict[str, str], indent: str, exact: frozenset = frozenset(
 
     def hoisted(e):
         """``e`` with its functions of parameters only (exp(-V_th / Delta_T)) and its divisions by them (V_m /
-        Delta_T) as internal variables."""
+        Delta_T) as internal variables.
+        """
         for f in sorted(e.atoms(sp.exp, sp.log), key=str):
             if fixed(f):
                 e = e.xreplace({f: constant(f)})
@@ -182,7 +185,8 @@ def rewrite(source: str, header: str, euler_step: re.Match) -> tuple[str, str]:
     """Replace NESTML's Euler step (``euler_step``, a match in ``source`` with groups indent and dyn) by the
     exponential-Euler step; its parameter-only factors become internal variables of the model (declared in
     ``header``, computed at the end of ``recompute_internal_variables``). Raises ValueError when either place
-    is not found."""
+    is not found.
+    """
     body = dynamics_body(source, euler_step["dyn"])
     after = source[euler_step.end():source.find("\n}\n", euler_step.end())]
     exact = frozenset(v for v in body if re.search(rf"S_\.ode_state\[State_::{v}\] = {v}__tmp;", after))

@@ -67,7 +67,8 @@ _NOT_BUILT_FROM = ("twins",)
 
 def source_hash(manifest: Manifest) -> str:
     """Hash of everything the module is built from: manifest (its entries, not its comments), model sources,
-    toolkit version."""
+    toolkit version.
+    """
     import yaml
 
     data = yaml.safe_load(manifest.path.read_text())

@@ -30,6 +30,7 @@ _INF = re.compile(r"(?<![\w.])inf(?![\w])", re.I)
 @dataclass
 class Declaration:
     """One declaration of a model (a parameter, state variable or port), with its line."""
+
     name: str
     line: int
     column: int

@@ -1,5 +1,6 @@
 """Start the NESTML worker (``codegen/worker.py``) in its own Python process: the one way the build and the
-check stage run NESTML."""
+check stage run NESTML.
+"""
 
 from __future__ import annotations
 
@@ -16,7 +17,8 @@ PACKAGE_PARENT = Path(__file__).resolve().parent.parent.parent
 def run_worker(spec: dict, folder: Path | str, log: Path | str | None = None) -> tuple[dict | None, str]:
     """Write ``spec`` to ``folder/spec.json``, run the worker there and return ``(result, output)``: the
     result file's content (None when the worker died before writing it) and the worker's output (empty when
-    ``log`` took it)."""
+    ``log`` took it).
+    """
     folder = Path(folder)
     spec_path = folder / "spec.json"
     spec_path.write_text(json.dumps(spec, indent=1))

@@ -76,7 +76,8 @@ class SynapseSpec:
     @property
     def needs_partner(self) -> bool:
         """Whether the synapse reads its postsynaptic neuron (post ports, continuous ports, a volume transmitter) and so
-        exists only co-generated with one."""
+        exists only co-generated with one.
+        """
         return bool(self.post_ports or self.continuous_ports or self.vt_ports)
 
     def pair_options(self) -> dict:
@@ -195,7 +196,8 @@ class TwinSpec:
 
 def _twins(data, neurons: list, path: Path) -> dict:
     """The ``twins:`` entries: ``model: nest:<name>``, or ``model: {twin: nest:<name>, map: {ours: theirs},
-    weight: w, current_pA: I}``."""
+    weight: w, current_pA: I}``.
+    """
     _expect(isinstance(data, dict), path, "'twins' must map neuron names to nest:<model> or {twin: nest:<model>, ...}")
     out = {}
     for model, spec in data.items():
@@ -220,7 +222,8 @@ def _twins(data, neurons: list, path: Path) -> dict:
 
 def _expect(cond: bool, path: Path, message: str, keys: tuple | None = None) -> None:
     """Raise ManifestError with ``message`` unless ``cond``; the line is that of the key path ``keys`` (YAML
-    marks), else the first line naming a quoted name of the message."""
+    marks), else the first line naming a quoted name of the message.
+    """
     if not cond:
         line = None
         if Path(path).is_file():

@@ -63,5 +63,6 @@ def moved_variable(variable: str, synapse: str, suffix: str) -> str:
 
 def own_name(nest_name: str) -> str:
     """A co-generated model's NEST name without its partner: ``stdp_synapse_nestml__with_iaf_psc_exp_neuron_nestml``
-    -> ``stdp_synapse_nestml`` (the name moved variables carry, :func:`moved_variable`)."""
+    -> ``stdp_synapse_nestml`` (the name moved variables carry, :func:`moved_variable`).
+    """
     return nest_name.split(SEPARATOR)[0]

@@ -191,7 +191,8 @@ _SYNAPSE_UPDATE = re.compile(r"(__d\.update_value\([\w:]+, tmp_(\w+)\);)")
 def refuse_non_finite(header: str) -> tuple[str, int]:
     """Make a generated model's ``set_status`` refuse NaN for any parameter or state variable, and an
     infinity where the value was finite (a bound such as ``V_min = -inf`` may stay infinite), naming the
-    variable; return the header and how many values are checked (0: the pattern was not found)."""
+    variable; return the header and how many values are checked (0: the pattern was not found).
+    """
     getters = dict(_TMP.findall(header))
     count = 0
 
@@ -260,7 +261,8 @@ FIXED_STEP = {"semi-implicit-Euler": _SEMI_IMPLICIT_EULER, "rk4": _RK4, "exponen
 def fixed_step_solver(source: str, header: str, solver: str) -> tuple[str, str, bool]:
     """Replace NESTML's forward-Euler step in a generated model's ``.cpp`` by ``solver``'s step (a key of
     :data:`FIXED_STEP`); return the source, the header (exponential Euler adds internal variables) and whether
-    exactly one step was found and replaced."""
+    exactly one step was found and replaced.
+    """
     steps = list(_EULER_STEP.finditer(source))
     if len(steps) != 1:
         return source, header, False
@@ -285,7 +287,8 @@ _POST_TRACE_EULER = re.compile(
 
 def drop_post_trace_euler(source: str) -> tuple[str, int]:
     """Remove the Euler steps of a co-generated neuron's trace updates outside ``update`` (item 7); return the
-    source and how many were removed (each must integrate postsynaptic traces only)."""
+    source and how many were removed (each must integrate postsynaptic traces only).
+    """
     count = 0
 
     def drop(m: re.Match) -> str:

@@ -74,7 +74,8 @@ def check_file(path: Path, model: str | None = None) -> tuple[list[ModelMessage]
 def check_sources(manifest) -> None:
     """Raise :class:`SourceError` listing every problem of the manifest's model sources, then
     :class:`~nestml_lab.codegen.errors.ManifestError` for what the manifest says that its models do not have
-    (with the manifest's line)."""
+    (with the manifest's line).
+    """
     problems, interfaces = [], {}
     for model in sorted(set(manifest.neurons) | set(manifest.synapses)):
         found, models = check_file(manifest.source(model), model)

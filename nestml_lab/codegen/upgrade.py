@@ -92,6 +92,7 @@ class Finding:
 @dataclass
 class UpgradeResult:
     """One model file's upgrade to NESTML 9: the text before and after, and what changed."""
+
     path: str
     original: str
     text: str
@@ -512,7 +513,8 @@ def upgrade_options_text(text: str, path: str) -> UpgradeResult:
 
 def hints(path: str | Path) -> list[str]:
     """``file:line`` hints for every NESTML 7/8 construct of a source (rewritable or left alone), and the
-    command that rewrites them; empty for NESTML 9 text."""
+    command that rewrites them; empty for NESTML 9 text.
+    """
     result = upgrade_file(path)
     out = [f"{path}:{c.line}: NESTML 7/8 syntax: {c.what}" for c in result.changes]
     out += [f"{path}:{f.line}: {f.message}" for f in result.findings]

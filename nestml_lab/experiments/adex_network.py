@@ -62,6 +62,7 @@ def solver_module(solver: str, progress=None):
 @dataclass(frozen=True)
 class AdexNetworkParams:
     """Parameters of seed 004's AdEx network (defaults: the notebook's)."""
+
     n_inh: int = param(500, "interneurons; excitatory cells: 4 x n_inh")
     exc_class: str = param("adapting", "AdEx class of the excitatory cells", choices=tuple(ADEX_CLASSES))
     inh_class: str = param("tonic", "AdEx class of the interneurons", choices=tuple(ADEX_CLASSES))
@@ -111,6 +112,7 @@ class AdexNetworkParams:
 @dataclass
 class AdexNetworkResult:
     """Spikes, rates and timings of every condition, and the tree runs behind them."""
+
     params: AdexNetworkParams
     spikes: dict        # condition -> (senders - first id, times)
     input_spikes: dict  # condition -> (unit, times)
@@ -119,7 +121,7 @@ class AdexNetworkResult:
     brian2: dict | None = None      # condition -> Brian2's rates, CV, wall time, memory (params.brian2)
 
     def rates(self) -> dict:
-        """condition -> (excitatory, inhibitory) mean rate (Hz)."""
+        """Mean rate (Hz) of the excitatory and the inhibitory cells, per condition."""
         p = self.params
         out = {}
         for cond, (ids, _t) in self.spikes.items():
@@ -128,7 +130,7 @@ class AdexNetworkResult:
         return out
 
     def cv_isi(self) -> dict:
-        """condition -> mean ISI CV of the excitatory cells with >= 3 spikes."""
+        """Mean ISI CV of the excitatory cells with >= 3 spikes, per condition."""
         return {cond: common.mean_cv_isi(ids[ids < self.params.n_exc], t[ids < self.params.n_exc])
                 for cond, (ids, t) in self.spikes.items()}
 
@@ -148,7 +150,8 @@ def _cell_class(p: AdexNetworkParams, name: str, sigma: float) -> dict:
 
 def tree(p: AdexNetworkParams, condition: str, module_folder: str | None = None) -> dict:
     """The experiment tree of one condition; every condition builds the same network from the same seed.
-    ``module_folder``: a project with the AdEx and its synapse (:func:`solver_module`), else the catalog."""
+    ``module_folder``: a project with the AdEx and its synapse (:func:`solver_module`), else the catalog.
+    """
     c = CONDITIONS[condition]
     where = "nestml" if module_folder else "catalog"
     g_l = 1000.0 / p.R_in_MOhm
@@ -210,7 +213,8 @@ def tree(p: AdexNetworkParams, condition: str, module_folder: str | None = None)
 
 def run(p: AdexNetworkParams, progress=None) -> AdexNetworkResult:
     """Run every condition's tree; spikes relative to the first cell. With ``p.brian2``, Brian2 runs the same
-    network afterwards (rank 0 under MPI). Nothing is written: :func:`save` writes the run folders."""
+    network afterwards (rank 0 under MPI). Nothing is written: :func:`save` writes the run folders.
+    """
     import tempfile
 
     from nestml_lab import networks, parallel
@@ -247,7 +251,8 @@ def run(p: AdexNetworkParams, progress=None) -> AdexNetworkResult:
 def save(result: AdexNetworkResult, out_dir: Path | str) -> dict[str, Path]:
     """``adex_network.json`` (parameters, rates, CV, Brian2's figures if run, provenance),
     ``adex_network_spikes.npz`` (``<condition>.senders``: cell index from 0, E cells first; ``.times`` in ms)
-    and one tree run folder per condition under ``runs/``."""
+    and one tree run folder per condition under ``runs/``.
+    """
     from nestml_lab import networks
 
     files = {f"run_{c}": networks.write(data, Path(out_dir) / "runs" / c) for c, data in (result.tree_runs or {}).items()}

@@ -47,6 +47,7 @@ _EQUATIONS = {
 @dataclass(frozen=True)
 class FiringPatternsParams:
     """Parameters of the firing-pattern validation."""
+
     families: tuple = param(FAMILIES, "which papers' patterns: izhikevich (2004, Fig. 1), naud (2008, Fig. 4)")
     solver: str = param("semi-implicit-Euler", "solver the Izhikevich neuron is built with (his scripts': "
                         "semi-implicit-Euler)", choices=("semi-implicit-Euler", "forward-Euler", "rk4", "rk45"))
@@ -73,6 +74,7 @@ class Run:
 @dataclass
 class FiringPatternsResult:
     """Every panel's runs (NEST and the published script) and verdicts."""
+
     params: FiringPatternsParams
     izhikevich: dict    # panel key -> {"nest": Run, "script": Run}
     naud: dict          # pattern -> {"catalog": Run, "nest": Run, "euler": Run}
@@ -96,7 +98,8 @@ def panel_current(panel: IzhikevichPanel) -> tuple[np.ndarray, np.ndarray]:
 
 def izhikevich_script(panel: IzhikevichPanel, simultaneous: bool = False) -> Run:
     """The panel as ``figure1.m`` computes it; spike times are the loop's t at the step that crosses.
-    ``simultaneous``: u from the V at the step's start instead (forward Euler, NEST's izhikevich)."""
+    ``simultaneous``: u from the V at the step's start instead (forward Euler, NEST's izhikevich).
+    """
     t, current = panel_current(panel)
     v, u, a, b = float(panel.v0), float(panel.u_start), panel.a, panel.b
     spikes, trace = [], np.empty_like(t)
@@ -251,7 +254,8 @@ def izhikevich_nest(panel: IzhikevichPanel, model: str) -> Run:
 
 def naud_euler(values: tuple, t_ms: float, dt: float = 0.1) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The AdEx of Naud et al. by forward Euler (their and Brian2's example's integration): spike times, the
-    step times and V at each."""
+    step times and V at each.
+    """
     c, g_l, e_l, v_t, d_t, a, tau_w, b, v_r, i = values
     steps = int(round(t_ms / dt))
     v, w, spikes, trace = float(e_l), 0.0, [], np.empty(steps)

@@ -22,6 +22,7 @@ from nestml_lab.provenance import provenance
 @dataclass(frozen=True)
 class PairingFrequencyParams:
     """Parameters of the pairing-frequency protocol (Sjostrom et al. 2001)."""
+
     synapse: str = param("stdp_triplet_synapse", "synapse of the project (default: the catalog), or a NEST "
                          "built-in as nest:<name>")
     neuron: str = param("iaf_psc_exp_neuron", "neuron of the project (default: the catalog), or a NEST built-in "
@@ -62,6 +63,7 @@ class PairingFrequencyParams:
 @dataclass
 class PairingFrequencyResult:
     """Weight change per pairing frequency and spike-time difference, with the reference's."""
+
     params: PairingFrequencyParams
     frequency_hz: np.ndarray
     dt_ms: np.ndarray            # as seen by the synapse

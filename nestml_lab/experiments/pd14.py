@@ -27,6 +27,7 @@ IMPLEMENTATIONS = ("nest", "nestml")
 @dataclass(frozen=True)
 class Pd14Params:
     """Parameters of the Potjans & Diesmann (2014) microcircuit."""
+
     neuron: str = param("both", "nest: NEST's iaf_psc_exp; nestml: the catalog's iaf_psc_exp_neuron; both: one "
                         "after the other with the same seed, compared", choices=IMPLEMENTATIONS + ("both",))
     scale: float = param(0.1, "N_scaling = K_scaling, in (0, 1]")
@@ -52,6 +53,7 @@ class Pd14Params:
 @dataclass
 class Pd14Result:
     """Spikes, timings and memory of one run of the microcircuit."""
+
     params: Pd14Params
     spikes: dict            # population -> (senders, times) after the presimulation
     first_ids: dict         # population -> first node id
@@ -182,7 +184,8 @@ def save(result: Pd14Result, out_dir: Path | str) -> dict[str, Path]:
 
 def plot(result: Pd14Result, out_dir: Path | str, other: Pd14Result | None = None) -> Path:
     """Raster (200 ms), per-neuron rates against the published full-scale rates, ISI CV and spike-count
-    correlation per population; ``other`` (the other neuron implementation) is drawn beside it."""
+    correlation per population; ``other`` (the other neuron implementation) is drawn beside it.
+    """
     plt = common.pyplot()
 
     results = [result] + ([other] if other is not None else [])
@@ -286,7 +289,8 @@ def plot_comparison(c: Pd14Comparison, out_dir: Path | str) -> Path:
 
 def summary(c: Pd14Comparison) -> list[str]:
     """Per implementation its real-time factor and per population rate (against the published), CV and
-    correlation; then whether both gave the same spikes."""
+    correlation; then whether both gave the same spikes.
+    """
     lines = []
     for impl, r in c.results.items():
         t = r.timing()

@@ -20,6 +20,7 @@ from nestml_lab.provenance import provenance
 @dataclass(frozen=True)
 class RandomTrainsParams:
     """Parameters of the random-trains protocol: pairs of Poisson trains through one synapse each."""
+
     synapse: str = "stdp_synapse"      # catalog synapse or nest:<built-in>
     neuron: str = "iaf_psc_exp_neuron" # catalog neuron or nest:<built-in>
     project: str | None = None         # project folder whose models the names are (None: the catalog)
@@ -45,6 +46,7 @@ class RandomTrainsParams:
 @dataclass
 class RandomTrainsResult:
     """The recorded trains and the final weights, with the reference rule's."""
+
     params: RandomTrainsParams
     pre: list        # recorded presynaptic spike times per pair (ms)
     post: list       # recorded postsynaptic spike times per pair (ms)

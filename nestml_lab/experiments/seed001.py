@@ -27,6 +27,7 @@ from nestml_lab.provenance import provenance
 @dataclass(frozen=True)
 class Seed001Params:
     """Parameters of seed notebook 001's STDP protocol."""
+
     neuron: str = param("seed001_izhikevich_neuron", "catalog neuron (the notebook's, upgraded)")
     synapse: str = param("seed001_stdp_synapse", "catalog synapse (the notebook's, upgraded)")
     sim_time_ms: float = param(1000.0, "length of the run", "ms")
@@ -47,6 +48,7 @@ class Seed001Params:
 @dataclass
 class Seed001Result:
     """The STDP curve of the notebook's protocol and its reference."""
+
     params: Seed001Params
     dt_ms: np.ndarray           # t_post - t_pre of the first recorded spikes (ms)
     dw_over_lambda: np.ndarray  # (w_end - w_start) / lambda

@@ -29,6 +29,7 @@ FACILITATING = {"U": 0.03, "tau_rec": 130.0, "tau_fac": 530.0}
 @dataclass(frozen=True)
 class ShortTermParams:
     """Parameters of the short-term plasticity protocol (Tsodyks & Markram)."""
+
     synapse: str = param("tsodyks_synapse", "synapse of the project (default: the catalog), or NEST's as "
                          "nest:tsodyks_synapse; it takes U, tau_rec, tau_fac and tau_psc")
     project: str | None = param(None, "project folder (its module.yaml) whose synapse --synapse names; none: the "
@@ -58,6 +59,7 @@ class ShortTermParams:
 @dataclass
 class ShortTermResult:
     """Postsynaptic current amplitudes per parameter set and rate, and the reference's."""
+
     params: ShortTermParams
     amplitudes: dict      # (set, rate) -> amplitudes of the n spikes (pA), measured from the current
     reference: dict       # (set, rate) -> the Python reference's amplitudes for the recorded spikes (or empty)

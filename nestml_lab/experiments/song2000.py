@@ -43,6 +43,7 @@ from nestml_lab.experiments.contract import Experiment, param
 @dataclass(frozen=True)
 class Song2000Params:
     """Parameters of Song, Miller & Abbott (2000)'s competitive STDP experiment."""
+
     n_inputs: int = param(1000, "excitatory Poisson inputs", flag="--inputs")
     rate_hz: float = param(15.0, "rate of each input", "Hz")
     t_sim_s: float = param(3000.0, "simulated time; about 0.06 s wall per s; settled after about 1500 s at the "
@@ -72,6 +73,7 @@ class Song2000Params:
 @dataclass
 class Song2000Result:
     """Weight snapshots, output rates and the tree run of the experiment."""
+
     params: Song2000Params
     times_s: np.ndarray          # snapshot times (s)
     weights: np.ndarray          # (snapshot, input) weights (nS)
@@ -149,7 +151,8 @@ def run(p: Song2000Params, progress=None) -> Song2000Result:
 
 def save(result: Song2000Result, out_dir: Path | str) -> dict[str, Path]:
     """``song2000.json`` (parameters, bimodality, provenance), ``song2000.npz`` (snapshot times, weights, output
-    rates) and the tree's run folder ``run/`` (see :mod:`nestml_lab.networks`)."""
+    rates) and the tree's run folder ``run/`` (see :mod:`nestml_lab.networks`).
+    """
     from nestml_lab import networks
 
     files = {"run": networks.write(result.tree_run, Path(out_dir) / "run")} if result.tree_run is not None else {}

@@ -172,7 +172,8 @@ def reference_rule(p: StdpWindowParams, twin: StdpWindowParams | None = None):
 
 def synapse_values(p: StdpWindowParams) -> dict:
     """The synapse's parameters as the window runs it, by their names in the synapse: NEST's defaults, the
-    values given, and the ones NESTML moved into the co-generated neuron (read there)."""
+    values given, and the ones NESTML moved into the co-generated neuron (read there).
+    """
     import nest
 
     mod = common.project_module(p.project)
@@ -188,7 +189,8 @@ def synapse_values(p: StdpWindowParams) -> dict:
 
 def mapped_values(p: StdpWindowParams, wanted=()) -> dict:
     """``p.reference_map`` evaluated on the synapse's parameters (:func:`synapse_values`), plus every name of
-    ``wanted`` the synapse has under the same name."""
+    ``wanted`` the synapse has under the same name.
+    """
     own = synapse_values(p)
     out = {name: own[name] for name in wanted if name in own}
     for name, expr in p.reference_map.items():
@@ -300,7 +302,8 @@ def run(p: StdpWindowParams, progress=None) -> StdpWindowResult:
 
 def save(result: StdpWindowResult, out_dir: Path | str) -> dict[str, Path]:
     """Write ``window.csv`` (dt_ms, dw, dw_reference, dw_nest_builtin: NaN where there is none) and ``window.json``
-    (parameters + provenance) into ``out_dir``."""
+    (parameters + provenance) into ``out_dir``.
+    """
     nan = [float("nan")] * len(result.dw)
     ref = result.dw_reference.tolist() if result.dw_reference is not None else nan
     builtin = result.twin.dw.tolist() if result.twin is not None else nan
@@ -396,7 +399,8 @@ def _unmapped(twin: StdpWindowParams) -> list[str]:
 
 def _broken_at_jumps(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """``x, y`` with a NaN point between neighbours whose ``y`` jumps by more than a quarter of the curve's
-    range: matplotlib breaks the line there."""
+    range: matplotlib breaks the line there.
+    """
     x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
     span = np.nanmax(y) - np.nanmin(y) if len(y) else 0.0
     if not span > 0:
@@ -407,7 +411,8 @@ def _broken_at_jumps(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarr
 
 def weight_unit(neuron: str) -> str:
     """Unit of a synaptic weight onto ``neuron``, from its name: nS for conductance-based neurons (``cond``),
-    mV for voltage jumps (``delta``), else pA (current-based)."""
+    mV for voltage jumps (``delta``), else pA (current-based).
+    """
     return "nS" if "cond" in neuron else "mV" if "delta" in neuron else "pA"
 
 

@@ -1,5 +1,6 @@
 """Building a tree's network in NEST: the kernel, the populations (spatial layers, parrot layers), the
-connections and the recorders. NEST's refusals become :class:`TreeError`\\ s naming the place in the tree."""
+connections and the recorders. NEST's refusals become :class:`TreeError`\\ s naming the place in the tree.
+"""
 
 from __future__ import annotations
 
@@ -167,7 +168,8 @@ def _connect(nest, tree: Tree, pops: dict, synapse_model, step) -> dict:
 
 def value(nest, v):
     """A tree's value as NEST takes it: a distribution becomes NEST's random parameter, drawn per node or
-    connection; anything else is itself."""
+    connection; anything else is itself.
+    """
     if isinstance(v, dict) and len(v) == 1:
         (kind, args), = v.items()
         if kind == "redraw":   # {redraw: {normal: {...}, min: .., max: ..}}: drawn again until inside
@@ -202,7 +204,8 @@ def _conn_spec(nest, rule: dict) -> dict:
 
 def _create(nest, model: str, pop: dict):
     """``pop["n"]`` nodes of ``model``; with ``spatial``, at a grid's points or at positions drawn uniformly in
-    the extent (see checks.check_spatial)."""
+    the extent (see checks.check_spatial).
+    """
     spatial = pop.get("spatial")
     if spatial is None:
         return nest.Create(model, pop["n"])
@@ -218,7 +221,8 @@ def _create(nest, model: str, pop: dict):
 
 def _find(leaf: dict, kind: str, modules: list, where: str) -> str:
     """NEST name of a model leaf: a NEST built-in, a catalog model, or (``nestml``) the first of the tree's
-    modules that has it, then the catalog. ``partner`` names the model it was co-generated with."""
+    modules that has it, then the catalog. ``partner`` names the model it was co-generated with.
+    """
     p = leaf["params"]
     if "nest_model" in p:
         return p["nest_model"]
@@ -240,7 +244,8 @@ def _find(leaf: dict, kind: str, modules: list, where: str) -> str:
 def _plan(nest, tree: Tree, synapse_of) -> tuple[int, int]:
     """The network's memory estimate with the real size of each synapse model (refused if it does not fit), and
     the virtual processes NEST needs for its largest synapse model's connections. ``synapse_of(conn)``: the
-    NEST synapse model of a connection (looked up once per model)."""
+    NEST synapse model of a connection (looked up once per model).
+    """
     models = [synapse_of(conn) for conn in tree.connections]
     sizes = {m: int(nest.GetDefaults(m).get("sizeof") or memory.BYTES_PER_SYNAPSE_UNKNOWN) for m in set(models)}
     estimate = memory.check_memory(tree.populations, tree.connections, tree.source,

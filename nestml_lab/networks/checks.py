@@ -84,7 +84,8 @@ def check_finite(v, where: str) -> None:
 
 def check_distribution(v: dict, where: str) -> None:
     """A value NEST draws: ``{normal: {mean, std}}``, ``{uniform: ..}``, ``{lognormal: ..}``, ``{distance: ..}``
-    or ``{redraw: {<one of them>, min, max}}``."""
+    or ``{redraw: {<one of them>, min, max}}``.
+    """
     if len(v) != 1:
         raise TreeError(f"{where}: a distribution is one of {{normal: ..}}, {{uniform: ..}}, {{lognormal: ..}}, "
                         f"{{distance: ..}}, {{redraw: ..}}; got {v!r}")
@@ -125,7 +126,8 @@ def _numbers(v, where: str, count: int | None = None, positive: bool = False) ->
 def check_spatial(spec: dict, where: str, n) -> tuple[dict, int]:
     """A population's positions, ``spec`` as the schema filled it: a grid ``{shape: [columns, rows]}`` or
     ``{random: true}`` (n positions uniform in the extent), with ``extent``, ``center`` and ``edge_wrap``.
-    Returns the resolved spec and the number of nodes."""
+    Returns the resolved spec and the number of nodes.
+    """
     if ("shape" in spec) == bool(spec.get("random", False)):
         raise TreeError(f"{where}: give shape: [columns, rows] (a grid) or random: true (free positions)")
     out = {"extent": _numbers(spec["extent"], f"{where}.extent", 2, positive=True),
@@ -151,7 +153,8 @@ _MASKS = {"circular", "rectangular", "doughnut", "elliptical"}
 
 def check_kernel(v, where: str) -> float:
     """A distance-dependent connection probability, ``{gaussian: {std, p_center, mean}}`` or
-    ``{exponential: {beta, p_center}}``; returns p_center (the largest probability)."""
+    ``{exponential: {beta, p_center}}``; returns p_center (the largest probability).
+    """
     if not (isinstance(v, dict) and len(v) == 1 and next(iter(v)) in _KERNELS):
         raise TreeError(f"{where}: expected a probability or a kernel, one of {{gaussian: {{std: .., p_center: ..}}}}, "
                         f"{{exponential: {{beta: .., p_center: ..}}}}; got {v!r}")

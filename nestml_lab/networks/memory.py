@@ -1,5 +1,6 @@
 """How much memory a tree's network needs, estimated before NEST builds it, and the refusal of one that does
-not fit (a network that runs out of memory half-built takes the machine with it)."""
+not fit (a network that runs out of memory half-built takes the machine with it).
+"""
 
 from __future__ import annotations
 
@@ -22,7 +23,8 @@ MAX_CONNECTIONS_PER_VP = 134_217_726
 
 def connection_count(rule: dict, n_src: int, n_tgt: int, where: str) -> int:
     """The number of connections one rule makes between ``n_src`` sources and ``n_tgt`` targets (expected value
-    for the random rules, the worst case for a rule NEST alone knows)."""
+    for the random rules, the worst case for a rule NEST alone knows).
+    """
     kind = rule.get("rule", "all_to_all")
     if kind == "all_to_all":
         return n_src * n_tgt
@@ -49,7 +51,8 @@ def connection_count(rule: dict, n_src: int, n_tgt: int, where: str) -> int:
 def available_memory_bytes() -> int | None:
     """Memory a network built in this process may use: the machine's MemAvailable plus what this process
     holds already (a network built before and reset leaves its memory with the process, which reuses it:
-    PD14 at full scale twice in one process). None where /proc is missing."""
+    PD14 at full scale twice in one process). None where /proc is missing.
+    """
     def field(path: str, name: str) -> int | None:
         try:
             for line in open(path):

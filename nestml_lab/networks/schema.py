@@ -51,7 +51,8 @@ def _text(value, where: str) -> str:
 @dataclass(frozen=True)
 class Key:
     """One key of a section: what it takes (words, for the docs), its meaning, default and unit, and the check
-    of its value (``check(value, where) -> value to keep``; None: checked by the walk)."""
+    of its value (``check(value, where) -> value to keep``; None: checked by the walk).
+    """
 
     takes: str
     help: str
@@ -175,7 +176,8 @@ SECTIONS = (TOP, KERNEL, NETWORK, MODEL, POPULATION, SPATIAL, CONNECTION, RECORD
 
 def fill(node, section: Section, where: str) -> dict:
     """``node`` checked against ``section`` (unknown keys, missing ones, each value's kind) with the defaults of
-    the keys it leaves out written in: the resolved node."""
+    the keys it leaves out written in: the resolved node.
+    """
     checks.check_keys(node, set(section.keys), where, section.required())
     out = {}
     for name, key in section.keys.items():

@@ -1,6 +1,7 @@
 """Running a tree: its network built (:mod:`~nestml_lab.networks.build`), then its sessions in order, each
 in pieces with progress, and what each recorded gathered (merged over MPI processes:
-:mod:`nestml_lab.parallel`)."""
+:mod:`nestml_lab.parallel`).
+"""
 
 from __future__ import annotations
 
@@ -120,7 +121,8 @@ def _spikes(events: dict) -> tuple:
 
 def _weights(nest, sources, models: list, recorder_ids: np.ndarray) -> tuple:
     """(sources, targets, weights) of the sampled sources' connections of ``models`` (the synapse model and its
-    copies), gathered from every process; not the links to recorders."""
+    copies), gathered from every process; not the links to recorders.
+    """
     from nestml_lab import parallel
 
     got = [parallel.connections(nest.GetConnections(source=sources, synapse_model=m)) for m in models]

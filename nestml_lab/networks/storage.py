@@ -1,5 +1,6 @@
 """A run on disk: the run folder's layout (written whole by rank 0, :mod:`nestml_lab.atomic`), and reading it
-back as :class:`RunData`."""
+back as :class:`RunData`.
+"""
 
 from __future__ import annotations
 
@@ -60,7 +61,8 @@ class RunData:
 
 def spike_arrays(spikes: dict) -> dict:
     """``{name: (senders, times)}`` -> the arrays of the NPZ layout of run folders and of every experiment
-    (``<name>.senders``, ``<name>.times`` in ms; docs/results.md)."""
+    (``<name>.senders``, ``<name>.times`` in ms; docs/results.md).
+    """
     out = {}
     for name, (senders, times) in spikes.items():
         out[f"{name}.senders"], out[f"{name}.times"] = np.asarray(senders), np.asarray(times)

@@ -1,6 +1,7 @@
 """Reading a tree: each section checked against the schema (:mod:`~nestml_lab.networks.schema`), its
 defaults written in, the model trees' inheritance resolved, and what one key cannot check alone (names that
-refer to each other, a grid's size, the memory the network needs) checked across the tree."""
+refer to each other, a grid's size, the memory the network needs) checked across the tree.
+"""
 
 from __future__ import annotations
 
