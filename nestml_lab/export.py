@@ -10,7 +10,8 @@ in memory or read back with :func:`nestml_lab.networks.load`) into one ``Block``
 - a multimeter's state variables as ``AnalogSignal`` s (time x recorded neuron, ``node_ids`` annotated);
 - weight samples as the segment's annotation ``weights``: ``{recorder: {"source", "target", "weight"}}``.
 
-:func:`pd14_to_neo` does the same for the PD14 experiment's result. :func:`write_nix` writes a block where
+:func:`experiment_to_neo` does it for a network experiment's result (one run, or a run per condition: Song
+2000, the AdEx network), :func:`pd14_to_neo` for the PD14 experiment's. :func:`write_nix` writes a block where
 ``nixio`` is installed; :func:`spikes_table` and :func:`weights_table` give pandas tables.
 """
 
@@ -95,6 +96,42 @@ def to_neo(run) -> "neo.Block":  # noqa: F821
                                   for r, (s, t, w) in run.weights[session].items()})
         block.segments.append(seg)
     block.groups.extend(groups.values())
+    return block
+
+
+def experiment_to_neo(result) -> "neo.Block":  # noqa: F821
+    """A network experiment's result as one Neo Block.
+
+    Parameters
+    ----------
+    result
+        A result with the tree run behind it: ``tree_run`` (one run, e.g. :mod:`~nestml_lab.experiments.song2000`)
+        or ``tree_runs`` (a run per condition, e.g. :mod:`~nestml_lab.experiments.adex_network`).
+
+    Returns
+    -------
+    neo.Block
+        One run: :func:`to_neo` of it. A run per condition: each condition's sessions as Segments named
+        ``<condition>/<session>`` (annotated ``condition``), and a Group per condition and population named
+        ``<condition>/<population>``; spike times in ms.
+    """
+    if getattr(result, "tree_run", None) is not None:
+        return to_neo(result.tree_run)
+    runs = getattr(result, "tree_runs", None)
+    if not runs:
+        raise ValueError(f"{type(result).__name__} holds no tree run (tree_run or tree_runs): nothing to export")
+    neo, _ = _neo()
+    block = neo.Block(name=type(result).__name__, conditions=list(runs))
+    for condition, run in runs.items():
+        part = to_neo(run)
+        for seg in part.segments:
+            seg.name = f"{condition}/{seg.name}"
+            seg.annotate(condition=condition)
+            block.segments.append(seg)
+        for group in part.groups:
+            group.name = f"{condition}/{group.name}"
+            group.annotate(condition=condition)
+            block.groups.append(group)
     return block
 
 

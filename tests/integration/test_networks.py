@@ -76,7 +76,13 @@ def _small_adex(**kw):
                                           step_stop_ms=900.0, **kw)
 
 
-def test_adex_network_conditions(built_module, tmp_path):
+@pytest.fixture(scope="module")
+def small_adex(built_module):
+    """The small AdEx network's four conditions, run once for the tests below."""
+    return adex_network.run(_small_adex())
+
+
+def test_adex_network_conditions(small_adex, tmp_path):
     """The four conditions of seed 004: each added pathway changes the rates as it should.
 
     - no input: the 35 pA step is below the AdEx rheobase g_L (V_T - E_L - Delta_T) = 36 pA: silence;
@@ -84,7 +90,7 @@ def test_adex_network_conditions(built_module, tmp_path):
     - recurrent excitation: activity spreads to the whole network, interneurons fire;
     - inhibition: brings the excitatory rate down (by more than half).
     """
-    r = adex_network.run(_small_adex())
+    r = small_adex
     adex_network.save(r, tmp_path)
     rates = r.rates()
     assert rates["no_input"] == (0.0, 0.0)
@@ -93,6 +99,27 @@ def test_adex_network_conditions(built_module, tmp_path):
     assert exc[1] > 0 and exc[0] > 5 * rates["poisson_input"][0]
     assert 0 < full[0] < 0.5 * exc[0]
     assert (tmp_path / "runs" / "with_inhibition" / "parameter_tree.yml").exists()
+
+
+def test_adex_network_result_to_neo_gives_elephant_its_rates_and_cv(small_adex):
+    """The experiment's result as one Neo block: a segment and a group per condition and population, silent
+    cells included, from which Elephant computes the experiment's own rates and ISI CV."""
+    pytest.importorskip("neo")
+    from elephant.statistics import cv, isi, mean_firing_rate
+
+    from nestml_lab import export
+
+    r, p = small_adex, small_adex.params
+    block = export.experiment_to_neo(r)
+    assert [s.name for s in block.segments] == [f"{c}/run" for c in p.conditions]
+    for cond in p.conditions:
+        exc = next(g for g in block.groups if g.name == f"{cond}/E").spiketrains
+        inh = next(g for g in block.groups if g.name == f"{cond}/I").spiketrains
+        assert (len(exc), len(inh)) == (p.n_exc, p.n_inh)
+        rate = np.mean([float(mean_firing_rate(st).rescale("Hz")) for st in exc])
+        assert rate == pytest.approx(r.rates()[cond][0], rel=1e-12, abs=1e-12)
+        cvs = [cv(isi(st)) for st in exc if len(st) >= 3]
+        assert (np.mean(cvs) if cvs else np.nan) == pytest.approx(r.cv_isi()[cond], rel=1e-12, nan_ok=True)
 
 
 @pytest.mark.skipif(adex_network.brian2_python() is None, reason="no Brian2 environment (make brian2-setup)")
