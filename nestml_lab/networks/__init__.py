@@ -83,7 +83,22 @@ __all__ = ["EXAMPLES", "RunData", "Tree", "TreeError", "load", "parse", "read", 
 
 
 def run(tree: Tree, out_dir: str | Path, progress=None) -> Path:
-    """:func:`simulate`, then :func:`write` the run folder (once, by rank 0 under MPI); return the folder."""
+    """:func:`simulate`, then :func:`write` the run folder (once, by rank 0 under MPI); return the folder.
+
+    Parameters
+    ----------
+    tree : Tree
+        From :func:`parse` or :func:`read`.
+    out_dir : str or Path
+        The run folder.
+    progress : callable, optional
+        Takes progress lines.
+
+    Returns
+    -------
+    Path
+        ``out_dir``, complete on every process when this returns.
+    """
     from nestml_lab import parallel
 
     out = write(simulate(tree, progress), out_dir)

@@ -71,7 +71,27 @@ def simulate_in_chunks(nest, duration_ms: float, resolution_ms: float, say, labe
 
 
 def simulate(tree: Tree, progress=None) -> RunData:
-    """Build the network, run the sessions in order, and return what was recorded (nothing is written)."""
+    """Build the network, run the sessions in order, and return what was recorded (nothing is written).
+
+    Parameters
+    ----------
+    tree : Tree
+        From :func:`~nestml_lab.networks.parse` or :func:`~nestml_lab.networks.read`.
+    progress : callable, optional
+        Takes progress lines (rank 0 only); on a terminal, long sessions also show a bar.
+
+    Returns
+    -------
+    RunData
+        Spike times in ms, weights in the synapse's unit, the resolved tree, versions and session times; under
+        MPI every process holds the whole run.
+
+    Raises
+    ------
+    TreeError
+        A model not found in the tree's modules or the catalog, too few virtual processes, or NEST refusing a
+        step (the message names the path in the tree).
+    """
     import nest
 
     from nestml_lab import parallel

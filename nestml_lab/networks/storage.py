@@ -75,6 +75,18 @@ def write(data: RunData, out_dir: str | Path) -> Path:
     Under MPI only rank 0 writes. The folder is assembled beside its place and
     renamed into it, so a run that fails leaves no folder that looks complete;
     an earlier run in the same place is replaced only once the new one is whole.
+
+    Parameters
+    ----------
+    data : RunData
+        From :func:`~nestml_lab.networks.simulate`.
+    out_dir : str or Path
+        The run folder (created; an earlier run there is replaced).
+
+    Returns
+    -------
+    Path
+        ``out_dir``.
     """
     def fill(folder: Path) -> None:
         (folder / "data").mkdir()
@@ -95,7 +107,19 @@ def write(data: RunData, out_dir: str | Path) -> Path:
 
 
 def load(run_dir: str | Path) -> RunData:
-    """Read a run folder written by :func:`write`; the tree in it says which arrays belong to which recorder."""
+    """Read a run folder written by :func:`write`; the tree in it says which arrays belong to which recorder.
+
+    Parameters
+    ----------
+    run_dir : str or Path
+        A folder of :func:`~nestml_lab.networks.run` or :func:`write`.
+
+    Returns
+    -------
+    RunData
+        As :func:`~nestml_lab.networks.simulate` returned it (times in ms); sessions run with ``record: false``
+        have no data.
+    """
     run_dir = Path(run_dir)
     tree = yaml.safe_load((run_dir / "parameter_tree.yml").read_text())
     times = yaml.safe_load((run_dir / "session_times.yml").read_text())

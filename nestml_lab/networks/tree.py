@@ -44,7 +44,26 @@ class Tree:
 
 
 def parse(data: dict, source: str = "<tree>") -> Tree:
-    """Validate a tree (a loaded YAML document), write in its defaults and resolve its inheritance."""
+    """Validate a tree (a loaded YAML document), write in its defaults and resolve its inheritance.
+
+    Parameters
+    ----------
+    data : dict
+        The tree: ``modules`` (optional), ``kernel``, ``network``, ``sessions`` (the schema: docs/trees.md).
+    source : str
+        What error messages name as the tree's place (the file, or a label such as ``adex_network[no_input]``).
+
+    Returns
+    -------
+    Tree
+        Every default written in, every model leaf with its inherited ``params`` and ``nest_params``.
+
+    Raises
+    ------
+    TreeError
+        A malformed tree or one too large for this machine's memory; the message starts with ``source`` and
+        names the path in the tree (``network.populations.E.n: expected a whole number, got 2.7``).
+    """
     top = schema.fill(data, schema.TOP, source)
     modules = _project_folders(top.get("modules"), source)
     kernel = _kernel(top["kernel"], source)
@@ -72,7 +91,22 @@ def parse(data: dict, source: str = "<tree>") -> Tree:
 
 
 def read(path: str | Path) -> Tree:
-    """Read and validate a YAML experiment tree."""
+    """Read and validate a YAML experiment tree (:func:`parse` of the file).
+
+    Parameters
+    ----------
+    path : str or Path
+        The YAML file; ``modules:`` folders in it are relative to it.
+
+    Returns
+    -------
+    Tree
+
+    Raises
+    ------
+    TreeError
+        No such file, not text, not YAML (a duplicate key too), or a malformed tree; the message names the file.
+    """
     path = Path(path)
     try:
         data = yaml_strict.load(path.read_text())
