@@ -101,6 +101,7 @@ def test_adex_network_conditions(small_adex, tmp_path):
     assert (tmp_path / "runs" / "with_inhibition" / "parameter_tree.yml").exists()
 
 
+@pytest.mark.filterwarnings("ignore:The 'copy' argument in Quantity is deprecated")   # Elephant's, not ours
 def test_adex_network_result_to_neo_gives_elephant_its_rates_and_cv(small_adex):
     """The experiment's result as one Neo block: a segment and a group per condition and population, silent
     cells included, from which Elephant computes the experiment's own rates and ISI CV."""
