@@ -7,6 +7,8 @@ The pipeline, one subpackage or module per step::
     nestml_lab.project   a project folder; make_module() runs the steps above
     nestml_lab.module    load() a built module into NEST, name its models
     nestml_lab.experiments  STDP window, networks, ... on the catalog (models/) or a project
+    nestml_lab.networks  experiment trees: a network and its sessions in one YAML file (schema, build, run, store)
+    nestml_lab.export    runs and results as Neo blocks, NIX files, pandas tables
     nestml_lab.notebook  NESTML's generate_code_for / generate_nest_target, cached, never stale
 
 Typical use::
