@@ -343,6 +343,19 @@ def load(where: Path | str | None = None, check_sources: bool = True) -> Module:
     For a project, the module built for the running NEST is chosen (one
     project can hold builds for several NEST installations).
 
+    Parameters
+    ----------
+    where : str or Path, optional
+        A project folder, its ``module.yaml``, or a stamp; default: the catalog (``models/``).
+    check_sources : bool
+        Refuse a module whose models changed since it was built (default); False loads it anyway.
+
+    Returns
+    -------
+    Module
+        Installed into NEST (again after every :func:`reset_kernel`); ``.neuron(name)``, ``.synapse(name)``
+        and ``.pair(neuron, synapse)`` give NEST's names of its models.
+
     Raises
     ------
     ModuleNotBuiltError
@@ -470,8 +483,15 @@ def moved_parameter(synapse: str, variable: str) -> str:
 
 
 def reset_kernel(also: Module | None = None) -> None:
-    """``nest.ResetKernel()``, then install again every module this process installed (the catalog's and
-    the user's); with none installed yet, the catalog's. ``also``: a module to install as well.
+    """``nest.ResetKernel()``, then install again every module this process installed.
+
+    ``nest.ResetKernel()`` unloads extension modules; this installs the catalog's and the user's again (with
+    none installed yet, the catalog's), so the models keep their names across resets.
+
+    Parameters
+    ----------
+    also : Module, optional
+        A module to install as well.
     """
     import nest
 

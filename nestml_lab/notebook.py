@@ -126,6 +126,28 @@ def generate_nest_target(input_path, target_path: str | None = None, install_pat
     pairs them as in NESTML. ``module_name`` (default ``nestmlmodule`` in NESTML) is what ``nest.Install``
     takes afterwards; ``target_path``, ``install_path``, ``store_log`` and ``dev`` are accepted and unused
     (the code and the library live in the cache; the build log is kept there).
+
+    Parameters
+    ----------
+    input_path : str, Path or list of them
+        ``.nestml`` files, or folders of them.
+    logging_level : str
+        NESTML's: ``DEBUG``, ``INFO``, ``WARNING``, ``ERROR`` or ``NO``; in a notebook the compile step is a
+        progress bar.
+    module_name : str, optional
+        The module's name for ``nest.Install`` (default: NESTML's ``nestmlmodule``).
+    suffix : str
+        Appended to every model's NEST name, as in NESTML.
+    codegen_opts : dict, optional
+        NESTML's options: ``neuron_synapse_pairs``, ``weight_variable``, ``numeric_solver`` (``rk45``,
+        ``forward-Euler`` and the toolkit's ``semi-implicit-Euler``, ``rk4``, ``exponential-Euler``), ...
+
+    Raises
+    ------
+    nestml_lab.codegen.errors.CodegenError
+        A model NESTML rejects (file, line, column).
+    nestml_lab.cmake.BuildError
+        C++ that does not compile.
     """
     say = _Say(logging_level)
     if not suffix:

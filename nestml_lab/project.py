@@ -178,7 +178,23 @@ def new_project(folder: Path | str, module: str | None = None, example: bool = T
 
     ``module`` defaults to ``<folder>_module`` and ``suffix`` (appended to every NEST name) to
     ``_<folder>``, so that the project's models load beside the catalog's (``_nestml``) and other
-    projects'. Refuses a folder that already has a manifest. Returns the manifest's path.
+    projects'. Refuses a folder that already has a manifest.
+
+    Parameters
+    ----------
+    folder : str or Path
+        The project folder (created).
+    module : str, optional
+        The module's name.
+    example : bool
+        Write the example neuron and synapse.
+    suffix : str, optional
+        Appended to every NEST name of the project's models.
+
+    Returns
+    -------
+    Path
+        The manifest, ``folder/module.yaml``.
     """
     import re
     from importlib.resources import files
