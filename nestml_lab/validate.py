@@ -195,7 +195,7 @@ def validate(project, log=print, **kwargs) -> list[Comparison]:
     import nest
 
     from nestml_lab import module as modules
-    from nestml_lab.experiments.common import _check_builtin
+    from nestml_lab.experiments.common import check_builtin
 
     nest.verbosity = nest.VerbosityLevel.ERROR
     modules.reset_kernel()   # a module is installed before any node exists
@@ -206,7 +206,7 @@ def validate(project, log=print, **kwargs) -> list[Comparison]:
                          "twins:\n  my_neuron: nest:iaf_psc_alpha")
     for model, spec in twins.items():   # every twin named right before the first run
         try:
-            _check_builtin(spec.twin, "neuron")
+            check_builtin(spec.twin, "neuron")
         except KeyError as exc:
             raise KeyError(f"{mod.manifest.path}: twins: '{model}': {exc.args[0]}") from None
     results = []

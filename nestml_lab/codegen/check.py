@@ -18,7 +18,6 @@ from nestml_lab.codegen import upgrade
 from nestml_lab.codegen.errors import ModelMessage
 
 
-
 @dataclass
 class CheckResult:
     """What NESTML's check of one model file found: errors and hints."""

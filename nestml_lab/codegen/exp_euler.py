@@ -12,8 +12,10 @@ steps of a slice, each waiting on the last: the reciprocal of B_i / A_i's denomi
 taken from the other variables, off the chain through x_i, which then meets a multiplication instead of a
 division, and divisions by parameters (V_m / Delta_T) become multiplications by internal variables. (This
 moves a result by rounding, ~1e-16 relative; the step is the toolkit's own, no NEST model to match bit for bit.)
-Variables that NESTML's exact propagators overwrite right after the step (g_ex, g_in) are not stepped. A variable that appears in its own f_i other than linearly or inside a function
-(V^2 in Izhikevich's model) makes the system not conditionally linear: refused, as Brian2 refuses it.
+Variables that NESTML's exact propagators overwrite right after the step (g_ex, g_in) are not stepped.
+
+A variable that appears in its own f_i other than linearly or inside a function (V^2 in Izhikevich's
+model) makes the system not conditionally linear: refused, as Brian2 refuses it.
 A bound of the variable itself in f_i, ``min(V_m, V_peak)``, reads as the variable: at the start of a step
 it is below its bound (a spike resets it there).
 
@@ -151,14 +153,15 @@ def update_code(body: dict[str, str], indent: str, exact: frozenset = frozenset(
         a, b = system[var]
         x = f"ode_state[State_::{var}]"
         a = sp.factor_terms(a)   # one division by C_m, not one per term
-        if a != 0 and not (sp.sympify(a).free_symbols & varying):
+        if a == 0:
+            lines.append(f"{i}  nestml_lab_next[State_::{var}] = {x} + __timestep * ({cxx(hoisted(b))});")
+            continue
+        if not (sp.sympify(a).free_symbols & varying):
             constants[f"nestml_lab_expAh_{var}"] = f"std::exp(({cxx(a)}) * __timestep)"
             growth = f"node.V_.nestml_lab_expAh_{var}"
         else:
             growth = f"std::exp(({cxx(hoisted(a))}) * __timestep)"
-        if a == 0:
-            step = f"{x} + __timestep * ({cxx(hoisted(b))})"
-        elif b == 0:
+        if b == 0:
             step = f"{x} * {growth}"
         else:
             ratio = sp.factor_terms(sp.cancel(sp.together(b / a)))   # common factors (1 / C_m) cancelled
@@ -181,16 +184,13 @@ _VARIABLES = re.compile(r"(struct Variables_\n\s*\{\n)")
 _RECOMPUTE = re.compile(r"::recompute_internal_variables\(bool exclude_timestep\)\n\{\n")
 
 
-def rewrite(source: str, header: str, euler_step: re.Match) -> tuple[str, str]:
+def rewrite(source: str, header: str, euler_step: re.Match, exact: frozenset = frozenset()) -> tuple[str, str]:
     """Replace NESTML's Euler step (``euler_step``, a match in ``source`` with groups indent and dyn) by the
     exponential-Euler step; its parameter-only factors become internal variables of the model (declared in
-    ``header``, computed at the end of ``recompute_internal_variables``). Raises ValueError when either place
-    is not found.
+    ``header``, computed at the end of ``recompute_internal_variables``). ``exact``: the variables NESTML's
+    exact propagators set right after the step (not stepped). Raises ValueError when either place is not found.
     """
-    body = dynamics_body(source, euler_step["dyn"])
-    after = source[euler_step.end():source.find("\n}\n", euler_step.end())]
-    exact = frozenset(v for v in body if re.search(rf"S_\.ode_state\[State_::{v}\] = {v}__tmp;", after))
-    code, constants = update_code(body, euler_step["indent"], exact)
+    code, constants = update_code(dynamics_body(source, euler_step["dyn"]), euler_step["indent"], exact)
     source = source[:euler_step.start()] + code + source[euler_step.end():]
     if constants:
         decl = _VARIABLES.search(header)

@@ -271,12 +271,23 @@ def fixed_step_solver(source: str, header: str, solver: str) -> tuple[str, str, 
         from nestml_lab.codegen import exp_euler
 
         try:   # NotConditionallyLinear (the model's equations) goes to the caller
-            source, header = exp_euler.rewrite(source, header, m)
+            after = source[m.end():source.find("\n}\n", m.end())]   # the rest of update()
+            source, header = exp_euler.rewrite(source, header, m, frozenset(replaced_by_exact(after)))
         except ValueError:
             return source, header, False
         return source, header, True
     step = FIXED_STEP[solver].format(i=m["indent"], dyn=m["dyn"])
     return source[:m.start()] + step + source[m.end():], header, True
+
+
+_EXACT = re.compile(r"S_\.ode_state\[State_::(\w+)\] = \1__tmp;")
+
+
+def replaced_by_exact(code: str) -> set[str]:
+    """The state variables ``code`` (NESTML's, after a numeric step) sets to their exact values
+    (``S_.ode_state[State_::g_ex] = g_ex__tmp;``): whatever the numeric step made of them is not kept.
+    """
+    return set(_EXACT.findall(code))
 
 
 _POST_TRACE_EULER = re.compile(
@@ -294,8 +305,8 @@ def drop_post_trace_euler(source: str) -> tuple[str, int]:
     def drop(m: re.Match) -> str:
         nonlocal count
         traces = [v.strip() for v in m["vars"].split(",")]
-        after = m.string[m.end():m.end() + 2000]
-        if not all("__for_" in v and f"S_.ode_state[State_::{v}] = {v}__tmp;" in after for v in traces):
+        exact = replaced_by_exact(m.string[m.end():m.end() + 2000])
+        if not all("__for_" in v and v in exact for v in traces):
             return m.group(0)   # not only traces, or not each replaced by its exact value next: kept
         count += 1
         return (f"{m['indent']}// nestml-lab: NESTML's Euler step of {m['vars'].strip()} dropped here (it does not "

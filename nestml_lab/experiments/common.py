@@ -54,9 +54,9 @@ def resolve_models(synapse: str, neuron: str, mod: catalog.Module | None = None)
     if syn_builtin:
         nest_synapse = synapse[len(BUILTIN_PREFIX):]
         nest_neuron = neuron[len(BUILTIN_PREFIX):] if neu_builtin else mod.neuron(neuron)
-        _check_builtin(nest_synapse, "synapse")
+        check_builtin(nest_synapse, "synapse")
         if neu_builtin:
-            _check_builtin(nest_neuron, "neuron")
+            check_builtin(nest_neuron, "neuron")
         return nest_neuron, nest_synapse
     m = mod.manifest
     spec = m.synapses.get(synapse)
@@ -67,7 +67,7 @@ def resolve_models(synapse: str, neuron: str, mod: catalog.Module | None = None)
         if spec.needs_partner:
             raise ValueError(f"{synapse} of {where} is co-generated with its module's neurons and cannot be "
                              f"used on the NEST built-in {neuron}")
-        _check_builtin(neuron[len(BUILTIN_PREFIX):], "neuron")
+        check_builtin(neuron[len(BUILTIN_PREFIX):], "neuron")
         return neuron[len(BUILTIN_PREFIX):], mod.synapse(synapse)
     if neuron not in m.neurons and neuron not in {p.neuron for p in m.pairs}:
         raise KeyError(f"unknown neuron {neuron!r}; {where} has: "
@@ -77,7 +77,10 @@ def resolve_models(synapse: str, neuron: str, mod: catalog.Module | None = None)
     return mod.neuron(neuron), mod.synapse(synapse)
 
 
-def _check_builtin(name: str, kind: str) -> None:
+def check_builtin(name: str, kind: str) -> None:
+    """Raise ``KeyError`` if NEST has no built-in ``kind`` ("neuron" or "synapse") model ``name``, naming the
+    closest ones ("did you mean iaf_psc_delta?").
+    """
     import nest
 
     known = nest.synapse_models if kind == "synapse" else nest.node_models

@@ -350,10 +350,10 @@ def nest_twin(p: StdpWindowParams) -> StdpWindowParams | None:
         if not p.reference.startswith(common.BUILTIN_PREFIX):
             return None
         builtin = p.reference[len(common.BUILTIN_PREFIX):]
-        common._check_builtin(builtin, "synapse")
+        common.check_builtin(builtin, "synapse")
         neuron = p.reference_neuron[len(common.BUILTIN_PREFIX):] if p.reference_neuron.startswith(
             common.BUILTIN_PREFIX) else p.reference_neuron
-        common._check_builtin(neuron, "neuron")
+        common.check_builtin(neuron, "neuron")
         syn_keys, neu_keys = set(nest.GetDefaults(builtin)), set(nest.GetDefaults(neuron))
         rule_names = set(references.NEST_TWINS.get(builtin, (None, {}))[1]) - {"weight"}
         post_names = set(_POST_TIME_CONSTANTS.get(references.NEST_TWINS.get(builtin, ("",))[0], {}).values())

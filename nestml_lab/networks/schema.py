@@ -21,12 +21,6 @@ REQUIRED = object()
 OPTIONAL = object()
 
 
-def _mapping(value, where: str) -> dict:
-    if not isinstance(value, dict):
-        raise checks.TreeError(f"{where}: expected a mapping, got {type(value).__name__}")
-    return value
-
-
 def _whole(value, where: str) -> int:
     return checks.whole_number(value, where)
 
