@@ -258,22 +258,27 @@ def bench_mpi(quick: bool) -> dict | None:
     return res
 
 
+def _benchmarks() -> dict:
+    """Every benchmark by name, in the order they run."""
+    return {"build": bench_build, "brunel": bench_brunel, "window": bench_window, "pd14": bench_pd14,
+            "mpi": bench_mpi, "twins": twins.bench_twins, "solvers": solvers.bench_solvers,
+            "seed004": seed004.bench_seed004}
+
+
 def main(argv=None) -> int:
     """Run the benchmarks (``--quick``, ``--only``) and write BENCHMARKS.md and the JSON results; return the exit
     status.
     """
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="the small development subset")
-    parser.add_argument("--only", nargs="*", choices=["build", "brunel", "window", "pd14", "mpi", "twins", "solvers", "seed004"],
-                        help="some benchmarks")
+    benchmarks = _benchmarks()
+    parser.add_argument("--only", nargs="*", choices=list(benchmarks), help="some benchmarks")
     args = parser.parse_args(argv)
     OUT.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
     results = {"machine": machine(), "quick": args.quick, "date": time.strftime("%Y-%m-%d %H:%M")}
-    wanted = args.only or ["build", "brunel", "window", "pd14", "mpi", "twins", "solvers", "seed004"]
-    for name, fn in (("build", bench_build), ("brunel", bench_brunel), ("window", bench_window), ("pd14", bench_pd14),
-                     ("mpi", bench_mpi), ("twins", twins.bench_twins), ("solvers", solvers.bench_solvers),
-                     ("seed004", seed004.bench_seed004)):
+    wanted = args.only or list(benchmarks)
+    for name, fn in benchmarks.items():
         if name in wanted:
             r = fn(args.quick)
             if r is not None:
