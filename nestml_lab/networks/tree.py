@@ -32,7 +32,6 @@ class Tree:
     recorders: list
     sessions: dict
     source: str = "<tree>"
-    raw: dict = field(default_factory=dict)
     modules: list = field(default_factory=list)   # project folders (absolute) whose models leaves name
 
     def resolved(self) -> dict:
@@ -86,8 +85,7 @@ def parse(data: dict, source: str = "<tree>") -> Tree:
         return memory.SYNAPSE_SIZEOF.get(leaf["params"].get("nest_model"), memory.BYTES_PER_SYNAPSE_UNKNOWN)
 
     memory.check_memory(populations, connections, source, synapse_bytes)
-    return Tree(kernel, neuron_models, synapse_models, populations, connections, recorders, sessions, source, data,
-                modules)
+    return Tree(kernel, neuron_models, synapse_models, populations, connections, recorders, sessions, source, modules)
 
 
 def read(path: str | Path) -> Tree:
