@@ -346,8 +346,8 @@ def generate(manifest: Manifest, out_dir: Path, jobs: int | None = None, log=pri
     sources_cmake = _write_registration(manifest, units, units_dir, out_dir, versions, shash)
     outcomes = [rewrites.Outcome(**o) for u in units
                 for o in json.loads((units_dir / u.uid / _REWRITES_FILE).read_text())]
-    if "no_math_errno" in manifest.rewrites:
-        outcomes.append(rewrites.Outcome("no_math_errno", manifest.module, True, "-fno-math-errno for every file"))
+    outcomes += [rewrites.Outcome(name, manifest.module, True, f"{flag} for every file")
+                 for name, flag in rewrites.COMPILE_FLAGS.items() if name in manifest.rewrites]
     variables = {}
     for u in units:
         variables.update(json.loads((units_dir / u.uid / _VARIABLES_FILE).read_text()))
@@ -506,7 +506,7 @@ def _write_registration(manifest: Manifest, units: list[Unit], units_dir: Path, 
         if f.suffix == ".cpp" and str(f) not in sources:
             f.unlink()
     include_dirs = [str(units_dir / u.uid) for u in units]
-    options = ["-fno-math-errno"] if "no_math_errno" in manifest.rewrites else []
+    options = [flag for name, flag in rewrites.COMPILE_FLAGS.items() if name in manifest.rewrites]
     text = env.get_template("sources.cmake.jinja2").render(sources=sources, include_dirs=include_dirs,
                                                            compile_options=options, **common)
     path = out_dir / "sources.cmake"

@@ -38,6 +38,26 @@ def test_accumulate_only_ports_lose_their_received_flags(built_module):
     assert "nest::MultiChannelInputBuffer< INPUT_CHANNELS > input_buffer_;" in new_h
 
 
+def test_accumulate_only_blocks_run_every_step_without_a_branch(built_module):
+    cpp, h = _raw("iaf_psc_exp_neuron_nestml")
+    new_cpp, _, _ = rewrites.rewrite_neuron(cpp, h, "iaf_psc_exp_neuron_nestml", rewrites.ALL, paired=False)
+    update = new_cpp.split("::update(", 1)[1].split("\n}\n", 1)[0]
+    # number factors: the block adds exactly +0 on a step without input, so it runs unguarded
+    assert "if (B_.spike_inputs_grid_sum_[" not in update
+    assert update.count("accumulate-only block, every step") == 2
+    anchor = "  S_.I_syn_ex += (0.001 * B_.spike_inputs_grid_sum_[EXC_SPIKES - MIN_SPIKE_RECEPTOR]) * 1. * 1000.;\n"
+    assert anchor in new_cpp
+    # a parameter factor could be infinite (inf * 0 = NaN): every step only when the sum is 0 at input 0
+    cpp = cpp.replace(anchor, anchor.replace("* 1. *", "* P_.C_m *"))
+    new_cpp, _, outs = rewrites.rewrite_neuron(cpp, h, "iaf_psc_exp_neuron_nestml", rewrites.ALL, paired=False)
+    assert _by_rewrite(outs)["input_buffer"].applied
+    update = new_cpp.split("::update(", 1)[1].split("\n}\n", 1)[0]
+    assert "  const bool __every_step_exc_spikes = ((0.001 * 0.) * P_.C_m * 1000.) == 0.;\n" in update
+    assert ("    if (__every_step_exc_spikes || B_.spike_inputs_grid_sum_[EXC_SPIKES - MIN_SPIKE_RECEPTOR] != 0.)\n"
+            in update)
+    assert "__every_step_inh_spikes" not in update   # number factors only: unguarded
+
+
 def test_a_block_that_does_more_than_accumulate_keeps_its_flag(built_module):
     cpp, h = _raw("iaf_psc_exp_neuron_nestml")
     anchor = "  S_.I_syn_ex += (0.001 * B_.spike_inputs_grid_sum_[EXC_SPIKES - MIN_SPIKE_RECEPTOR]) * 1. * 1000.;\n"
