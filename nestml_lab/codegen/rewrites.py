@@ -68,6 +68,25 @@ R5 ``direct_calls`` (the module's compile flags)
     own (NEST never interposes them): calls become direct and inlinable.
     Changes no result.
 
+R6 ``zero_terms`` (every neuron with an exactly integrated membrane)
+    NESTML's exact step of V_m is one sum evaluated left to right, with the
+    terms of I_e and of the current ports after the term of V_m itself:
+    ``V_m__tmp = ... + V_m * P + ... - I_e * P * tau_m / C_m + I_e * tau_m /
+    C_m - I_stim * P * tau_m / C_m + I_stim * tau_m / C_m``. Each of those
+    additions waits on the last, and the next step waits on V_m: the chain
+    through V_m is 4 additions longer than it needs to be, and it sets the
+    pace of the step. The rewrite sums the terms up to the last one that
+    reads the state, then adds the terms of parameters (I_e) only when one of
+    them is not zero (checked once per ``update()``), then those of the
+    current ports only when an input is not zero (per step: a branch that
+    goes the same way step after step). Measured side by side, I_e drive
+    only: iaf_psc_alpha_neuron 1.31x -> 1.14x of NEST's, iaf_psc_exp_neuron
+    0.87x -> 0.81x. Adding a zero changes no value (only a result that is
+    exactly 0 may change its sign). Preconditions: the
+    trailing terms read only parameters, internals and continuous inputs
+    (products and quotients, no calls), and ``update()`` assigns to no
+    parameter or internal.
+
 Every rewrite either applies completely or leaves NESTML's text untouched for
 that part and says why (:class:`Outcome`). Nothing here is copied from NEST or
 NESTML: the inserted C++ is written against NEST's public API.
@@ -79,7 +98,7 @@ import re
 from dataclasses import asdict, dataclass
 
 #: Names of the rewrites, in the order they are applied; ``rewrites:`` in the manifest selects among them.
-ALL = ("input_buffer", "trace_lookup", "synapse_layout", "no_math_errno", "direct_calls")
+ALL = ("input_buffer", "trace_lookup", "synapse_layout", "no_math_errno", "direct_calls", "zero_terms")
 
 #: The rewrites that are compiler flags, each with its flag (given to every file of the module).
 COMPILE_FLAGS = {"no_math_errno": "-fno-math-errno", "direct_calls": "-fno-semantic-interposition"}
@@ -411,6 +430,74 @@ def _input_buffer(cpp: str, header: str, cls: str) -> tuple[str, str, str]:
     return cpp, header, detail
 
 
+# --------------------------------------------------------------------------- R6: zero terms
+
+_STEP_SUM = re.compile(r"^(?P<indent>[ \t]*)const double (?P<var>\w+)__tmp = (?P<sum>.*);$", re.M)
+_TAIL_TERM = re.compile(r"^\(?(?:[PV]_\.\w+|B_\.continuous_inputs_grid_sum_\[\w+\]|[0-9.]+(?:[eE][-+]?\d+)?)\)?"
+                        r"(?: [*/] \(?(?:[PV]_\.\w+|B_\.continuous_inputs_grid_sum_\[\w+\]|[0-9.]+(?:[eE][-+]?\d+)?)\)?)*$")
+_INPUT = re.compile(r"B_\.continuous_inputs_grid_sum_\[\w+\]")
+
+
+def _terms(expr: str) -> list[tuple[str, str]]:
+    """``expr`` split at its top-level binary + and -: [(operator, term)], the first operator ''."""
+    out, depth, start, op = [], 0, 0, ""
+    i = 0
+    while i < len(expr):
+        c = expr[i]
+        depth += (c == "(") - (c == ")")
+        if depth == 0 and expr.startswith((" + ", " - "), i):
+            out.append((op, expr[start:i]))
+            op, start = expr[i + 1], i + 3
+            i += 3
+            continue
+        i += 1
+    return out + [(op, expr[start:])]
+
+
+def _zero_terms(cpp: str, cls: str) -> tuple[str, str]:
+    start, end = _one_definition(cpp, cls, "update")
+    update = cpp[start:end]
+    if re.search(r"\b[PV]_\.\w+\s*(?:[-+*/]?=)(?!=)", update):
+        raise _NoMatch("update() assigns to a parameter or internal variable")
+    prologue, done = [], []
+
+    def edit(m: re.Match) -> str:
+        terms = _terms(m["sum"])
+        tail = 0
+        while tail < len(terms) - 1 and _TAIL_TERM.match(terms[-1 - tail][1]):
+            tail += 1
+        if not tail or "S_." not in "".join(t for _, t in terms[:-tail]):
+            return m[0]
+        # the trailing terms: those of parameters only, then those of inputs (I_e's, then the current ports')
+        params = [t for t in terms[-tail:] if not _INPUT.search(t[1])]
+        inputs = [t for t in terms[-tail:] if _INPUT.search(t[1])]
+        if terms[-tail:] != params + inputs:
+            params, inputs = [], terms[-tail:]
+        i, v, k = m["indent"], m["var"], len(done)
+        lines = [f"{i}// nestml-lab R6: the terms of parameters and of inputs are added only when not all 0",
+                 f"{i}const double {v}__head = " + "".join(f" {op} {t}" if op else t for op, t in terms[:-tail]) + ";"]
+        last = f"{v}__head"
+        for kind, group in (("params", params), ("inputs", inputs)):
+            if not group:
+                continue
+            flag = f"__zero_{kind}_{k}"
+            prologue.append(f"  const bool {flag} = " + " && ".join(f"({_INPUT.sub('0.', t)}) == 0." for _, t in group)
+                            + f";  // nestml-lab R6: these terms of {v}'s step are 0\n")
+            when = " && ".join([flag] + [f"{x} == 0." for x in sorted(set(_INPUT.findall(str(group))))])
+            name = f"{v}__tmp" if kind == "inputs" or not inputs else f"{v}__{kind}"
+            lines.append(f"{i}const double {name} = {when} ? {last} : {last}" + "".join(f" {op} {t}" for op, t in group)
+                         + ";")
+            last = name
+        done.append(f"{v} ({tail} of {len(terms)} terms)")
+        return "\n".join(lines)
+
+    update = _STEP_SUM.sub(edit, update)
+    if not done:
+        raise _NoMatch("no step sum ends in terms of parameters or inputs")
+    update = _replace_once(update, _TIMESTEP_LINE, _TIMESTEP_LINE + "".join(prologue), "update()'s first line")
+    return cpp[:start] + update + cpp[end:], "trailing terms skipped while 0: " + ", ".join(done)
+
+
 # --------------------------------------------------------------------------- R2: trace lookup
 
 def _trace_getters(cpp: str, cls: str) -> list[str]:
@@ -596,7 +683,7 @@ def _apply(name: str, model: str, fn, *args) -> tuple[tuple | None, Outcome]:
 
 def rewrite_neuron(cpp: str, header: str, cls: str, enabled: tuple[str, ...], paired: bool
                    ) -> tuple[str, str, list[Outcome]]:
-    """Apply the enabled neuron rewrites (R1, and R2 for a co-generated neuron) to one generated neuron."""
+    """Apply the enabled neuron rewrites (R1, R2 for a co-generated neuron, R6) to one generated neuron."""
     outcomes = []
     if "input_buffer" in enabled:
         res, out = _apply("input_buffer", cls, _input_buffer, cpp, header, cls)
@@ -605,6 +692,11 @@ def rewrite_neuron(cpp: str, header: str, cls: str, enabled: tuple[str, ...], pa
         outcomes.append(out)
     if "trace_lookup" in enabled and paired:
         res, out = _apply("trace_lookup", cls, _trace_lookup, cpp, cls)
+        if res:
+            (cpp,) = res
+        outcomes.append(out)
+    if "zero_terms" in enabled:
+        res, out = _apply("zero_terms", cls, _zero_terms, cpp, cls)
         if res:
             (cpp,) = res
         outcomes.append(out)
