@@ -10,8 +10,12 @@ the values at the start of the step, every other variable frozen over it, and
 for all variables at once. The step is written for latency, since NEST updates one neuron through all the
 steps of a slice, each waiting on the last: the reciprocal of B_i / A_i's denominator (g_L + g_ex + g_in) is
 taken from the other variables, off the chain through x_i, which then meets a multiplication instead of a
-division, and divisions by parameters (V_m / Delta_T) become multiplications by internal variables. (This
-moves a result by rounding, ~1e-16 relative; the step is the toolkit's own, no NEST model to match bit for bit.)
+division. Where B_i = R + c f(x_i) (the AdEx: f = exp(V_m / Delta_T)), the step is written
+x_i exp(A_i h) + (R / A_i)(exp(A_i h) - 1) + (c / A_i)(exp(A_i h) - 1) f(x_i), the same value: all but the last
+product is computed beside the exponential of V_m, so from one step's V_m to the next there are f, one
+multiplication and one addition, not eight operations. Divisions by parameters (V_m / Delta_T) become
+multiplications by internal variables. (This moves a result by rounding, ~1e-15 relative; the step is the
+toolkit's own, no NEST model to match bit for bit.)
 Variables that NESTML's exact propagators overwrite right after the step (g_ex, g_in) are not stepped.
 
 A variable that appears in its own f_i other than linearly or inside a function (V^2 in Izhikevich's
@@ -169,6 +173,23 @@ def update_code(body: dict[str, str], indent: str, exact: frozenset = frozenset(
             if den.free_symbols & varying and symbols[x] not in den.free_symbols:
                 # the reciprocal from the other variables, off the chain through x
                 lines.append(f"{i}  const double nestml_lab_inv_{var} = 1.0 / ({cxx(hoisted(den))});")
+                terms = sp.Add.make_args(sp.expand(num, power_exp=False))
+                own = [t for t in terms if symbols[x] in t.free_symbols]
+                rest = sp.Add(*[t for t in terms if symbols[x] not in t.free_symbols])
+                if len(own) == 1:
+                    # x' = x g + (B/A)(g - 1), B = rest + c f(x) (f: exp(V_m / Delta_T)): everything but c' f(x)
+                    # is computed off the chain through x, which is then f, one multiplication, one addition
+                    c, f = own[0].as_independent(symbols[x], as_Add=False)
+                    n = f"nestml_lab_{{}}_{var}"
+                    lines += [f"{i}  const double {n.format('g')} = {growth};",
+                              f"{i}  const double {n.format('gm1')} = {n.format('g')} - 1.0;",
+                              f"{i}  const double {n.format('K')} = {x} * {n.format('g')} + (({cxx(hoisted(rest))})"
+                              f" * nestml_lab_inv_{var}) * {n.format('gm1')};",
+                              f"{i}  const double {n.format('c')} = (({cxx(hoisted(c))}) * nestml_lab_inv_{var})"
+                              f" * {n.format('gm1')};",
+                              f"{i}  nestml_lab_next[State_::{var}] = {n.format('K')} + {n.format('c')} * "
+                              f"{cxx(hoisted(f))};"]
+                    continue
                 ba = f"({cxx(hoisted(num))}) * nestml_lab_inv_{var}"
             else:
                 ba = cxx(hoisted(ratio))

@@ -60,10 +60,13 @@ def test_the_step_is_brian2s_exponential_euler():
 
 def test_the_step_keeps_divisions_off_the_chain_through_v():
     _, code = _step({"V_m": -55.0, "w": 20.0, "g_ex": 3.0}, 0.0)
-    inverse = next(line for line in code.splitlines() if "nestml_lab_inv_V_m =" in line)
-    ba = next(line for line in code.splitlines() if "nestml_lab_BA_V_m =" in line)
-    assert "V_m" not in inverse.split("=", 1)[1]                     # the reciprocal does not wait on V_m
-    assert "/" not in ba and "* nestml_lab_inv_V_m" in ba            # V_m / Delta_T became a product
+    line = {name: next(x.split("=", 1)[1] for x in code.splitlines() if f"nestml_lab_{name}_V_m =" in x)
+            for name in ("inv", "g", "K", "c")}
+    last = next(x.split("=", 1)[1] for x in code.splitlines() if "nestml_lab_next[State_::V_m] =" in x)
+    assert "State_::V_m" not in line["inv"] + line["g"] + line["c"]  # the reciprocal, exp(A h), c: not on V_m
+    assert "/" not in line["K"] + line["c"] + last                   # V_m / Delta_T became a product
+    # from V_m to the next V_m: exp(V_m / Delta_T), one product, one sum (V_m g is beside the exponential)
+    assert last.strip() == "nestml_lab_K_V_m + nestml_lab_c_V_m * std::exp(ode_state[State_::V_m]*node.V_.nestml_lab_c2);"
     assert "State_::g_ex] =" not in code                             # g_ex is not stepped
 
 
