@@ -270,7 +270,9 @@ def _every_step(cpp: str, cls: str, port_enum: str, block: str, update: str) -> 
     conversions): it is called unguarded. A parameter or internal factor could be infinite (inf * 0 is NaN):
     the block's sums are evaluated once per ``update()`` with the port at 0, and where they are 0 (every
     factor finite) it runs every step; otherwise only on the steps with input, as before. Adding +0 changes
-    no value (only a state that is exactly -0.0 becomes +0.0).
+    no value (only a state that is exactly -0.0 becomes +0.0). The test is ``(flag ? 1. : port) != 0.``:
+    under ``flag || port != 0.`` GCC tests the port first, the branch the rewrite is there to remove
+    (iaf_psc_alpha_neuron: 1.19x -> 1.01x of NEST's, side by side).
     """
     call = f"on_receive_block_{block}(origin, lag);\n"
     comment = "    // nestml-lab R1: accumulate-only block, every step (adds +0 when no spike came in)\n"
@@ -285,7 +287,7 @@ def _every_step(cpp: str, cls: str, port_enum: str, block: str, update: str) -> 
     flag = f"__every_step_{block}"
     prologue = (f"  // nestml-lab R1: on_receive_block_{block} adds exactly 0 without input when its factors are finite\n"
                 f"  const bool {flag} = " + " && ".join(f"({x}) == 0." for x in sums) + ";\n")
-    return f"{comment}    if ({flag} || {port} != 0.)\n    {{\n      {call}    }}\n", prologue
+    return f"{comment}    if (({flag} ? 1. : {port}) != 0.)  // not ||: GCC would test the port first\n    {{\n      {call}    }}\n", prologue
 
 
 def _input_buffer(cpp: str, header: str, cls: str) -> tuple[str, str, str]:
