@@ -45,6 +45,23 @@ def child_json(cmd: list[str], env: dict | None = None) -> dict:
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
+def child_json_pair(cmds: tuple[list[str], list[str]], swap: bool, env: dict | None = None) -> tuple[dict, dict]:
+    """Run two children side by side, one core each (cores swapped when ``swap``), so that both meet the same
+    machine load; each prints one JSON object on its last stdout line. On one core, or without ``taskset``, one
+    after the other.
+    """
+    if (os.cpu_count() or 1) < 2 or shutil.which("taskset") is None:
+        return child_json(cmds[0], env), child_json(cmds[1], env)
+    procs = [subprocess.Popen(["taskset", "-c", str((i + swap) % 2), *cmd], env=env, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True) for i, cmd in enumerate(cmds)]
+    out = []
+    for proc, cmd in zip(procs, cmds):
+        stdout, stderr = proc.communicate()
+        _raise_if_failed(subprocess.CompletedProcess(cmd, proc.returncode, stdout, stderr), cmd)
+        out.append(json.loads(stdout.strip().splitlines()[-1]))
+    return out[0], out[1]
+
+
 def _raise_if_failed(proc: subprocess.CompletedProcess, cmd: list[str]) -> None:
     if proc.returncode != 0:
         raise RuntimeError(f"{' '.join(cmd)} failed (exit {proc.returncode}):\n{proc.stdout[-3000:]}\n"

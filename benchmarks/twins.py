@@ -3,15 +3,17 @@
     python -m benchmarks.twins            # or: python -m benchmarks.run --only twins
 
 N unconnected neurons of each model, the catalog's set to the twin's parameter values (every parameter the two
-share), the same Poisson input, one thread; the CPU time of ``Simulate`` in a child process per run, A/B pairs
-alternating, and whether the spikes are identical. Nothing is asserted: the figures are printed and kept.
+share), the same Poisson input, one thread; the CPU time of ``Simulate`` in a child process per run, and whether
+the spikes are identical. Each A/B pair runs side by side, one core each, the cores swapped every pair, so that
+both meet the same load of a shared machine (run one after the other, single pairs spread by up to 1.3x here).
+Nothing is asserted: the figures are printed and kept.
 """
 
 from __future__ import annotations
 
 import json
 
-from benchmarks.common import PYTHON, ROOT, TIMED_RUN, child_json, env_for, log, summary
+from benchmarks.common import PYTHON, ROOT, TIMED_RUN, child_json_pair, env_for, log, summary
 
 #: catalog neuron -> (NEST twin, Poisson rate (Hz), weight of the input in the twin's unit)
 TWINS = {
@@ -56,14 +58,16 @@ def _side_by_side(twin: str, cat: list, nest: list) -> dict:
 
 def bench_twins(quick: bool) -> dict:
     """Each catalog neuron and its twin, A/B pairs; ratio of the medians, identical spikes or not."""
-    n, t_sim, pairs = (500, 200.0, 2) if quick else (2000, 500.0, 3)
+    n, t_sim, pairs = (500, 200.0, 2) if quick else (2000, 500.0, 4)
     res: dict = {"neurons": n, "t_sim_ms": t_sim, "pairs": pairs, "models": {}}
     for catalog_name, (twin, rate, weight) in TWINS.items():
         runs: dict = {"catalog": [], "nest": []}
-        for _ in range(pairs):
-            for which in ("catalog", "nest"):
-                runs[which].append(child_json([PYTHON, "-c", _CHILD, catalog_name, twin, str(rate), str(weight),
-                                               str(n), str(t_sim), which], env=env_for(ROOT)))
+        for k in range(pairs):
+            cat, nest = child_json_pair(tuple([PYTHON, "-c", _CHILD, catalog_name, twin, str(rate), str(weight), str(n),
+                                               str(t_sim), which] for which in ("catalog", "nest")), k % 2 == 1,
+                                        env=env_for(ROOT))
+            runs["catalog"].append(cat)
+            runs["nest"].append(nest)
         entry = _side_by_side(twin, runs["catalog"], runs["nest"])
         entry["shared_parameters"] = runs["catalog"][0]["shared"]
         res["models"][catalog_name] = entry
@@ -118,14 +122,15 @@ extra = lambda: {"weights": np.asarray(nest.GetConnections(source=pop[:20], syna
 
 def bench_synapse_twins(quick: bool) -> dict:
     """Each catalog synapse and its NEST twin in a recurrent network, A/B pairs; identical spikes and weights."""
-    n, t_sim, pairs = (500, 200.0, 2) if quick else (1000, 1000.0, 3)
+    n, t_sim, pairs = (500, 200.0, 2) if quick else (1000, 1000.0, 4)
     res: dict = {"neurons": n, "t_sim_ms": t_sim, "pairs": pairs, "synapses": {}}
     for ours, twin in SYNAPSE_TWINS.items():
         runs: dict = {"catalog": [], "nest": []}
-        for _ in range(pairs):
-            for which in ("catalog", "nest"):
-                runs[which].append(child_json([PYTHON, "-c", _SYNAPSE_CHILD, ours, twin, which, str(n), str(t_sim)],
-                                              env=env_for(ROOT)))
+        for k in range(pairs):
+            cat, nest = child_json_pair(tuple([PYTHON, "-c", _SYNAPSE_CHILD, ours, twin, which, str(n), str(t_sim)]
+                                              for which in ("catalog", "nest")), k % 2 == 1, env=env_for(ROOT))
+            runs["catalog"].append(cat)
+            runs["nest"].append(nest)
         cat, nest = runs["catalog"], runs["nest"]
         entry = _side_by_side(twin, cat, nest)
         entry["max_weight_difference"] = (max((abs(a - b) for a, b in zip(cat[0]["weights"], nest[0]["weights"])),
@@ -142,8 +147,8 @@ def markdown(t: dict) -> list[str]:
     """The BENCHMARKS.md section of :func:`bench_twins`."""
     out = ["## Every catalog neuron against its NEST twin", "",
            f"{t['neurons']} unconnected neurons, the catalog's set to the twin's parameter values, the same Poisson "
-           f"input, {t['t_sim_ms']:g} ms, one thread; CPU time of `Simulate`, {t['pairs']} A/B pairs "
-           "(`benchmarks/twins.py`).", "",
+           f"input, {t['t_sim_ms']:g} ms, one thread; CPU time of `Simulate`, {t['pairs']} A/B pairs, each run side by "
+           "side on the two cores, swapped every pair (`benchmarks/twins.py`).", "",
            "| catalog neuron | NEST twin | catalog | NEST | ratio (pairs) | spikes | identical |",
            "|---|---|---|---|---|---|---|"]
     for name, e in t["models"].items():
