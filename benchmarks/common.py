@@ -54,12 +54,11 @@ def child_json_pair(cmds: tuple[list[str], list[str]], swap: bool, env: dict | N
         return child_json(cmds[0], env), child_json(cmds[1], env)
     procs = [subprocess.Popen(["taskset", "-c", str((i + swap) % 2), *cmd], env=env, stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, text=True) for i, cmd in enumerate(cmds)]
-    out = []
-    for proc, cmd in zip(procs, cmds):
-        stdout, stderr = proc.communicate()
-        _raise_if_failed(subprocess.CompletedProcess(cmd, proc.returncode, stdout, stderr), cmd)
-        out.append(json.loads(stdout.strip().splitlines()[-1]))
-    return out[0], out[1]
+    done = [subprocess.CompletedProcess(cmd, 0, *proc.communicate()) for proc, cmd in zip(procs, cmds)]
+    for proc, result in zip(procs, done):   # both have ended before either failure is raised
+        result.returncode = proc.returncode
+        _raise_if_failed(result, result.args)
+    return tuple(json.loads(r.stdout.strip().splitlines()[-1]) for r in done)
 
 
 def _raise_if_failed(proc: subprocess.CompletedProcess, cmd: list[str]) -> None:

@@ -45,6 +45,18 @@ extra = lambda: {"shared": sorted(shared)}
 """ + TIMED_RUN
 
 
+def _ab_runs(command, pairs: int) -> dict:
+    """``pairs`` A/B pairs of the child ``command(which)`` (which: "catalog", "nest"), each pair side by side,
+    the cores swapped every pair: ``{"catalog": [result, ...], "nest": [...]}``.
+    """
+    runs: dict = {"catalog": [], "nest": []}
+    for k in range(pairs):
+        results = child_json_pair((command("catalog"), command("nest")), k % 2 == 1, env=env_for(ROOT))
+        for which, result in zip(("catalog", "nest"), results):
+            runs[which].append(result)
+    return runs
+
+
 def _side_by_side(twin: str, cat: list, nest: list) -> dict:
     """The A/B runs of the catalog model and its twin: CPU times, their ratio, spikes, identical or not."""
     entry = {"twin": twin, "catalog_cpu_s": summary([r["cpu_s"] for r in cat]),
@@ -61,13 +73,8 @@ def bench_twins(quick: bool) -> dict:
     n, t_sim, pairs = (500, 200.0, 2) if quick else (2000, 500.0, 4)
     res: dict = {"neurons": n, "t_sim_ms": t_sim, "pairs": pairs, "models": {}}
     for catalog_name, (twin, rate, weight) in TWINS.items():
-        runs: dict = {"catalog": [], "nest": []}
-        for k in range(pairs):
-            cat, nest = child_json_pair(tuple([PYTHON, "-c", _CHILD, catalog_name, twin, str(rate), str(weight), str(n),
-                                               str(t_sim), which] for which in ("catalog", "nest")), k % 2 == 1,
-                                        env=env_for(ROOT))
-            runs["catalog"].append(cat)
-            runs["nest"].append(nest)
+        runs = _ab_runs(lambda which: [PYTHON, "-c", _CHILD, catalog_name, twin, str(rate), str(weight), str(n),
+                                       str(t_sim), which], pairs)
         entry = _side_by_side(twin, runs["catalog"], runs["nest"])
         entry["shared_parameters"] = runs["catalog"][0]["shared"]
         res["models"][catalog_name] = entry
@@ -125,12 +132,7 @@ def bench_synapse_twins(quick: bool) -> dict:
     n, t_sim, pairs = (500, 200.0, 2) if quick else (1000, 1000.0, 4)
     res: dict = {"neurons": n, "t_sim_ms": t_sim, "pairs": pairs, "synapses": {}}
     for ours, twin in SYNAPSE_TWINS.items():
-        runs: dict = {"catalog": [], "nest": []}
-        for k in range(pairs):
-            cat, nest = child_json_pair(tuple([PYTHON, "-c", _SYNAPSE_CHILD, ours, twin, which, str(n), str(t_sim)]
-                                              for which in ("catalog", "nest")), k % 2 == 1, env=env_for(ROOT))
-            runs["catalog"].append(cat)
-            runs["nest"].append(nest)
+        runs = _ab_runs(lambda which: [PYTHON, "-c", _SYNAPSE_CHILD, ours, twin, which, str(n), str(t_sim)], pairs)
         cat, nest = runs["catalog"], runs["nest"]
         entry = _side_by_side(twin, cat, nest)
         entry["max_weight_difference"] = (max((abs(a - b) for a, b in zip(cat[0]["weights"], nest[0]["weights"])),

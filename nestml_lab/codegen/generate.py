@@ -347,7 +347,7 @@ def generate(manifest: Manifest, out_dir: Path, jobs: int | None = None, log=pri
     outcomes = [rewrites.Outcome(**o) for u in units
                 for o in json.loads((units_dir / u.uid / _REWRITES_FILE).read_text())]
     outcomes += [rewrites.Outcome(name, manifest.module, True, f"{flag} for every file")
-                 for name, flag in rewrites.COMPILE_FLAGS.items() if name in manifest.rewrites]
+                 for name, flag in rewrites.compile_flags(manifest.rewrites).items()]
     variables = {}
     for u in units:
         variables.update(json.loads((units_dir / u.uid / _VARIABLES_FILE).read_text()))
@@ -506,7 +506,7 @@ def _write_registration(manifest: Manifest, units: list[Unit], units_dir: Path, 
         if f.suffix == ".cpp" and str(f) not in sources:
             f.unlink()
     include_dirs = [str(units_dir / u.uid) for u in units]
-    options = [flag for name, flag in rewrites.COMPILE_FLAGS.items() if name in manifest.rewrites]
+    options = list(rewrites.compile_flags(manifest.rewrites).values())
     text = env.get_template("sources.cmake.jinja2").render(sources=sources, include_dirs=include_dirs,
                                                            compile_options=options, **common)
     path = out_dir / "sources.cmake"

@@ -104,6 +104,11 @@ ALL = ("input_buffer", "trace_lookup", "synapse_layout", "no_math_errno", "direc
 COMPILE_FLAGS = {"no_math_errno": "-fno-math-errno", "direct_calls": "-fno-semantic-interposition"}
 
 
+def compile_flags(enabled: tuple[str, ...]) -> dict[str, str]:
+    """The compiler-flag rewrites among ``enabled``: ``{rewrite: flag}``."""
+    return {name: flag for name, flag in COMPILE_FLAGS.items() if name in enabled}
+
+
 @dataclass(frozen=True)
 class Outcome:
     """What one rewrite did to one generated model."""
@@ -241,52 +246,60 @@ _GUARD = re.compile(r"^    if \(B_\.spike_input_received_grid_sum_\[(\w+) - MIN_
                     r"    \{\n(\s*//[^\n]*\n)?\s*on_receive_block_(\w+)\(origin, lag\);\n    \}\n", re.M)
 
 
-def _accumulate_only(cpp: str, cls: str, port_enum: str, block: str) -> str | None:
-    """None when on_receive_block_<block> only adds a multiple of the port's value; else the reason."""
-    try:
-        start, end = _one_definition(cpp, cls, f"on_receive_block_{block}")
-    except _NoMatch as exc:
-        return str(exc)
+_SUM = re.compile(r"^S_\.(?:\w+|ode_state\[State_::\w+\]) \+= (.*)$", re.S)
+_WRITES_PARAMETER = re.compile(r"\b[PV]_\.\w+\s*(?:[-+*/]?=)(?!=)")
+
+
+def _block_statements(cpp: str, cls: str, block: str) -> list[str]:
+    """The statements of NESTML's ``on_receive_block_<block>`` (raises _NoMatch when not found)."""
+    start, end = _one_definition(cpp, cls, f"on_receive_block_{block}")
     body = cpp[start:end]
     marker = "Begin NESTML generated code for the onReceive() block statements\n    **/"
     if marker not in body:
-        return f"on_receive_block_{block}: statements not found"
-    statements = [s.strip() for s in body.split(marker, 1)[1].rsplit("}", 1)[0].split(";") if s.strip()]
+        raise _NoMatch(f"on_receive_block_{block}: statements not found")
+    return [s.strip() for s in body.split(marker, 1)[1].rsplit("}", 1)[0].split(";") if s.strip()]
+
+
+def _accumulate_only(cpp: str, cls: str, port_enum: str, block: str) -> str | None:
+    """None when on_receive_block_<block> only adds a multiple of the port's value; else the reason."""
+    try:
+        statements = _block_statements(cpp, cls, block)
+    except _NoMatch as exc:
+        return str(exc)
     port = rf"B_\.spike_inputs_grid_sum_\[{re.escape(port_enum)} - MIN_SPIKE_RECEPTOR\]"
     factor = r"(?:[0-9.eE+\-]+|[PV]_\.\w+)"
     # x += (c * port) * c * ...  or  x += c * ... * (c * port) * ...
     product = rf"^(?:{factor} \* )*\((?:{factor} \* )*{port}(?: \* {factor})*\)(?: \* {factor})*$"
     for s in statements:
-        m = re.match(r"^S_\.(?:\w+|ode_state\[State_::\w+\]) \+= (.*)$", s, re.S)
+        m = _SUM.match(s)
         if not m or not re.match(product, m.group(1)):
             return f"onReceive block of port {port_enum.lower()} does more than accumulate the port's value ({s!r})"
     return None
 
 
-def _every_step(cpp: str, cls: str, port_enum: str, block: str, update: str) -> tuple[str, str]:
+def _every_step(cpp: str, cls: str, port_enum: str, block: str, writes_parameters: bool) -> tuple[str, str]:
     """How ``update()`` calls the accumulate-only onReceive block ``block`` every step: (call, prologue line).
 
     The block adds exactly +0 on a step without input when its factors are number literals (unit
     conversions): it is called unguarded. A parameter or internal factor could be infinite (inf * 0 is NaN):
     the block's sums are evaluated once per ``update()`` with the port at 0, and where they are 0 (every
-    factor finite) it runs every step; otherwise only on the steps with input, as before. Adding +0 changes
-    no value (only a state that is exactly -0.0 becomes +0.0). The test is ``(flag ? 1. : port) != 0.``:
-    under ``flag || port != 0.`` GCC tests the port first, the branch the rewrite is there to remove
-    (iaf_psc_alpha_neuron: 1.19x -> 1.01x of NEST's, side by side).
+    factor finite) it runs every step; otherwise (or when ``update()`` writes parameters, so that the factors
+    could change during the loop) only on the steps with input, as before. Adding +0 changes no value (only a
+    state that is exactly -0.0 becomes +0.0). The test is ``(flag ? 1. : port) != 0.``: under ``flag || port
+    != 0.`` GCC tests the port first, the branch the rewrite is there to remove (iaf_psc_alpha_neuron: 1.19x ->
+    1.01x of NEST's, side by side).
     """
     call = f"on_receive_block_{block}(origin, lag);\n"
     comment = "    // nestml-lab R1: accumulate-only block, every step (adds +0 when no spike came in)\n"
-    start, end = _one_definition(cpp, cls, f"on_receive_block_{block}")
-    statements = cpp[start:end].split("onReceive() block statements\n    **/", 1)[1]
-    if not re.search(r"\b[PV]_\.", statements):
+    sums = [_SUM.match(s).group(1) for s in _block_statements(cpp, cls, block)]
+    if not any(re.search(r"\b[PV]_\.", x) for x in sums):
         return comment + "    " + call, ""
     port = f"B_.spike_inputs_grid_sum_[{port_enum} - MIN_SPIKE_RECEPTOR]"
-    if re.search(r"\b[PV]_\.\w+\s*(?:[-+*/]?=)(?!=)", update):   # the factors could change during the loop
+    if writes_parameters:
         return f"    if ({port} != 0.)  // nestml-lab R1: accumulate-only block\n    {{\n      {call}    }}\n", ""
-    sums = [m.group(1).replace(port, "0.") for m in re.finditer(r"^\s*S_\.\S+ \+= (.*);$", statements, re.M)]
     flag = f"__every_step_{block}"
     prologue = (f"  // nestml-lab R1: on_receive_block_{block} adds exactly 0 without input when its factors are finite\n"
-                f"  const bool {flag} = " + " && ".join(f"({x}) == 0." for x in sums) + ";\n")
+                f"  const bool {flag} = " + " && ".join(f"({x.replace(port, '0.')}) == 0." for x in sums) + ";\n")
     return f"{comment}    if (({flag} ? 1. : {port}) != 0.)  // not ||: GCC would test the port first\n    {{\n      {call}    }}\n", prologue
 
 
@@ -392,7 +405,8 @@ def _input_buffer(cpp: str, header: str, cls: str) -> tuple[str, str, str]:
     # NESTML's comment about resetting the old flag buffer no longer applies
     update = re.sub(r"^[ \t]*// B_\.spike_input_received_\[[^\n]*\n", "", update, flags=re.M)
     if not keep_flags:   # as NEST's neurons add their input buffers: every step, no branch to mispredict
-        calls = {g.group(3): _every_step(cpp, cls, g.group(1), g.group(3), update) for g in guards}
+        writes = bool(_WRITES_PARAMETER.search(update))
+        calls = {g.group(3): _every_step(cpp, cls, g.group(1), g.group(3), writes) for g in guards}
         update = _GUARD.sub(lambda g: calls[g.group(3)][0], update)
         prologue = "".join(p for _, p in calls.values())
         if prologue:
@@ -435,8 +449,8 @@ def _input_buffer(cpp: str, header: str, cls: str) -> tuple[str, str, str]:
 # --------------------------------------------------------------------------- R6: zero terms
 
 _STEP_SUM = re.compile(r"^(?P<indent>[ \t]*)const double (?P<var>\w+)__tmp = (?P<sum>.*);$", re.M)
-_TAIL_TERM = re.compile(r"^\(?(?:[PV]_\.\w+|B_\.continuous_inputs_grid_sum_\[\w+\]|[0-9.]+(?:[eE][-+]?\d+)?)\)?"
-                        r"(?: [*/] \(?(?:[PV]_\.\w+|B_\.continuous_inputs_grid_sum_\[\w+\]|[0-9.]+(?:[eE][-+]?\d+)?)\)?)*$")
+_TAIL_FACTOR = r"\(?(?:[PV]_\.\w+|B_\.continuous_inputs_grid_sum_\[\w+\]|[0-9.]+(?:[eE][-+]?\d+)?)\)?"
+_TAIL_TERM = re.compile(rf"^{_TAIL_FACTOR}(?: [*/] {_TAIL_FACTOR})*$")
 _INPUT = re.compile(r"B_\.continuous_inputs_grid_sum_\[\w+\]")
 
 
@@ -459,7 +473,7 @@ def _terms(expr: str) -> list[tuple[str, str]]:
 def _zero_terms(cpp: str, cls: str) -> tuple[str, str]:
     start, end = _one_definition(cpp, cls, "update")
     update = cpp[start:end]
-    if re.search(r"\b[PV]_\.\w+\s*(?:[-+*/]?=)(?!=)", update):
+    if _WRITES_PARAMETER.search(update):
         raise _NoMatch("update() assigns to a parameter or internal variable")
     prologue, done = [], []
 
