@@ -441,7 +441,7 @@ def _install_unit(unit: Unit, manifest: Manifest, src: Path, dest: Path, key: st
                 if not found:
                     raise CodegenError(f"[codegen] the vt-port code of {nest_name} is not what codegen/patches.py "
                                        "expects: this NESTML version needs the patch reviewed")
-        header, outs = rewrites.rewrite_synapse(header, nest_name, manifest.rewrites, moved)
+        header, outs = rewrites.rewrite_synapse(header, nest_name, manifest.rewrites, moved, paired=bool(paired))
         texts[f"{nest_name}.h"] = header
         outcomes[f"{nest_name}.h"] = outs
     for name in [n for n in texts if n.endswith(".h")]:

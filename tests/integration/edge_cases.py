@@ -84,3 +84,22 @@ def cases(synapse: str) -> dict:
            for d in (0.1, 1.5, 2.3)},
         "multiplicity 2": ([([100.0, 300.0, 300.0, 500.0], [t + 3.0 for t in (100.0, 300.0, 500.0)])], delay),
     }
+
+
+def later_stdp_weights(nest, static_models: list) -> list:
+    """One NEST iaf_psc_exp per static synapse model, firing every ~9 ms from t = 0, each with one input through
+    that model; at 100 ms a presynaptic spike train starts reaching each neuron through a NEST stdp_synapse
+    connected only then. The stdp weights after 200 ms: they depend on the post spikes the neuron kept for
+    its registered inputs (a static synapse that registered makes it keep all of them from t = 0)."""
+    targets = nest.Create("iaf_psc_exp", len(static_models), params={"I_e": 600.0})
+    source = nest.Create("parrot_neuron")
+    for target, model in zip(targets, static_models):
+        nest.Connect(source, target, syn_spec={"synapse_model": model, "weight": 1.0})
+    nest.Simulate(100.0)
+    pre = nest.Create("spike_generator", params={"spike_times": [101.0, 120.0, 155.0]})
+    parrot = nest.Create("parrot_neuron")
+    nest.Connect(pre, parrot)
+    nest.Connect(parrot, targets, syn_spec={"synapse_model": "stdp_synapse", "weight": 10.0, "delay": 1.0})
+    nest.Simulate(100.0)
+    return nest.GetConnections(source=parrot).get("weight")
+

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from edge_cases import PRE, SYNAPSES, TOLERANCE, cases
+from edge_cases import PRE, SYNAPSES, TOLERANCE, cases, later_stdp_weights
 from edge_cases import check as _check
 from edge_cases import run_case as _run
 
@@ -83,3 +83,16 @@ def test_two_threads_give_the_one_threads_weights(built_module, synapse):
     _check(one, expected, SYNAPSES[synapse][1])
     np.testing.assert_array_equal(one, two)
     assert parallel.num_processes() == 1
+
+
+def test_a_plastic_synapse_connected_later_reads_no_post_spikes_from_before_it(nest_kernel):
+    """NEST's static synapse does not register with its target for a spike history; NESTML's did, so that a
+    plastic synapse connected later read (and was potentiated by) the post spikes since t = 0. The catalog's
+    static and Tsodyks synapses do as NEST's (rewrite R7): the same weights."""
+    import nestml_lab
+
+    nest = nest_kernel
+    w = later_stdp_weights(nest, [nestml_lab.synapse_model("static_synapse"),
+                                  nestml_lab.synapse_model("tsodyks_synapse"), "static_synapse"])
+    assert w[0] != 10.0   # the rule did act
+    assert w[0] == w[1] == w[2], w

@@ -132,3 +132,41 @@ def test_every_catalog_model_reports_its_rewrites_in_the_file_header(built_modul
     assert len(reports) > 30
     for f in units.glob("*/*.h"):
         assert f.read_text().startswith("/*\n *  nestml-lab: rewrites of NESTML's generated code"), f
+
+
+def _raw_synapse(name: str) -> str:
+    return (paths.GENERATED_DIR / "units" / f"synapse-{name}" / "nestml" / f"{name}_nestml.h").read_text()
+
+
+def test_a_synapse_without_dynamics_keeps_no_last_spike_and_no_registration(built_module):
+    new, outs = rewrites.rewrite_synapse(_raw_synapse("static_synapse"), "static_synapse_nestml", rewrites.ALL, [])
+    assert all(o.applied for o in outs), outs
+    assert "t_lastspike_" not in new and "register_stdp_connection" not in new
+    assert "[[no_unique_address]] State_ S_;" in new   # no state: no room taken
+
+
+def test_a_synapse_whose_update_does_something_keeps_its_last_spike(built_module):
+    h = _raw_synapse("static_synapse")
+    anchor = "    /**\n     * End NESTML generated code for the update block\n"
+    assert h.count(anchor) == 1
+    h = h.replace(anchor, "    P_.w *= 1.;\n" + anchor)
+    new, outs = rewrites.rewrite_synapse(h, "static_synapse_nestml", ("no_history", "no_last_spike"), [])
+    o = _by_rewrite(outs)
+    assert o["no_history"].applied and not o["no_last_spike"].applied
+    assert "advances the synapse's own dynamics" in o["no_last_spike"].detail
+    assert "t_lastspike_ = __t_spike;" in new
+
+
+def test_a_synapse_that_reads_its_target_stays_registered(built_module):
+    h = _raw_synapse("static_synapse")
+    anchor = "      e.set_weight( P_.w );\n"
+    assert h.count(anchor) == 1
+    h = h.replace(anchor, "      e.set_weight( P_.w * __target->get_K_value( __t_spike ) );\n")
+    new, outs = rewrites.rewrite_synapse(h, "static_synapse_nestml", ("no_history", "no_last_spike"), [])
+    o = _by_rewrite(outs)
+    assert not o["no_history"].applied and "__target" in o["no_history"].detail
+    assert not o["no_last_spike"].applied   # the registration still passes t_lastspike_
+    assert new.count("register_stdp_connection") == 1
+    # a co-generated synapse (post ports) is not even tried
+    _, outs = rewrites.rewrite_synapse(h, "static_synapse_nestml", rewrites.ALL, [], paired=True)
+    assert [o.rewrite for o in outs] == ["synapse_layout"]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import yaml
+from edge_cases import later_stdp_weights
 
 import nestml_lab
 from nestml_lab import paths, unrewritten
@@ -161,3 +162,18 @@ def test_rewritten_synapses_are_smaller(kernel):
     rw = nest.GetDefaults(nestml_lab.pair_models("iaf_psc_exp_neuron", "stdp_synapse")[1])["sizeof"]
     raw = nest.GetDefaults(unrewritten.pair_models("iaf_psc_exp_neuron", "stdp_synapse")[1])["sizeof"]
     assert rw <= nest.GetDefaults("stdp_synapse")["sizeof"] < raw
+
+
+def test_nestmls_static_synapse_made_a_later_plastic_synapse_read_old_post_spikes(kernel):
+    """What R7 changes (tests/integration/test_edge_cases.py): NESTML's static synapse registered with its
+    target, so a plastic synapse connected later read the post spikes kept since t = 0."""
+    w = later_stdp_weights(kernel, [unrewritten.plain("static_synapse"), nestml_lab.synapse_model("static_synapse"),
+                                    "static_synapse"])
+    assert w[1] == w[2] != w[0], w
+
+
+def test_the_static_synapse_is_as_small_as_nests(kernel):
+    nest = kernel
+    rw = nest.GetDefaults(nestml_lab.synapse_model("static_synapse"))["sizeof"]
+    raw = nest.GetDefaults(unrewritten.plain("static_synapse"))["sizeof"]
+    assert rw == nest.GetDefaults("static_synapse")["sizeof"] < raw
