@@ -122,9 +122,15 @@ def test_every_catalog_model_reports_its_rewrites_in_the_file_header(built_modul
     # V_m is integrated numerically (no exact step sum to shorten)
     numeric = {"izhikevich_neuron_nestml", "seed001_izhikevich_neuron_nestml", "iaf_cond_exp_neuron_nestml",
                "aeif_cond_exp_neuron_nestml"}
-    assert set(skipped) == {("synapse_layout", "neuromodulated_stdp_synapse_nestml"),
-                            ("trace_lookup", "iaf_psc_exp_neuron_nestml"),
-                            *(("zero_terms", m) for m in numeric)}, skipped
+    # R9 applies only to the triplet rule (every other plastic synapse reads or writes each of its own
+    # variables at post spikes, has an affine one, or kept its internals)
+    lazy_skips = {m for (r, m) in skipped if r == "lazy_traces"}
+    assert lazy_skips == {"stdp_synapse_nestml", "stdp_nn_symm_synapse_nestml", "stp_stdp_synapse_nestml",
+                          "seed001_stdp_synapse_nestml", "neuromodulated_stdp_synapse_nestml",
+                          "voltage_ltd_stdp_synapse_nestml"}, lazy_skips
+    assert set(skipped) - {("lazy_traces", m) for m in lazy_skips} == {
+        ("synapse_layout", "neuromodulated_stdp_synapse_nestml"), ("trace_lookup", "iaf_psc_exp_neuron_nestml"),
+        *(("zero_terms", m) for m in numeric)}, skipped
     assert all("no step sum ends in terms of parameters or inputs" in skipped[("zero_terms", m)] for m in numeric)
     assert "internals other than timestep scratch: ['tau_s'" in skipped[("synapse_layout",
                                                                           "neuromodulated_stdp_synapse_nestml")]
@@ -169,4 +175,35 @@ def test_a_synapse_that_reads_its_target_stays_registered(built_module):
     assert new.count("register_stdp_connection") == 1
     # a co-generated synapse (post ports) is not even tried
     _, outs = rewrites.rewrite_synapse(h, "static_synapse_nestml", rewrites.ALL, [], paired=True)
-    assert [o.rewrite for o in outs] == ["synapse_layout"]
+    assert [o.rewrite for o in outs] == ["synapse_layout", "lazy_traces"]
+
+
+TRIPLET = ("stdp_triplet_synapse_nestml__with_iaf_psc_exp_neuron_nestml__with_stdp_synapse_nestml"
+           "_and_stdp_nn_symm_synapse_nestml_and_stdp_triplet_synapse_nestml")
+
+
+def _raw_paired_synapse(name: str) -> str:
+    return (paths.GENERATED_DIR / "units" / PAIR / "nestml" / f"{name}.h").read_text()
+
+
+def test_a_trace_the_post_block_does_not_touch_is_advanced_once_per_pre_spike(built_module):
+    new, outs = rewrites.rewrite_synapse(_raw_paired_synapse(TRIPLET), TRIPLET, rewrites.ALL, [], paired=True)
+    o = _by_rewrite(outs)
+    assert o["lazy_traces"].applied and o["lazy_traces"].detail.startswith("tr_r2 advanced once"), o
+    assert "no_history" not in o and "no_last_spike" not in o   # a co-generated synapse reads its target
+    loop = new[new.index("while ( start != finish )"):new.index("const double _tr_t = ")]
+    assert "cp, false);" in loop and "__h_lazy = __t_spike - __t_lazy;" in loop
+    # stdp_synapse's only trace is read at post spikes: nothing is lazy
+    stdp = TRIPLET.replace("stdp_triplet_synapse_nestml__with", "stdp_synapse_nestml__with", 1)
+    _, outs = rewrites.rewrite_synapse(_raw_paired_synapse(stdp), stdp, rewrites.ALL, [], paired=True)
+    assert not _by_rewrite(outs)["lazy_traces"].applied
+
+
+def test_a_trace_the_post_block_reads_is_advanced_at_every_post_spike(built_module):
+    h = _raw_paired_synapse(TRIPLET)
+    old = "double w_pot = S_.w + S_.tr_r1 * ("
+    assert h.count(old) == 2   # the loop and the same-time block
+    h = h.replace(old, "double w_pot = S_.w + 0. * S_.tr_r2 + S_.tr_r1 * (", 1)
+    _, outs = rewrites.rewrite_synapse(h, TRIPLET, ("synapse_layout", "lazy_traces"), [], paired=True)
+    o = _by_rewrite(outs)["lazy_traces"]
+    assert not o.applied and "read or written at post spikes" in o.detail
