@@ -420,9 +420,11 @@ def _install_unit(unit: Unit, manifest: Manifest, src: Path, dest: Path, key: st
             raise CodegenError(f"[codegen] the set_status of {paired} is not what codegen/patches.py expects: "
                                "this NESTML version needs the patch reviewed")
         texts[f"{paired}.h"] = text
+    post_lookups = set().union(*(rewrites.post_loop_lookups(texts[f"{s}.h"]) for s in unit.synapses)) if paired else set()
     for neuron in unit.neurons:
         cpp, header, outs = rewrites.rewrite_neuron(texts[f"{neuron}.cpp"], texts[f"{neuron}.h"], neuron,
-                                                    manifest.rewrites, paired=neuron == paired)
+                                                    manifest.rewrites, paired=neuron == paired,
+                                                    post_lookups=post_lookups)
         texts[f"{neuron}.cpp"], texts[f"{neuron}.h"] = cpp, header
         outcomes[f"{neuron}.cpp"] = outcomes[f"{neuron}.h"] = outs
     for model, nest_name in zip(unit.models[1:] if paired else unit.models, unit.synapses):

@@ -141,6 +141,21 @@ R9 ``lazy_traces`` (co-generated synapses)
     and one after it; nothing in the loop or the same-time post block reads
     or writes the variable.
 
+R10 ``post_values`` (co-generated neurons whose traces a synapse reads at post spikes)
+    The triplet rule's post block reads the postsynaptic triplet trace just
+    before that post spike's own increment: R2's lookup finds the previous
+    history entry and computes ``P(t_i - t_(i-1)) * trace_(i-1)``, an ``exp``
+    per post spike per synapse, the very value the neuron computed when it
+    stored entry i. The neuron now keeps that value in the entry (8 B more
+    per entry and trace so read), and the lookup at a post spike's own time
+    returns it. NEST keeps it too (``Kminus_triplet_``; its rule subtracts
+    1). Changes no value: the same expression of the same numbers,
+    returned only where NESTML's lookup takes that branch (the previous
+    entry exists and lies at least NEST's ``stdp_eps`` before). With R9, the
+    triplet twin network calls ``exp`` as often as NEST's (159 M).
+    Preconditions: R2's pure lookup for the trace; NESTML 9.0.0's history
+    entry, ``set_spiketime`` and ``push_back`` found.
+
 Every rewrite either applies completely or leaves NESTML's text untouched for
 that part and says why (:class:`Outcome`). Nothing here is copied from NEST or
 NESTML: the inserted C++ is written against NEST's public API.
@@ -153,7 +168,7 @@ from dataclasses import asdict, dataclass
 
 #: Names of the rewrites, in the order they are applied; ``rewrites:`` in the manifest selects among them.
 ALL = ("input_buffer", "trace_lookup", "synapse_layout", "no_math_errno", "direct_calls", "zero_terms",
-       "no_history", "no_last_spike", "lazy_traces")
+       "no_history", "no_last_spike", "lazy_traces", "post_values")
 
 #: The rewrites that are compiler flags, each with its flag (given to every file of the module).
 COMPILE_FLAGS = {"no_math_errno": "-fno-math-errno", "direct_calls": "-fno-semantic-interposition"}
@@ -677,6 +692,60 @@ def _trace_lookup(cpp: str, cls: str) -> tuple[str, str]:
     return cpp, "; ".join(detail)
 
 
+# --------------------------------------------------------------------------- R10: post values
+
+def post_loop_lookups(synapse_header: str) -> set[str]:
+    """The neuron traces a co-generated synapse looks up inside its loop over post spikes."""
+    at = synapse_header.find("while ( start != finish )")
+    if at < 0:
+        return set()
+    loop = synapse_header[at:_block_end(synapse_header, synapse_header.index("{", at))]
+    return set(re.findall(r"->get_(\w+)\(", loop)) - {"history__"}
+
+
+def _post_values(cpp: str, header: str, cls: str, wanted: set[str]) -> tuple[str, str, str]:
+    pure = [v for v in sorted(wanted) if f"// nestml-lab R2: the value of {v} at t," in cpp]
+    if not pure:
+        raise _NoMatch(f"no pure lookup (R2) for {', '.join(sorted(wanted))}")
+    m = re.search(rf"^class histentry__{cls}\n\{{", header, re.M)
+    if not m:
+        raise _NoMatch("the history entry class not found")
+    end = _block_end(header, m.end() - 1)
+    entry = header[m.start():end]
+    for pat in (r"\n  \)\n  : t_\( t \)\n", r"\n  \{\n  \}\n"):
+        if len(re.findall(pat, entry)) != 1:
+            raise _NoMatch("the history entry's constructor is not NESTML 9.0.0's")
+    entry = entry.replace("\n  )\n  : t_( t )\n", "".join(f"\n      , double {v}_before" for v in pure)
+                          + "\n  )\n  : t_( t )\n")
+    entry = entry.replace("\n  {\n  }\n", "".join(f"\n  , {v}_before_( {v}_before )" for v in pure) + "\n  {\n  }\n")
+    entry = entry[:-1] + "".join(f"  double {v}_before_;  //!< nestml-lab R10: the value just before this spike's "
+                                 "increment\n" for v in pure) + "}"
+    header = header[:m.start()] + entry + header[end:]
+    start, stop = _one_definition(cpp, cls, "set_spiketime")
+    body = cpp[start:stop]
+    emit = "    /**\n     * print extra on-emit statements transferred from synapse\n    **/"
+    push = re.search(rf"history_\.push_back\( histentry__{cls}\( last_spike_\n.*?\n(\s*)\) \);", body, re.S)
+    if body.count(emit) != 1 or not push:
+        raise _NoMatch("set_spiketime's increments or push_back not found")
+    body = (body[:push.start(1) - 1] + "".join(f"\n        , __{v}_before" for v in pure) + body[push.start(1) - 1:])
+    body = body.replace(emit, "".join(f"    const double __{v}_before = {_state_ref(v, cpp)};   // nestml-lab R10\n"
+                                      for v in pure) + emit)
+    cpp = cpp[:start] + body + cpp[stop:]
+    for v in pure:
+        start, stop = _one_definition(cpp, cls, f"get_{v}")
+        body = cpp[start:stop]
+        hit = f"      return history_[ i ].{v}_;\n    }}\n"
+        if body.count(hit) != 1:
+            raise _NoMatch(f"R2's lookup of {v} not as written")
+        body = body.replace(hit, hit + (
+            "    if ( t == history_[ i ].t_ and i >= 1\n"
+            "         and t - history_[ i - 1 ].t_ >= nest::kernel().connection_manager.get_stdp_eps() )\n    {\n"
+            "      // nestml-lab R10: what the loop computes next from entry i - 1, kept by set_spiketime\n"
+            f"      return history_[ i ].{v}_before_;\n    }}\n"))
+        cpp = cpp[:start] + body + cpp[stop:]
+    return cpp, header, f"the value before the increment kept for {', '.join(pure)}"
+
+
 # --------------------------------------------------------------------------- R3: synapse layout
 
 def _synapse_layout(header: str, moved: list[str]) -> tuple[str, str]:
@@ -912,9 +981,11 @@ def _apply(name: str, model: str, fn, *args) -> tuple[tuple | None, Outcome]:
     return tuple(texts), Outcome(name, model, True, detail)
 
 
-def rewrite_neuron(cpp: str, header: str, cls: str, enabled: tuple[str, ...], paired: bool
-                   ) -> tuple[str, str, list[Outcome]]:
-    """Apply the enabled neuron rewrites (R1, R2 for a co-generated neuron, R6) to one generated neuron."""
+def rewrite_neuron(cpp: str, header: str, cls: str, enabled: tuple[str, ...], paired: bool,
+                   post_lookups: set[str] = frozenset()) -> tuple[str, str, list[Outcome]]:
+    """Apply the enabled neuron rewrites (R1, R2 and R10 for a co-generated neuron, R6) to one generated neuron;
+    ``post_lookups``: the traces its synapses look up at post spikes (:func:`post_loop_lookups`).
+    """
     outcomes = []
     if "input_buffer" in enabled:
         res, out = _apply("input_buffer", cls, _input_buffer, cpp, header, cls)
@@ -925,6 +996,11 @@ def rewrite_neuron(cpp: str, header: str, cls: str, enabled: tuple[str, ...], pa
         res, out = _apply("trace_lookup", cls, _trace_lookup, cpp, cls)
         if res:
             (cpp,) = res
+        outcomes.append(out)
+    if "post_values" in enabled and paired and post_lookups:
+        res, out = _apply("post_values", cls, _post_values, cpp, header, cls, set(post_lookups))
+        if res:
+            cpp, header = res
         outcomes.append(out)
     if "zero_terms" in enabled:
         res, out = _apply("zero_terms", cls, _zero_terms, cpp, cls)

@@ -207,3 +207,18 @@ def test_a_trace_the_post_block_reads_is_advanced_at_every_post_spike(built_modu
     _, outs = rewrites.rewrite_synapse(h, TRIPLET, ("synapse_layout", "lazy_traces"), [], paired=True)
     o = _by_rewrite(outs)["lazy_traces"]
     assert not o.applied and "read or written at post spikes" in o.detail
+
+
+def test_the_triplet_neuron_keeps_the_trace_before_each_increment(built_module):
+    cpp, h = _raw(PAIRED)
+    synapse = _raw_paired_synapse(TRIPLET)
+    wanted = rewrites.post_loop_lookups(synapse)
+    assert wanted == {"tr_o2__for_stdp_triplet_synapse_nestml"}   # read in the post block, before its increment
+    new_cpp, new_h, outs = rewrites.rewrite_neuron(cpp, h, PAIRED, rewrites.ALL, paired=True, post_lookups=wanted)
+    o = _by_rewrite(outs)["post_values"]
+    assert o.applied and o.detail.endswith("kept for tr_o2__for_stdp_triplet_synapse_nestml"), o
+    assert "double tr_o2__for_stdp_triplet_synapse_nestml_before_;" in new_h
+    assert "return history_[ i ].tr_o2__for_stdp_triplet_synapse_nestml_before_;" in new_cpp
+    # without R2's pure lookup there is nothing to shortcut: NESTML's code is kept
+    _, _, outs = rewrites.rewrite_neuron(cpp, h, PAIRED, ("post_values",), paired=True, post_lookups=wanted)
+    assert not _by_rewrite(outs)["post_values"].applied
