@@ -102,8 +102,9 @@ def _report_rewrites(enabled: tuple, outcomes: list) -> None:
               flush=True)
         return
     applied = [o for o in outcomes if o.applied]
-    print(f"[rewrite] {len(applied)} of {len(outcomes)} rewrites applied ({', '.join(enabled)}); "
-          "details in each generated file's header", flush=True)
+    models = {o.model for o in outcomes}
+    print(f"[rewrite] {len(applied)} of {len(outcomes)} rewrite(s) tried on {len(models)} generated model(s) applied; "
+          f"enabled: {', '.join(enabled)}; details in each generated file's header", flush=True)
     for o in outcomes:
         if not o.applied or "propagators only" in o.detail or "flags kept" in o.detail:
             print(f"[rewrite]   {o.line()}", flush=True)
