@@ -202,6 +202,10 @@ class _NoMatch(Exception):
     """An anchor of NESTML's code was not found: the rewrite is skipped with this reason."""
 
 
+class _NotApplicable(_NoMatch):
+    """The model has nothing the rewrite is about (not a failed precondition): no outcome is reported."""
+
+
 # --------------------------------------------------------------------------- text helpers
 
 def _replace_once(text: str, old: str, new: str, what: str) -> str:
@@ -926,7 +930,7 @@ def _lazy_traces(header: str, cls: str) -> tuple[str, str]:
             continue
         lazy.append(var)
     if not lazy:
-        raise _NoMatch("every variable of the update is read or written at post spikes (or coupled)")
+        raise _NotApplicable("every variable of the update is read or written at post spikes (or coupled)")
     # update_internal_state_ skips the lazy variables when told to
     decl = re.search(r"^(  update_internal_state_\(double t_start, double timestep, const \w+& cp)\);$", header, re.M)
     if not decl:
@@ -973,9 +977,11 @@ def _lazy_traces(header: str, cls: str) -> tuple[str, str]:
 
 # --------------------------------------------------------------------------- entry points
 
-def _apply(name: str, model: str, fn, *args) -> tuple[tuple | None, Outcome]:
+def _apply(name: str, model: str, fn, *args) -> tuple[tuple | None, Outcome | None]:
     try:
         *texts, detail = fn(*args)
+    except _NotApplicable:
+        return None, None
     except _NoMatch as exc:
         return None, Outcome(name, model, False, f"{exc}; NESTML's code kept")
     return tuple(texts), Outcome(name, model, True, detail)
@@ -1024,7 +1030,8 @@ def rewrite_synapse(header: str, cls: str, enabled: tuple[str, ...], moved: list
             res, out = _apply(name, cls, fn, header, *args)
             if res:
                 (header,) = res
-            outcomes.append(out)
+            if out:
+                outcomes.append(out)
     return header, outcomes
 
 
