@@ -3,16 +3,16 @@ side, against NEST's built-in twin.
 
     python -m benchmarks.solvers            # or: python -m benchmarks.run --only solvers
 
-N unconnected neurons, the same Poisson input, one thread, CPU time of ``Simulate`` in a child process per run
-(A/B rounds alternating the contenders); spike counts and whether the spikes equal the twin's. Nothing is
-asserted.
+N unconnected neurons, the same Poisson input, one thread, CPU time of ``Simulate`` in a child process per run,
+each solver's run side by side with the twin's (A/B pairs, one core each, the cores swapped every pair); spike
+counts and whether the spikes equal the twin's. Nothing is asserted.
 """
 
 from __future__ import annotations
 
 import json
 
-from benchmarks.common import PYTHON, ROOT, TIMED_RUN, child_json, env_for, log, summary
+from benchmarks.common import PYTHON, ROOT, TIMED_RUN, child_json, child_json_pair, env_for, log, summary
 
 #: catalog neuron -> (NEST twin, Poisson rate (Hz), weight, solvers it takes)
 MODELS = {
@@ -49,23 +49,31 @@ extra = dict
 
 
 def bench_solvers(quick: bool) -> dict:
-    """Per model: every solver's CPU time against the twin's, spikes, identical or not."""
-    n, t_sim, rounds = (500, 200.0, 1) if quick else (2000, 500.0, 3)
+    """Per model: every solver against the twin, A/B pairs side by side (one core each, the cores swapped every
+    pair, as ``benchmarks/twins.py``); the ratio of the medians, spikes, identical or not.
+    """
+    n, t_sim, rounds = (500, 200.0, 2) if quick else (2000, 500.0, 4)
     res: dict = {"neurons": n, "t_sim_ms": t_sim, "rounds": rounds, "models": {}}
     for model, (twin, rate, weight, solvers) in MODELS.items():
-        runs: dict = {s: [] for s in ("nest", *solvers)}
-        for _ in range(rounds):
-            for s in runs:
-                runs[s].append(child_json([PYTHON, "-c", _CHILD, model, twin, s, str(rate), str(weight), str(n),
-                                           str(t_sim)], env=env_for(ROOT)))
-        twin_cpu = summary([r["cpu_s"] for r in runs["nest"]])["median"]
-        entry = {"twin": twin, "twin_cpu_s": twin_cpu, "twin_spikes": runs["nest"][0]["spikes"], "solvers": {}}
+        command = lambda s, n=n, t=t_sim: [PYTHON, "-c", _CHILD, model, twin, s, str(rate), str(weight), str(n),
+                                           str(t)]
+        nest_runs: list = []
+        entry = {"twin": twin, "solvers": {}}
         for s in solvers:
-            cpu = summary([r["cpu_s"] for r in runs[s]])["median"]
-            entry["solvers"][s] = {"cpu_s": cpu, "ratio": cpu / twin_cpu, "spikes": runs[s][0]["spikes"],
-                                   "identical": runs[s][0]["trains"] == runs["nest"][0]["trains"]}
-            log(f"[bench/solvers] {model} {s}: {cpu / twin_cpu:.2f}x {twin}, spikes {runs[s][0]['spikes']} vs "
-                f"{entry['twin_spikes']}, identical: {entry['solvers'][s]['identical']}")
+            child_json(command(s, 10, 10.0), env=env_for(ROOT))   # builds (or finds) the variant, untimed
+            pairs = [child_json_pair((command(s), command("nest")), k % 2 == 1, env=env_for(ROOT))
+                     for k in range(rounds)]
+            ours, theirs = [p[0] for p in pairs], [p[1] for p in pairs]
+            nest_runs += theirs
+            cpu = summary([r["cpu_s"] for r in ours])["median"]
+            ratio = cpu / summary([r["cpu_s"] for r in theirs])["median"]
+            entry["solvers"][s] = {"cpu_s": cpu, "ratio": ratio, "ratios": [a["cpu_s"] / b["cpu_s"] for a, b in pairs],
+                                   "spikes": ours[0]["spikes"], "identical": ours[0]["trains"] == theirs[0]["trains"]}
+            log(f"[bench/solvers] {model} {s}: {ratio:.2f}x {twin} ("
+                + ", ".join(f"{x:.2f}" for x in entry["solvers"][s]["ratios"]) + f"), spikes {ours[0]['spikes']} "
+                f"vs {theirs[0]['spikes']}, identical: {entry['solvers'][s]['identical']}")
+        entry["twin_cpu_s"] = summary([r["cpu_s"] for r in nest_runs])["median"]
+        entry["twin_spikes"] = nest_runs[0]["spikes"]
         res["models"][model] = entry
     return res
 
@@ -74,12 +82,14 @@ def markdown(r: dict) -> list[str]:
     """The BENCHMARKS.md section of :func:`bench_solvers`."""
     out = ["## What each solver costs", "",
            f"{r['neurons']} unconnected neurons, the same Poisson input, {r['t_sim_ms']:g} ms, one thread; CPU time of "
-           f"`Simulate` (median of {r['rounds']}) against NEST's twin (`benchmarks/solvers.py`).", "",
-           "| catalog neuron | solver | time / twin's | spikes (twin's) | spike-identical to the twin |",
+           f"`Simulate`, {r['rounds']} A/B pairs per solver, each run side by side with the twin on the two cores, swapped "
+           "every pair (`benchmarks/solvers.py`).", "",
+           "| catalog neuron | solver | time / twin's (pairs) | spikes (twin's) | spike-identical to the twin |",
            "|---|---|---|---|---|"]
     for model, e in r["models"].items():
         for s, v in e["solvers"].items():
-            out.append(f"| {model} | {s} | {v['ratio']:.2f} | {v['spikes']} ({e['twin_spikes']}) | "
+            out.append(f"| {model} | {s} | {v['ratio']:.2f} ({', '.join(f'{x:.2f}' for x in v['ratios'])}) | "
+                       f"{v['spikes']} ({e['twin_spikes']}) | "
                        f"{'yes' if v['identical'] else 'no'} |")
     return out + [""]
 
