@@ -51,6 +51,8 @@ R3 ``synapse_layout`` (every synapse)
     Per-synapse scratch values (``V_.__h``, ``V_.__P__*``) become locals of
     ``update_internal_state_``, and parameters NESTML moved into the neuron
     lose their unused copy in the synapse: 120 B -> 96 B per ``stdp_synapse``.
+    A synapse without state variables keeps no room for its empty state
+    (``[[no_unique_address]]``: 8 B, ``static_synapse``).
     Preconditions: every internal is timestep scratch whose propagator
     depends only on the interval and parameters; after the edit no
     reference to a removed member is left.
