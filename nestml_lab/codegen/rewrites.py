@@ -710,6 +710,8 @@ def post_loop_lookups(synapse_header: str) -> set[str]:
 
 
 def _post_values(cpp: str, header: str, cls: str, wanted: set[str]) -> tuple[str, str, str]:
+    if not wanted:
+        raise _NotApplicable("no synapse looks up a trace at its post spikes")
     pure = [v for v in sorted(wanted) if f"// nestml-lab R2: the value of {v} at t," in cpp]
     if not pure:
         raise _NoMatch(f"no pure lookup (R2) for {', '.join(sorted(wanted))}")
@@ -852,20 +854,27 @@ _INTERVAL = re.compile(r"^    double __timestep;[^\n]*\n\s*if \(t_lastspike_ < 0
                        r"    \}\n    else\n    \{\n\s*__timestep = __t_spike - t_lastspike_;\n    \}\n", re.M)
 #: what an update_internal_state_ that does nothing consists of (R3 having made its interval a local)
 _NO_OP = re.compile(r"/\*\*.*?\*\*/|#ifdef DEBUG\n.*?#endif\n|^\s*//[^\n]*$"
+                    r"|^\s*if \(timestep < 1E-12\)\s*\{\s*(?:#ifdef DEBUG\n.*?#endif\n)?\s*return;\s*\}"
                     r"|^\s*const double __timestep = timestep;[^\n]*$|^\s*auto get_t = \[t_start\]\(\)\{ return t_start; \};[^\n]*$"
                     r"|^\s*const double __h = timestep;$|^\s*assert\(__h > 0\);$", re.S | re.M)
 
 
-def _no_last_spike(header: str, cls: str) -> tuple[str, str]:
+def _update_body(header: str, cls: str) -> tuple[int, int]:
+    """(start, end) of the body of the synapse's ``update_internal_state_`` definition, between its braces."""
     m = re.search(rf"^{cls}< targetidentifierT >::update_internal_state_\(double t_start[^\n]*\n\{{", header, re.M)
     if not m:
         raise _NoMatch("update_internal_state_'s definition not found")
-    end = _block_end(header, m.end() - 1)
-    body = _NO_OP.sub("", header[m.end():end - 1])
-    body = re.sub(r"if \(timestep < 1E-12\)\s*\{\s*return;\s*\}", "", body)
-    if body.strip():
+    return m.end(), _block_end(header, m.end() - 1) - 1
+
+
+_SEND = r"^  send\( Event& e, const nest_thread_t tid, "
+
+
+def _no_last_spike(header: str, cls: str) -> tuple[str, str]:
+    start, end = _update_body(header, cls)
+    if _NO_OP.sub("", header[start:end]).strip():
         raise _NoMatch("update_internal_state_ advances the synapse's own dynamics")
-    start, stop = _function(header, r"^  send\( Event& e, const nest_thread_t tid, ")
+    start, stop = _function(header, _SEND)
     send = header[start:stop]
     for what, old in (("the interval", _INTERVAL), ("the first spike's time", _FIRST_SPIKE), ("the update", _ADVANCE),
                       ("the time's store", "    t_lastspike_ = __t_spike;\n")):
@@ -892,17 +901,12 @@ _UPDATE_STATEMENT = re.compile(r"^\s*(?:const double (__P__\w+) = (.*);|const do
 
 
 def _lazy_traces(header: str, cls: str) -> tuple[str, str]:
-    m = re.search(rf"^{cls}< targetidentifierT >::update_internal_state_\(double t_start[^\n]*\n\{{", header, re.M)
-    if not m:
-        raise _NoMatch("update_internal_state_'s definition not found")
-    end = _block_end(header, m.end() - 1)
-    body = header[m.end():end - 1]
+    body_start, body_end = _update_body(header, cls)
+    body = header[body_start:body_end]
     if "const double __h = timestep;" not in body:
         raise _NoMatch("the propagators are not locals (R3 not applied)")
-    statements = [ln for ln in _NO_OP.sub("", body).splitlines() if ln.strip()]
-    statements = [ln for ln in statements if not re.match(r"^\s*(?:if \(timestep < 1E-12\)|\{|\}|return;)\s*$", ln)]
     props, tmps, stores = {}, {}, {}
-    for ln in statements:
+    for ln in [ln for ln in _NO_OP.sub("", body).splitlines() if ln.strip()]:
         sm = _UPDATE_STATEMENT.match(ln)
         if not sm:
             raise _NoMatch(f"the update does more than propagate: {ln.strip()!r}")
@@ -912,7 +916,7 @@ def _lazy_traces(header: str, cls: str) -> tuple[str, str]:
             tmps[sm.group(3)] = sm.group(4)
         else:
             stores[sm.group(5)] = sm.group(6)
-    start, stop = _function(header, r"^  send\( Event& e, const nest_thread_t tid, ")
+    start, stop = _function(header, _SEND)
     send = header[start:stop]
     if send.count(_LOOP_UPDATE) != 1 or send.count(_FINAL_UPDATE) != 1 or send.count("while ( start != finish )") != 1:
         raise _NoMatch("send() is not one post loop with one update in it and one after it")
@@ -934,33 +938,27 @@ def _lazy_traces(header: str, cls: str) -> tuple[str, str]:
     if not lazy:
         raise _NotApplicable("every variable of the update is read or written at post spikes (or coupled)")
     # update_internal_state_ skips the lazy variables when told to
-    decl = re.search(r"^(  update_internal_state_\(double t_start, double timestep, const \w+& cp)\);$", header, re.M)
-    if not decl:
-        raise _NoMatch("update_internal_state_'s declaration not found")
-    header = header.replace(decl.group(0), decl.group(1) + ", bool __lazy_too = true);", 1)
-    sig_end = header.index("\n{", m.start())
-    if not header[m.start():sig_end].endswith("& cp)"):
-        raise _NoMatch("update_internal_state_'s signature is not NESTML 9.0.0's")
-    header = header[:sig_end - 1] + ", bool __lazy_too)" + header[sig_end:]
-    m = re.search(rf"^{cls}< targetidentifierT >::update_internal_state_\(double t_start[^\n]*\n\{{", header, re.M)
-    end = _block_end(header, m.end() - 1)
-    body = header[m.end():end - 1]
     for var in lazy:
         prop = f"__P__{var}__{var}"
-        for line in (f"    const double {prop} = {props[prop]};\n", f"    const double {var}__tmp = {tmps[var]};\n",
-                     f"    S_.{var} = {var}__tmp;\n"):
-            if body.count(line) != 1:
-                raise _NoMatch(f"the update's line {line.strip()!r} not found once")
-        body = body.replace(f"    const double {prop} = {props[prop]};\n", "")
-        body = body.replace(f"    const double {var}__tmp = {tmps[var]};\n", "")
-        body = body.replace(f"    S_.{var} = {var}__tmp;\n",
-                            f"    if (__lazy_too)   // nestml-lab R9\n    {{\n"
-                            f"      S_.{var} = {_H.sub('timestep', props[prop])} * S_.{var};\n    }}\n")
-    header = header[:m.end()] + body + header[end - 1:]
+        lines = (f"    const double {prop} = {props[prop]};\n", f"    const double {var}__tmp = {tmps[var]};\n",
+                 f"    S_.{var} = {var}__tmp;\n")
+        if any(body.count(line) != 1 for line in lines):
+            raise _NoMatch(f"the update's lines of {var} not found once each")
+        body = body.replace(lines[0], "").replace(lines[1], "").replace(
+            lines[2], f"    if (__lazy_too)   // nestml-lab R9\n    {{\n"
+                      f"      S_.{var} = {_H.sub('timestep', props[prop])} * S_.{var};\n    }}\n")
+    header = header[:body_start] + body + header[body_end:]
+    decl = re.search(r"^(  update_internal_state_\(double t_start, double timestep, const \w+& cp)\);$", header, re.M)
+    sig = re.search(rf"^({cls}< targetidentifierT >::update_internal_state_\(double t_start[^\n]*& cp)\)\n\{{",
+                    header, re.M)
+    if not decl or not sig:
+        raise _NoMatch("update_internal_state_'s declaration or signature is not NESTML 9.0.0's")
+    header = header.replace(decl.group(0), decl.group(1) + ", bool __lazy_too = true);", 1)
+    header = header.replace(sig.group(0), sig.group(1) + ", bool __lazy_too)\n{", 1)
     # send(): the post loop advances the others only; after it, the lazy ones over the whole interval
     advance = "".join(f"        const double __P__{v}__{v} = {_H.sub('__h_lazy', props[f'__P__{v}__{v}'])};\n"
                       f"        S_.{v} = __P__{v}__{v} * S_.{v};\n" for v in lazy)
-    start, stop = _function(header, r"^  send\( Event& e, const nest_thread_t tid, ")
+    start, stop = _function(header, _SEND)
     send = header[start:stop]
     send = _replace_once(send, "    double timestep = 0;\n",
                          "    double timestep = 0;\n    const double __t_lazy = t_lastspike_;   // nestml-lab R9: "
@@ -995,26 +993,22 @@ def rewrite_neuron(cpp: str, header: str, cls: str, enabled: tuple[str, ...], pa
     ``post_lookups``: the traces its synapses look up at post spikes (:func:`post_loop_lookups`).
     """
     outcomes = []
-    if "input_buffer" in enabled:
-        res, out = _apply("input_buffer", cls, _input_buffer, cpp, header, cls)
-        if res:
-            cpp, header = res
-        outcomes.append(out)
-    if "trace_lookup" in enabled and paired:
-        res, out = _apply("trace_lookup", cls, _trace_lookup, cpp, cls)
-        if res:
-            (cpp,) = res
-        outcomes.append(out)
-    if "post_values" in enabled and paired and post_lookups:
-        res, out = _apply("post_values", cls, _post_values, cpp, header, cls, set(post_lookups))
-        if res:
-            cpp, header = res
-        outcomes.append(out)
-    if "zero_terms" in enabled:
-        res, out = _apply("zero_terms", cls, _zero_terms, cpp, cls)
-        if res:
-            (cpp,) = res
-        outcomes.append(out)
+
+    def run(name: str, fn, *args) -> tuple | None:
+        res, out = _apply(name, cls, fn, *args)
+        if out:
+            outcomes.append(out)
+        return res
+
+    if "input_buffer" in enabled and (res := run("input_buffer", _input_buffer, cpp, header, cls)):
+        cpp, header = res
+    if "trace_lookup" in enabled and paired and (res := run("trace_lookup", _trace_lookup, cpp, cls)):
+        (cpp,) = res
+    if "post_values" in enabled and paired and (res := run("post_values", _post_values, cpp, header, cls,
+                                                           set(post_lookups))):
+        cpp, header = res
+    if "zero_terms" in enabled and (res := run("zero_terms", _zero_terms, cpp, cls)):
+        (cpp,) = res
     return cpp, header, outcomes
 
 
