@@ -61,6 +61,13 @@ def child_json_pair(cmds: tuple[list[str], list[str]], swap: bool, env: dict | N
     return tuple(json.loads(r.stdout.strip().splitlines()[-1]) for r in done)
 
 
+def ab_pairs(a: list[str], b: list[str], pairs: int, env: dict | None = None) -> list[tuple[dict, dict]]:
+    """``pairs`` runs of the children ``a`` and ``b`` side by side (:func:`child_json_pair`), the cores swapped
+    every pair, so that a core slower than the other weighs on both sides alike: [(a's result, b's), ...].
+    """
+    return [child_json_pair((a, b), k % 2 == 1, env=env) for k in range(pairs)]
+
+
 def _raise_if_failed(proc: subprocess.CompletedProcess, cmd: list[str]) -> None:
     if proc.returncode != 0:
         raise RuntimeError(f"{' '.join(cmd)} failed (exit {proc.returncode}):\n{proc.stdout[-3000:]}\n"

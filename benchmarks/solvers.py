@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 
-from benchmarks.common import PYTHON, ROOT, TIMED_RUN, child_json, child_json_pair, env_for, log, summary
+from benchmarks.common import PYTHON, ROOT, TIMED_RUN, ab_pairs, child_json, env_for, log, summary
 
 #: catalog neuron -> (NEST twin, Poisson rate (Hz), weight, solvers it takes)
 MODELS = {
@@ -61,8 +61,7 @@ def bench_solvers(quick: bool) -> dict:
         entry = {"twin": twin, "solvers": {}}
         for s in solvers:
             child_json(command(s, 10, 10.0), env=env_for(ROOT))   # builds (or finds) the variant, untimed
-            pairs = [child_json_pair((command(s), command("nest")), k % 2 == 1, env=env_for(ROOT))
-                     for k in range(rounds)]
+            pairs = ab_pairs(command(s), command("nest"), rounds, env=env_for(ROOT))
             ours, theirs = [p[0] for p in pairs], [p[1] for p in pairs]
             nest_runs += theirs
             cpu = summary([r["cpu_s"] for r in ours])["median"]

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 
-from benchmarks.common import PYTHON, ROOT, TIMED_RUN, child_json_pair, env_for, log, summary
+from benchmarks.common import PYTHON, ROOT, TIMED_RUN, ab_pairs, env_for, log, summary
 
 #: catalog neuron -> (NEST twin, Poisson rate (Hz), weight of the input in the twin's unit)
 TWINS = {
@@ -49,12 +49,8 @@ def _ab_runs(command, pairs: int) -> dict:
     """``pairs`` A/B pairs of the child ``command(which)`` (which: "catalog", "nest"), each pair side by side,
     the cores swapped every pair: ``{"catalog": [result, ...], "nest": [...]}``.
     """
-    runs: dict = {"catalog": [], "nest": []}
-    for k in range(pairs):
-        results = child_json_pair((command("catalog"), command("nest")), k % 2 == 1, env=env_for(ROOT))
-        for which, result in zip(("catalog", "nest"), results):
-            runs[which].append(result)
-    return runs
+    results = ab_pairs(command("catalog"), command("nest"), pairs, env=env_for(ROOT))
+    return {"catalog": [r[0] for r in results], "nest": [r[1] for r in results]}
 
 
 def _side_by_side(twin: str, cat: list, nest: list) -> dict:
