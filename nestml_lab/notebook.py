@@ -96,11 +96,13 @@ def generate_code_for(nestml_neuron_model: str, nestml_synapse_model: str | None
                          "arguments; use generate_nest_target for several pairs")
     neuron_text = _model_text(nestml_neuron_model)
     neuron = _model_name(neuron_text, "nestml_neuron_model")
+    neuron_text = _upgraded(neuron, neuron_text, say)
     sources = {neuron: neuron_text}
     manifest: dict = {"suffix": SUFFIX, "neurons": [neuron], "synapses": {}, "pairs": []}
     if nestml_synapse_model:
         synapse_text = _model_text(nestml_synapse_model)
         synapse = _model_name(synapse_text, "nestml_synapse_model")
+        synapse_text = _upgraded(synapse, synapse_text, say, (opts.get("weight_variable") or {}).get(synapse))
         sources[synapse] = synapse_text
         spec = _synapse_spec(synapse, synapse_text, opts, post_ports or [], mod_ports or [])
         manifest["synapses"][synapse] = spec
@@ -161,12 +163,15 @@ def generate_nest_target(input_path, target_path: str | None = None, install_pat
     if not files:
         raise FileNotFoundError(f"no .nestml files in {input_path}")
     sources = {}
+    weights = opts.get("weight_variable") or {}
     for f in files:
         text = _model_text(str(f))
-        sources[_model_name(text, str(f))] = text
-    marked = set(opts.get("synapse_models", []))
-    synapses = [n for n in sources if n in marked or n.endswith("synapse")]
+        name = _model_name(text, str(f))
+        sources[name] = _upgraded(name, text, say, weights.get(name))
     pairs = opts.get("neuron_synapse_pairs", [])
+    paired = {s for p in pairs for s in p.get("synapses", {})}
+    marked = set(opts.get("synapse_models", [])) | paired
+    synapses = [n for n in sources if n in marked or n.endswith("synapse") or _kind(n, sources[n]) == "synapse"]
     manifest: dict = {"suffix": suffix, "neurons": [], "synapses": {}, "pairs": []}
     for name in synapses:
         ports = next((p["synapses"][name] for p in pairs if name in p.get("synapses", {})), {}) or {}
@@ -288,6 +293,13 @@ def _model_name(text: str, what: str) -> str:
     return models[0].name
 
 
+def _kind(name: str, text: str) -> str | None:
+    """"synapse" when the model emits spikes with a weight, "neuron" when without, else None (its shape)."""
+    from nestml_lab.codegen import interface
+
+    return next((m.kind for m in interface.read(name, text) if m.name == name), None)
+
+
 def _synapse_spec(name: str, text: str, opts: dict, post_ports: list, vt_ports: list) -> dict:
     """The synapse's manifest entry: its weight variable, ports and buffering."""
     weight = (opts.get("weight_variable") or {}).get(name)
@@ -311,16 +323,19 @@ def _synapse_spec(name: str, text: str, opts: dict, post_ports: list, vt_ports: 
     return spec
 
 
-def _upgraded(name: str, text: str, say: _Say) -> str:
-    """NESTML 7/8 text rewritten to NESTML 9 (the report shown), or refused where the upgrade cannot tell."""
+def _upgraded(name: str, text: str, say: _Say, weight_variable: str | None = None) -> str:
+    """Older NESTML text (1-8) rewritten to NESTML 9 (the report shown), or refused where the upgrade cannot tell.
+
+    ``weight_variable``: what the call names as NEST's weight, which settles a ``@nest::weight`` annotation.
+    """
     from nestml_lab.codegen import upgrade
 
-    result = upgrade.upgrade_text(text, f"{name} (model text)")
+    result = upgrade.upgrade_text(text, f"{name} (model text)", weight_variable)
     if result.findings:
         raise ValueError("\n".join([f"{name}: older NESTML syntax the upgrade cannot rewrite without guessing:",
                                     *result.report(), "Rewrite these lines by hand (see `nestml-lab upgrade`)."]))
     if result.changed:
-        say.note(f"[upgrade] {name}: NESTML 7/8 syntax rewritten to NESTML 9 ({len(result.changes)} line(s)):")
+        say.note(f"[upgrade] {name}: older NESTML syntax rewritten to NESTML 9 ({len(result.changes)} line(s)):")
         for line in result.report():
             say.note(f"[upgrade]   {line}")
     return result.text
@@ -335,7 +350,8 @@ def _build(sources: dict, manifest: dict, module_name: str | None, say: _Say):
     from nestml_lab.codegen.errors import CodegenError
     from nestml_lab.project import Project, make_module
 
-    sources = {name: _upgraded(name, text, say) for name, text in sources.items()}
+    sources = {name: _upgraded(name, text, say, manifest["synapses"].get(name, {}).get("weight_variable"))
+               for name, text in sources.items()}
     target = running_nest()
     from nestml_lab.codegen.generate import code_key
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -44,12 +45,22 @@ def _run_nestml(files: list[str]) -> list[dict]:
     from nestml_lab.codegen.launch import run_worker
 
     with tempfile.TemporaryDirectory(prefix="nestml-check-") as tmp:
+        logs = _logs_folder()
         spec = {"files": files, "target": os.path.join(tmp, "target"), "result": os.path.join(tmp, "result.json"),
-                "check_only": True}
+                "check_only": True, "crash_log": str(logs / f"nestml-crash-{os.getpid()}-{time.time_ns()}.log")}
         result, why = run_worker(spec, tmp)
         if result is None:
             raise RuntimeError(f"[check] the NESTML checker died ({why})")
         return result["errors"]
+
+
+def _logs_folder() -> Path:
+    """Where a check keeps what outlives it (a NESTML crash's traceback): beside the module cache."""
+    from nestml_lab.notebook import cache_root
+
+    folder = cache_root().parent / "logs"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
 
 
 def nestml_errors(paths: list[str | Path]) -> list[ModelMessage]:
@@ -76,11 +87,13 @@ def check_file(path: str | Path) -> CheckResult:
     result.errors += found
     if any("UTF-8" in m.message or "nested" in m.message for m in found):
         return result   # NESTML would crash or read nonsense
+    if any(m.message.startswith(precheck.OLDER_SYNTAX) for m in found):
+        result.hints += [h for h in upgrade.hints(path) if "nestml-lab upgrade" in h]
+        return result   # NESTML 9 would report the older constructs, far from where they are
     for e in _run_nestml([os.path.abspath(path)]):
         same = not e["file"] or os.path.basename(e["file"]) in (os.path.basename(path), Path(path).stem)
         file = path if same else e["file"]
         result.errors.append(ModelMessage(file, e["line"], e["column"], e["message"]))
-    result.hints += upgrade.hints(path)
     return result
 
 

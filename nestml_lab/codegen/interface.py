@@ -114,9 +114,6 @@ def source_problems(path: Path, models: list[Model]) -> list[ModelMessage]:
         out.append(ModelMessage(str(path), models[1].line, 0, f"the file holds {len(models)} models: {where}; "
                                 "NESTML would build only one of them: put each model in a file of its name"))
     for m in models:
-        if m.keyword != "model":
-            out.append(ModelMessage(str(path), m.line, 0, f"'{m.keyword} {m.name}:' is NESTML 6/7 syntax (NESTML 9 "
-                                    f"writes 'model {m.name}:'): `nestml-lab upgrade {path}` rewrites it"))
         for block in ("parameters", "state"):
             for d in getattr(m, block).values():
                 bound = block == "parameters" and re.search(r"min|max", d.name, re.I)

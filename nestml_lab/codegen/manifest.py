@@ -118,9 +118,12 @@ class Manifest:
         """The folder of the project's models (the manifest's folder)."""
         return self.path.parent
 
+    #: model name -> its file, for the models whose file is named otherwise (read from the files' headers).
+    files: dict = field(default_factory=dict)
+
     def source(self, model: str) -> Path:
-        """Path of a model's NESTML file."""
-        return self.models_dir / f"{model}.nestml"
+        """Path of a model's NESTML file: ``<model>.nestml``, or the file of the folder that holds it."""
+        return self.files.get(model, self.models_dir / f"{model}.nestml")
 
     @property
     def build_folder(self) -> Path:
@@ -325,6 +328,30 @@ def parse_rewrites(value, path: Path) -> tuple[str, ...]:
     return tuple(r for r in rewrites.ALL if r in value)
 
 
+_HEADER = re.compile(r"^[ \t]*(?:model|neuron|synapse)[ \t]+([A-Za-z_]\w*)[ \t]*:", re.M)
+
+
+def model_names(path: Path) -> list[str]:
+    """The models a ``.nestml`` file declares, read from its header lines (no parsing: milliseconds)."""
+    try:
+        return _HEADER.findall(Path(path).read_text(errors="replace"))
+    except OSError:
+        return []
+
+
+def find_source(folder: Path, model: str) -> Path | None:
+    """The file of ``folder`` that holds ``model``: ``<model>.nestml`` if it does, else the one whose header
+    names it (files are named as people name them: ``my_rule.nestml`` may hold ``model stdp_synapse:``).
+    """
+    named = Path(folder) / f"{model}.nestml"
+    if named.is_file() and model in (model_names(named) or [model]):
+        return named
+    for f in sorted(Path(folder).glob("*.nestml")):
+        if f != named and model in model_names(f):
+            return f
+    return named if named.is_file() else None
+
+
 def load_manifest(path: Path | str) -> Manifest:
     """Read and validate a manifest.
 
@@ -404,10 +431,14 @@ def load_manifest(path: Path | str) -> Manifest:
         _check_port_roles(neuron, syns, synapses, path, i + 1)
         pairs.append(PairSpec(neuron, tuple(syns)))
 
+    files = {}
     for model in list(neurons) + list(synapses):
         _expect(_IDENT.match(model) is not None, path, f"model name {model!r} is not an identifier")
-        _expect((path.parent / f"{model}.nestml").is_file(), path,
-                f"model {model!r} has no source file {path.parent / (model + '.nestml')}")
+        found = find_source(path.parent, model)
+        _expect(found is not None, path, f"model {model!r}: no .nestml file in {path.parent} holds it (neither "
+                                         f"{model}.nestml nor a file with a 'model {model}:' line)")
+        if found.name != f"{model}.nestml":
+            files[model] = found
 
     solvers = data.get("solvers") or {}
     _expect(isinstance(solvers, dict), path, f"'solvers' must map model names to one of {list(SOLVERS)}")
@@ -425,7 +456,7 @@ def load_manifest(path: Path | str) -> Manifest:
     _expect(isinstance(build, str) and build.strip() != "", path, f"'build' must be a folder path, got {build!r}")
     manifest = Manifest(path, module, suffix, tuple(neurons), synapses, tuple(pairs),
                         parse_rewrites(data.get("rewrites", "all"), path), (path.parent / build).resolve(),
-                        dict(solvers), _twins(data.get("twins") or {}, neurons, path))
+                        dict(solvers), _twins(data.get("twins") or {}, neurons, path), files)
     paired = [names.paired_neuron(p.neuron, p.synapses, suffix) for p in pairs]
     _expect(len(set(paired)) == len(paired), path, "two pairs give the same co-generated neuron")
     return manifest

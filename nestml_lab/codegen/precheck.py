@@ -26,8 +26,12 @@ _ON_RECEIVE = re.compile(r"^\s*onReceive\s*\(\s*([A-Za-z_]\w*)")
 MAX_PAREN_DEPTH = 500
 
 
-def check_source(path: Path, model: str) -> list[ModelMessage]:
-    """Problems of one model source (empty when none)."""
+#: How a message about older NESTML syntax begins (the check stage then does not run NESTML on the file).
+OLDER_SYNTAX = "older NESTML: "
+
+
+def check_source(path: Path, model: str | None = None) -> list[ModelMessage]:
+    """Problems of one model source (empty when none); ``model``: the model the caller expects in it."""
     try:
         text = path.read_bytes().decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -36,10 +40,10 @@ def check_source(path: Path, model: str) -> list[ModelMessage]:
     names = _MODEL.findall(text)
     if not names:
         out.append(ModelMessage(str(path), 1, 0, "no 'model NAME:' line: is this a NESTML model?"))
-    elif names[0] != model:
+    elif model is not None and model not in names:
         line = text[:_MODEL.search(text).start()].count("\n") + 1
-        out.append(ModelMessage(str(path), line, 0, f"the file {path.name} holds model {names[0]!r}, but the "
-                                f"manifest expects {model!r} in it: rename the file or the model"))
+        out.append(ModelMessage(str(path), line, 0, f"the file {path.name} holds model {names[0]!r}, not "
+                                f"{model!r}"))
     continuous = {}
     depth, deepest, deepest_line = 0, 0, 0
     for number, line in enumerate(text.splitlines(), 1):
@@ -62,13 +66,32 @@ def check_source(path: Path, model: str) -> list[ModelMessage]:
     return out
 
 
+def older_syntax(path: Path, text: str | None = None) -> list[ModelMessage]:
+    """Every construct of NESTML 1-8 in a source, at its line, with what NESTML 9 writes instead, and the command
+    that rewrites them all (:mod:`nestml_lab.codegen.upgrade`): NESTML 9 itself reports them far from where they
+    are, or crashes on them.
+    """
+    from nestml_lab.codegen import upgrade
+
+    result = upgrade.upgrade_text(path.read_text() if text is None else text, str(path))
+    found = upgrade.messages(result)
+    if not found:
+        return []
+    fix = f" (`nestml-lab upgrade {path} --in-place` rewrites the file)" if result.changes else ""
+    return [ModelMessage(str(path), line, 0, OLDER_SYNTAX + message + (fix if n == 0 else ""))
+            for n, (line, message) in enumerate(found)]
+
+
 def check_file(path: Path, model: str | None = None) -> tuple[list[ModelMessage], list]:
-    """Every problem of one source found without NESTML, and its models (:func:`interface.read`)."""
-    problems = check_source(path, model if model is not None else path.stem)
+    """Every problem of one source found without NESTML, and its models (:func:`interface.read`).
+
+    ``model``: the model the caller expects in the file (None: whatever it holds).
+    """
+    problems = check_source(path, model)
     if any("not a UTF-8" in p.message for p in problems):
         return problems, []
     models = interface.read(path)
-    return problems + interface.source_problems(path, models), models
+    return problems + older_syntax(path) + interface.source_problems(path, models), models
 
 
 def check_sources(manifest) -> None:

@@ -30,6 +30,8 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from nestml_lab.codegen import upgrade_layout
+
 # --------------------------------------------------------------------------- units
 
 _PREFIXES = ["Y", "Z", "E", "P", "T", "G", "M", "k", "h", "da", "d", "c", "m", "u", "n", "p", "f", "a", "z", "y"]
@@ -77,8 +79,9 @@ class Change:
 
     line: int
     before: str
-    after: str
+    after: str | None
     what: str
+    layout: bool = False     # only indentation, an ``end`` or a comment's form changed
 
 
 @dataclass
@@ -100,6 +103,7 @@ class UpgradeResult:
     findings: list[Finding] = field(default_factory=list)
     removed_delay_variables: list[str] = field(default_factory=list)
     weight_variables: list[str] = field(default_factory=list)
+    finals: list = field(default_factory=list, repr=False)   # per line of ``original``: its text now, or None
 
     @property
     def changed(self) -> bool:
@@ -114,7 +118,13 @@ class UpgradeResult:
     def report(self) -> list[str]:
         """Human-readable lines: every change as ``file:line: what`` with before and after, then findings."""
         out = []
+        layout = [c.line for c in self.changes if c.layout]
+        if layout:
+            out.append(f"{self.path}:{layout[0]}-{layout[-1]}: {len(layout)} line(s) re-laid out: 'end' lines removed "
+                       "and blocks indented, docstrings and /* */ written as # comments (NESTML 9's layout)")
         for c in self.changes:
+            if c.layout:
+                continue
             out.append(f"{self.path}:{c.line}: {c.what}")
             out.append(f"    - {c.before.rstrip()}")
             if c.after is not None:
@@ -259,8 +269,37 @@ def _uses(name: str, codes: list[str], skip: set[int]) -> list[int]:
 
 # --------------------------------------------------------------------------- NESTML sources
 
-def upgrade_text(text: str, path: str = "<model>") -> UpgradeResult:
-    """Upgrade one NESTML source text; see the module docstring for what is rewritten."""
+def upgrade_text(text: str, path: str = "<model>", weight_variable: str | None = None) -> UpgradeResult:
+    """Upgrade one NESTML source text; see the module docstring for what is rewritten.
+
+    NESTML 1-5 sources (``end`` blocks, docstrings, ``initial_values``, ``shape``, ...) first go through
+    :mod:`.upgrade_layout`; every change is reported at its line in ``text``. ``weight_variable``: the variable
+    the caller names as NEST's weight (a ``@nest::weight`` on it is then settled, not a step left to the user).
+    """
+    if not upgrade_layout.is_legacy(text):
+        return _upgrade_lines(text, path, weight_variable)
+    layout = upgrade_layout.rewrite(text)
+    inner = _upgrade_lines(layout.text("\r\n" if "\r\n" in text else "\n"), path, weight_variable)
+    result = UpgradeResult(path, text, inner.text, removed_delay_variables=inner.removed_delay_variables,
+                           weight_variables=inner.weight_variables)
+    notes = {i: list(v) for i, v in layout.notes.items()}
+    for c in inner.changes:
+        notes.setdefault(layout.origin[c.line - 1], []).append(c.what)
+    finals: dict[int, list[str]] = {}
+    for j, final in enumerate(inner.finals):
+        if final is not None:
+            finals.setdefault(layout.origin[j], []).append(final)
+    originals = text.splitlines()
+    for i in sorted(set(notes) | set(layout.removed)):
+        whats = notes.get(i, []) + ([layout.removed[i]] if i in layout.removed else [])
+        result.changes.append(Change(i + 1, originals[i], "\n".join(finals[i]) if i in finals else None,
+                                     "; ".join(whats), all(w in upgrade_layout.LAYOUT_ONLY for w in whats)))
+    result.findings = [Finding(layout.origin[f.line - 1] + 1, f.message) for f in inner.findings]
+    return result
+
+
+def _upgrade_lines(text: str, path: str, weight_variable: str | None = None) -> UpgradeResult:
+    """The line-wise upgrade of NESTML 6-8 text (each line rewritten in place, see the module docstring)."""
     result = UpgradeResult(path, text, text)
     raw = text.splitlines(True)
     bodies, endings, codes, comments = [], [], [], []
@@ -316,8 +355,12 @@ def upgrade_text(text: str, path: str = "<model>") -> UpgradeResult:
             else:
                 if name:
                     result.weight_variables.append(name)
-                notes.setdefault(i, []).append(f"@nest::weight removed: give `weight_variable: {name}` for this "
-                                               "synapse in the manifest (models/module.yaml)")
+                if name is not None and name == weight_variable:
+                    notes.setdefault(i, []).append(f"@nest::weight removed: the call names {name} as NEST's weight "
+                                                   "(weight_variable), which is what the annotation said")
+                else:
+                    notes.setdefault(i, []).append(f"@nest::weight removed: give `weight_variable: {name}` for this "
+                                                   "synapse in the manifest (models/module.yaml)")
         # emit_spike(w, d) / deliver_spike(w, d)
         search_from = 0
         while m := _EMIT.search(current, search_from):
@@ -360,7 +403,8 @@ def upgrade_text(text: str, path: str = "<model>") -> UpgradeResult:
             current, rescaled = _rescale_port_uses(current, typed_ports, codes)
             if rescaled:
                 notes.setdefault(i, []).append(", ".join(rescaled) + ": a spike port counts spikes (1/s) in "
-                                               "NESTML 9; times 1 <unit> * 1 s is the old sum of weights")
+                                               "NESTML 9 and its convolution has the kernel's unit; the factors "
+                                               "keep the old unit (the sum of weights)")
         fixed, units = _fix_units(current, declared)
         if units:
             notes.setdefault(i, []).append(
@@ -400,6 +444,7 @@ def upgrade_text(text: str, path: str = "<model>") -> UpgradeResult:
     for i, body in enumerate(bodies):
         if i in removed_lines:
             result.changes.append(Change(i + 1, body, None, "; ".join(notes.get(i, []))))
+            result.finals.append(None)
             continue
         if new_codes[i] != codes[i]:
             new_body = new_codes[i] + comments[i]
@@ -407,20 +452,21 @@ def upgrade_text(text: str, path: str = "<model>") -> UpgradeResult:
             out_lines.append(new_body + endings[i])
         else:
             out_lines.append(raw[i])
+        result.finals.append(out_lines[-1].rstrip("\r\n"))
     result.text = "".join(out_lines)
     return result
 
 
-_TYPED_PORT = re.compile(rf"^\s*(?P<name>{_IDENT})\s+(?!real\b|integer\b|boolean\b)(?P<unit>[A-Za-z_][^<]*?)"
+_TYPED_PORT = re.compile(rf"^\s*(?P<name>{_IDENT})\s+(?!integer\b|boolean\b)(?P<unit>[A-Za-z_][^<]*?)"
                          r"\s*<-\s*(?:(?:excitatory|inhibitory)\s+)*spike\b")
 
 
 def _typed_spike_ports(codes: list[str]) -> dict[str, int]:
-    """Spike ports declared with a single unit (``spikes pA <- spike``): name -> line index."""
+    """Spike ports declared with a single unit or ``real`` (``spikes pA <- spike``): name -> line index."""
     out = {}
     for i, code in enumerate(codes):
         m = _TYPED_PORT.match(code)
-        if m and m.group("unit").strip() in UNITS:
+        if m and (m.group("unit").strip() in UNITS or m.group("unit").strip() == "real"):
             out[m.group("name")] = i
     return out
 
@@ -430,16 +476,29 @@ def _port_unit(codes: list[str], line: int) -> str:
 
 
 def _rescale_port_uses(code: str, ports: dict[str, int], codes: list[str]) -> tuple[str, list[str]]:
-    """``spikes`` -> ``(spikes * 1 pA * 1 s)`` in expressions; not in ``onReceive(spikes)`` or ``spikes.x``."""
+    """A port of unit U: ``convolve(K, spikes)`` -> ``(convolve(K, spikes) * 1 U)`` (a convolution with a spike
+    port has the kernel's unit in NESTML 9), any other use ``spikes`` -> ``(spikes * 1 U * 1 s)``; a ``real``
+    port: ``spikes`` -> ``(spikes * 1 s)``. Not in ``onReceive(spikes)`` or ``spikes.x``.
+    """
     if re.match(r"^\s*onReceive\s*\(", code):
         return code, []
     done = []
     for name, line in ports.items():
         unit = _port_unit(codes, line)
+        factor = "" if unit == "real" else f" * 1 {unit}"
+        held: list[str] = []
+
+        def hold(m: re.Match, factor=factor, held=held) -> str:
+            held.append(f"({m.group(0)}{factor})" if factor else m.group(0))
+            return f"\0{len(held) - 1}\0"
+
+        new = re.sub(rf"\bconvolve\s*\(\s*{_IDENT}\s*,\s*{re.escape(name)}\s*\)", hold, code)
         pattern = re.compile(rf"(?<![\w.]){re.escape(name)}\b(?!\s*\.|\s*\()")
-        new = pattern.sub(f"({name} * 1 {unit} * 1 s)", code)
+        new = pattern.sub(f"({name}{factor} * 1 s)", new)
+        new = re.sub(r"\x00(\d+)\x00", lambda m: held[int(m.group(1))], new)
         if new != code:
-            done.append(f"'{name}' -> '({name} * 1 {unit} * 1 s)'")
+            what = f"convolve(..., {name}){factor}" if held and factor else f"'{name}' -> '({name}{factor} * 1 s)'"
+            done.append(what)
             code = new
     return code, done
 
@@ -511,13 +570,30 @@ def upgrade_options_text(text: str, path: str) -> UpgradeResult:
     return result
 
 
+def messages(result: UpgradeResult) -> list[tuple[int, str]]:
+    """``(line, message)`` for every older construct of an upgrade's source: each rewrite (the lines only laid
+    out anew as one), then each finding; empty for NESTML 9 text.
+    """
+    out = []
+    layout = [c.line for c in result.changes if c.layout]
+    if layout:
+        out.append((layout[0], f"NESTML 1-5 layout (lines {layout[0]}-{layout[-1]}): blocks closed by 'end', "
+                               "docstrings; NESTML 9 indents blocks and writes # comments"))
+    out += [(c.line, f"{_generation(c.what)} syntax: {c.what}") for c in result.changes if not c.layout]
+    out += [(f.line, f.message) for f in result.findings]
+    return out
+
+
+def _generation(what: str) -> str:
+    return "NESTML 1-5" if any(w in what for w in upgrade_layout.OLDER) else "NESTML 6-8"
+
+
 def hints(path: str | Path) -> list[str]:
-    """``file:line`` hints for every NESTML 7/8 construct of a source (rewritable or left alone), and the
-    command that rewrites them; empty for NESTML 9 text.
+    """``file:line`` hints for every older construct of a source (rewritable or left alone), and the command
+    that rewrites them; empty for NESTML 9 text.
     """
     result = upgrade_file(path)
-    out = [f"{path}:{c.line}: NESTML 7/8 syntax: {c.what}" for c in result.changes]
-    out += [f"{path}:{f.line}: {f.message}" for f in result.findings]
+    out = [f"{path}:{line}: {message}" for line, message in messages(result)]
     if result.changes:
         out.append(f"`nestml-lab upgrade {path}` rewrites the lines above (add --in-place to save, a backup is kept)")
     return out

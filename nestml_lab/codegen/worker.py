@@ -173,6 +173,30 @@ def warnings() -> list[dict]:
         return []
 
 
+def crash_message(spec: dict, exc: Exception, trace: str) -> dict:
+    """The error of a NESTML that raised instead of reporting: which model, where NESTML failed, and the file
+    that keeps the traceback (``spec["crash_log"]``, else the unit's build log, which this output goes to).
+    """
+    import importlib.metadata
+    import os
+
+    frames = traceback.extract_tb(exc.__traceback__)
+    inside = next((f for f in reversed(frames) if "pynestml" in f.filename), frames[-1] if frames else None)
+    where = f" in {os.path.basename(inside.filename)}:{inside.lineno}" if inside else ""
+    log = spec.get("crash_log")
+    if log:
+        with open(log, "w") as f:
+            f.write(trace)
+    else:
+        print(trace)
+    models = ", ".join(os.path.basename(f) for f in spec["files"])
+    return {"file": spec["files"][0], "line": 0, "column": 0,
+            "message": f"NESTML {importlib.metadata.version('nestml')} crashed on {models} "
+                       f"({type(exc).__name__}: {exc}{where}) instead of reporting an error; the line is not known. "
+                       "Often a construct NESTML 9 does not support in that place (an expression where it "
+                       "expects a port or a variable). The traceback: " + (log or "the build log")}
+
+
 def main(argv: list[str]) -> int:
     """Run one code-generation job (a JSON spec in ``argv[1]``) in this child process; return the exit status."""
     with open(argv[1]) as f:
@@ -180,9 +204,8 @@ def main(argv: list[str]) -> int:
     sys.setrecursionlimit(10000)  # as NESTML's own front end does, for deep expression trees
     try:
         errors = check(spec) if spec.get("check_only") else generate(spec)
-    except Exception:
-        errors = [{"file": spec["files"][0], "line": 0, "column": 0,
-                   "message": "NESTML crashed:\n" + traceback.format_exc()}]
+    except Exception as exc:
+        errors = [crash_message(spec, exc, traceback.format_exc())]
     found = warnings()
     for w in found:   # into the unit's build log as well
         print(f"[nestml] warning: {w['file']}:{w['line']}:{w['column']}: {w['message']}")

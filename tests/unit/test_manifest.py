@@ -54,7 +54,7 @@ def test_malformed_manifest_is_refused_with_reason(catalog, old, new, expected):
 
 def test_model_without_source_file_is_refused(catalog):
     (catalog / "tsodyks_synapse.nestml").unlink()
-    with pytest.raises(ManifestError, match="tsodyks_synapse.*no source file"):
+    with pytest.raises(ManifestError, match="tsodyks_synapse.*no .nestml file"):
         load_manifest(catalog)
 
 
