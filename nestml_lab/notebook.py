@@ -88,6 +88,7 @@ def generate_code_for(nestml_neuron_model: str, nestml_synapse_model: str | None
         The C++ does not compile, or a tool is missing.
     """
     say = _Say(logging_level)
+    _check_module_name(module_name)
     opts = _check_options(codegen_opts)
     if "delay_variable" in opts:
         say.note("[upgrade] codegen_opts delay_variable dropped: in NESTML 9 NEST's delay (syn_spec) sets the delay")
@@ -155,6 +156,7 @@ def generate_nest_target(input_path, target_path: str | None = None, install_pat
     if not suffix:
         raise ValueError("suffix '': the models would take NEST's own names (iaf_psc_exp ...); pass a suffix such "
                          "as suffix='_nestml'")
+    _check_module_name(module_name)
     opts = _check_options(codegen_opts)
     if "delay_variable" in opts:
         say.note("[upgrade] codegen_opts delay_variable dropped: in NESTML 9 NEST's delay (syn_spec) sets the delay")
@@ -265,6 +267,14 @@ class _Lines(_Say):
 def _in_notebook() -> bool:
     """Whether this runs in a Jupyter kernel (stdout is no terminal and ipykernel is loaded)."""
     return "ipykernel" in sys.modules and not sys.stdout.isatty()
+
+
+def _check_module_name(module_name: str | None) -> None:
+    """NESTML's rule for ``module_name``, said before any work (not by the manifest of a cache folder)."""
+    if module_name is not None and not (re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", str(module_name))
+                                        and str(module_name).endswith("module")):
+        raise ValueError(f"module_name {module_name!r}: NESTML takes a C identifier ending in 'module', e.g. "
+                         f"{re.sub(r'[^A-Za-z0-9_]', '_', str(module_name)).rstrip('_') + '_module'!r}")
 
 
 def _check_options(codegen_opts: dict | None) -> dict:

@@ -167,6 +167,9 @@ def plan_units(manifest: Manifest, nest_ver: str) -> list[Unit]:
                         s: manifest.synapses[s].pair_options() for s in p.synapses}}],
                     weight_variable={s: manifest.synapses[s].weight_variable for s in p.synapses},
                     **nestml_solver(solver))
+        unnamed = [s for s in p.synapses if not s.endswith("synapse")]
+        if unnamed:   # NESTML takes a model for a synapse by its name, or when synapse_models lists it
+            opts["synapse_models"] = unnamed
         delays = {s: manifest.synapses[s].delay_variable for s in p.synapses if manifest.synapses[s].delay_variable}
         if delays:
             opts["delay_variable"] = delays
@@ -448,7 +451,7 @@ def _install_unit(unit: Unit, manifest: Manifest, src: Path, dest: Path, key: st
         outcomes[f"{nest_name}.h"] = outs
     for name in [n for n in texts if n.endswith(".h")]:
         texts[name], checked = patches.refuse_non_finite(texts[name])
-        if not checked and ("update_value_param(" in texts[name] or "__d.update_value(" in texts[name]):
+        if not checked and patches.has_real_setters(texts[name]):   # integer and boolean values need no check
             raise CodegenError(f"[codegen] the set_status of {name} is not what codegen/patches.py expects "
                                "(refuse_non_finite): this NESTML version needs the patch reviewed")
     if unit.solver in patches.FIXED_STEP:

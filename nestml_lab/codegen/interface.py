@@ -22,6 +22,7 @@ _BLOCK = re.compile(r"^(\s+)(state|parameters|internals|input|output|equations|u
 _DECL = re.compile(r"^(\s+)(?:recordable\s+)?([A-Za-z_]\w*(?:\s*,\s*[A-Za-z_]\w*)*)\s+([^=#]+?)\s*=\s*([^#]+?)"
                    r"\s*(#.*)?$")
 _PORT = re.compile(r"^(\s+)([A-Za-z_]\w*)\s*(?:\[[^\]]*\])?\s*(?:[^<#]*)<-\s*(?:\w+\s+)*(spike|continuous)\b")
+_INLINE = re.compile(r"^(\s+)(?:recordable\s+)?inline\s+([A-Za-z_]\w*)\s+[^=#]+?=\s*([^#]*)")
 _EMIT = re.compile(r"\bemit_spike\s*\(\s*([^)\s])?")
 _NAN = re.compile(r"(?<![\w.])nan(?![\w])", re.I)
 _INF = re.compile(r"(?<![\w.])inf(?![\w])", re.I)
@@ -48,6 +49,7 @@ class Model:
     parameters: dict = field(default_factory=dict)  # name -> Declaration
     state: dict = field(default_factory=dict)       # name -> Declaration
     internals: dict = field(default_factory=dict)
+    inlines: dict = field(default_factory=dict)     # name -> Declaration (equations' inline expressions)
     emits: list = field(default_factory=list)       # (line, with a weight argument)
     emitting_ports: set = field(default_factory=set)  # ports whose onReceive block emits a spike (presynaptic)
 
@@ -99,6 +101,8 @@ def read(path: Path | str, text: str | None = None) -> list[Model]:
                 model.emitting_ports.add(receiving)
         if block == "input" and (m := _PORT.match(line)):
             model.ports[m.group(2)] = (m.group(3), number, len(m.group(1)))
+        elif block == "equations" and (m := _INLINE.match(line)):
+            model.inlines[m.group(2)] = Declaration(m.group(2), number, len(m.group(1)), m.group(3).strip())
         elif block in ("parameters", "state", "internals") and (m := _DECL.match(raw.rstrip())):
             column = len(m.group(1))
             for name in re.split(r"\s*,\s*", m.group(2)):
@@ -182,10 +186,11 @@ def check_manifest(manifest, interfaces: dict[str, Model], lines) -> list[tuple[
                                                           f"{_did_you_mean(port, continuous)}")
             for pair in manifest.pairs:
                 neuron = interfaces.get(pair.neuron)
-                if s in pair.synapses and neuron is not None and var not in neuron.variables():
+                readable = {**neuron.variables(), **neuron.inlines} if neuron is not None else {}
+                if s in pair.synapses and neuron is not None and var not in readable:
                     say(("synapses", s, "post_ports", index),
-                        f"continuous post port {port}: {var!r} is no variable of {pair.neuron}; it has: "
-                        f"{', '.join(neuron.variables())}{_did_you_mean(var, neuron.variables())}")
+                        f"continuous post port {port}: {var!r} is no variable or inline expression of "
+                        f"{pair.neuron}; it has: {', '.join(readable)}{_did_you_mean(var, readable)}")
         for i, port in enumerate(spec.vt_ports):
             if port not in spike_ports:
                 say(("synapses", s, "vt_ports", i), f"vt port {port!r}: {s} has no spike input port of that name; it "

@@ -188,6 +188,11 @@ _NEURON_UPDATE = re.compile(r"(update_value_param\(__d, [\w:]+, tmp_(\w+), this\
 _SYNAPSE_UPDATE = re.compile(r"(__d\.update_value\([\w:]+, tmp_(\w+)\);)")
 
 
+def has_real_setters(header: str) -> bool:
+    """Whether a generated header's ``set_status`` sets a real (double) parameter or state variable."""
+    return bool(_TMP.search(header)) and ("update_value_param(" in header or "__d.update_value(" in header)
+
+
 def refuse_non_finite(header: str) -> tuple[str, int]:
     """Make a generated model's ``set_status`` refuse NaN for any parameter or state variable, and an
     infinity where the value was finite (a bound such as ``V_min = -inf`` may stay infinite), naming the

@@ -20,6 +20,9 @@ from nestml_lab.codegen.errors import ManifestError, ModelMessage, SourceError
 
 _MODEL = re.compile(r"^\s*(?:model|neuron|synapse)\s+([A-Za-z_]\w*)\s*:", re.M)
 _CONTINUOUS = re.compile(r"^\s*([A-Za-z_]\w*)\s*(?:\[[^\]]*\])?\s*(?:[^<#]*)<-\s*continuous\b")
+_VECTOR = re.compile(r"^\s*([A-Za-z_]\w*)\s*\[\s*(\w+)\s*\]\s+[A-Za-z_(][^=<#\n]*=", re.M)
+_BLOCK_LINE = re.compile(r"^\s*(\w+)[^:]*:\s*$")
+_ODE = re.compile(r"^\s*([A-Za-z_]\w*)'+\s*=")
 _ON_RECEIVE = re.compile(r"^\s*onReceive\s*\(\s*([A-Za-z_]\w*)")
 #: NESTML 9.0.0's parser recurses per parenthesis: 1000 levels parsed here, 3000 crashed it (Python's
 #: recursion limit); we refuse well before.
@@ -45,9 +48,29 @@ def check_source(path: Path, model: str | None = None) -> list[ModelMessage]:
         out.append(ModelMessage(str(path), line, 0, f"the file {path.name} holds model {names[0]!r}, not "
                                 f"{model!r}"))
     continuous = {}
+    vectors = {m.group(1): m.group(2) for m in _VECTOR.finditer(text)}
+    block = None
     depth, deepest, deepest_line = 0, 0, 0
     for number, line in enumerate(text.splitlines(), 1):
         code = line.split("#", 1)[0]
+        if block == "equations" and "=" in code:
+            for name in vectors:
+                indices = sorted(set(re.findall(rf"(?<![\w.]){re.escape(name)}\s*\[\s*(\w+)\s*\]",
+                                                code.split("=", 1)[1])))
+                if len(indices) > 1:
+                    elements = [f"{name}[{i}]" for i in indices]
+                    listed = ", ".join(elements)
+                    out.append(ModelMessage(str(path), number, 0, f"{listed} in one equation: NESTML 9.0.0's ODE "
+                                            f"analysis takes them for one variable, and the generated code reads "
+                                            f"only one of them. Keep what the equation needs in a scalar state "
+                                            f"variable set in update: (e.g. I_tot = {' + '.join(elements)})"))
+        if (m := _BLOCK_LINE.match(code)):
+            block = m.group(1)
+        if (m := _ODE.match(code)) and m.group(1) in vectors:
+            name = m.group(1)
+            out.append(ModelMessage(str(path), number, 0, f"{name}' = ...: an ODE of the vector {name}"
+                                    f"[{vectors[name]}]; NESTML 9.0.0 crashes generating its code. Integrate the "
+                                    f"elements in update:, e.g. {name}[i] = {name}[i] * exp(-timestep() / tau)"))
         if m := _CONTINUOUS.match(code):
             continuous[m.group(1)] = number
         if (m := _ON_RECEIVE.match(code)) and m.group(1) in continuous:

@@ -60,7 +60,7 @@ _TOKEN = re.compile(r"""
 
 # a declaration: names, then a type, then "=", "<-", "[[" or the end of the code
 _TYPE = r"(?:\(?\s*(?:1|[A-Za-z_][A-Za-z_0-9]*)[A-Za-z_0-9\s/*()]*?)"
-_DECL = re.compile(rf"^(?P<indent>\s*)(?P<mods>(?:recordable\s+|inline\s+)*)(?P<names>{_IDENT}(?:\s*,\s*{_IDENT})*)"
+_DECL = re.compile(rf"^(?P<indent>\s*)(?P<mods>(?:recordable\s+|inline\s+)*)(?P<names>{_IDENT}'*(?:\[[^\]]*\])?(?:\s*,\s*{_IDENT}'*)*)"
                    rf"(?P<type>\s+{_TYPE})\s*(?P<rest>=.*|<-.*|\[\[.*)?$")
 _PORT = re.compile(rf"^\s*(?P<name>{_IDENT})\s*(?:\[\s*{_IDENT}\s*\])?(?P<type>\s+[^<]*?)?\s*<-")
 _FUNC = re.compile(rf"^\s*function\s+(?P<name>{_IDENT})\s*\((?P<args>[^)]*)\)(?P<ret>[^:]*):")
@@ -231,13 +231,42 @@ def _fix_units(code: str, declared: set[str]) -> tuple[str, list[str]]:
                 continue              # a type after a name: not an expression position
             if nxt is not None and nxt[1] == "(":
                 continue              # a function call
-            replacement = f"(1 {text})" if nxt is not None and nxt[1] == "**" else f"1 {text}"
+            after = tokens[significant[n + 2]] if n + 2 < len(significant) else None
+            guard = nxt is not None and (nxt[1] == "**" or (nxt[1] in {"*", "/"} and after is not None
+                                                            and after[0] != "num" and after[1] not in UNITS))
+            replacement = f"(1 {text})" if guard else f"1 {text}"
             tokens[i] = (kind, replacement)
             fixed_units.append(text)
+        _guard_literals(tokens, declared)
         out.append("".join(text for _, text in tokens))
         pos = end
     out.append(code[pos:])
     return "".join(out), fixed_units
+
+
+def _guard_literals(tokens: list, declared: set[str]) -> None:
+    """``1 pF * I_syn`` -> ``(1 pF) * I_syn``, in place: NESTML 9's grammar reads a literal's unit on through
+    ``*`` and ``/``, so it takes ``pF * I_syn`` for the unit (and reports "I_syn used before declaration" at no line).
+    """
+    sig = [i for i, (kind, _) in enumerate(tokens) if kind != "ws"]
+
+    def unit_at(n: int) -> bool:
+        if n >= len(sig):
+            return False
+        kind, text = tokens[sig[n]]
+        after = tokens[sig[n + 1]][1] if n + 1 < len(sig) else None
+        return kind == "ident" and text in UNITS and text not in declared and after != "("
+
+    for n, i in enumerate(sig):
+        if tokens[i][0] != "num" or not unit_at(n + 1) or (n > 0 and tokens[sig[n - 1]][1] in {"(1", "**"}):
+            continue
+        last = n + 1
+        while last + 2 < len(sig) and tokens[sig[last + 1]][1] in {"*", "/"} and unit_at(last + 2):
+            last += 2
+        if last + 2 < len(sig) and tokens[sig[last + 1]][1] in {"*", "/"} and tokens[sig[last + 2]][0] != "num":
+            tokens[i] = (tokens[i][0], "(" + tokens[i][1])
+            j = sig[last]
+            tokens[j] = (tokens[j][0], tokens[j][1] + ")")
 
 
 def _call_args(code: str, open_paren: int) -> tuple[list[str], int] | None:
@@ -279,7 +308,8 @@ def upgrade_text(text: str, path: str = "<model>", weight_variable: str | None =
     if not upgrade_layout.is_legacy(text):
         return _upgrade_lines(text, path, weight_variable)
     layout = upgrade_layout.rewrite(text)
-    inner = _upgrade_lines(layout.text("\r\n" if "\r\n" in text else "\n"), path, weight_variable)
+    inner = _upgrade_lines(layout.text("\r\n" if "\r\n" in text else "\n"), path, weight_variable,
+                           set(layout.kernel_units))
     result = UpgradeResult(path, text, inner.text, removed_delay_variables=inner.removed_delay_variables,
                            weight_variables=inner.weight_variables)
     notes = {i: list(v) for i, v in layout.notes.items()}
@@ -298,8 +328,11 @@ def upgrade_text(text: str, path: str = "<model>", weight_variable: str | None =
     return result
 
 
-def _upgrade_lines(text: str, path: str, weight_variable: str | None = None) -> UpgradeResult:
-    """The line-wise upgrade of NESTML 6-8 text (each line rewritten in place, see the module docstring)."""
+def _upgrade_lines(text: str, path: str, weight_variable: str | None = None,
+                   unit_kernels: set = frozenset()) -> UpgradeResult:
+    """The line-wise upgrade of NESTML 6-8 text (each line rewritten in place, see the module docstring);
+    ``unit_kernels``: kernels whose convolutions the layout pass has given their unit already.
+    """
     result = UpgradeResult(path, text, text)
     raw = text.splitlines(True)
     bodies, endings, codes, comments = [], [], [], []
@@ -400,7 +433,7 @@ def _upgrade_lines(text: str, path: str, weight_variable: str | None = None) -> 
             notes.setdefault(i, []).append(f"spike port '{name}' is untyped in NESTML 9 (it counts spikes, 1/s); "
                                            "its uses are rescaled to keep their unit")
         elif typed_ports:
-            current, rescaled = _rescale_port_uses(current, typed_ports, codes)
+            current, rescaled = _rescale_port_uses(current, typed_ports, codes, unit_kernels)
             if rescaled:
                 notes.setdefault(i, []).append(", ".join(rescaled) + ": a spike port counts spikes (1/s) in "
                                                "NESTML 9 and its convolution has the kernel's unit; the factors "
@@ -475,7 +508,8 @@ def _port_unit(codes: list[str], line: int) -> str:
     return _TYPED_PORT.match(codes[line]).group("unit").strip()
 
 
-def _rescale_port_uses(code: str, ports: dict[str, int], codes: list[str]) -> tuple[str, list[str]]:
+def _rescale_port_uses(code: str, ports: dict[str, int], codes: list[str],
+                       unit_kernels: set = frozenset()) -> tuple[str, list[str]]:
     """A port of unit U: ``convolve(K, spikes)`` -> ``(convolve(K, spikes) * 1 U)`` (a convolution with a spike
     port has the kernel's unit in NESTML 9), any other use ``spikes`` -> ``(spikes * 1 U * 1 s)``; a ``real``
     port: ``spikes`` -> ``(spikes * 1 s)``. Not in ``onReceive(spikes)`` or ``spikes.x``.
@@ -489,10 +523,11 @@ def _rescale_port_uses(code: str, ports: dict[str, int], codes: list[str]) -> tu
         held: list[str] = []
 
         def hold(m: re.Match, factor=factor, held=held) -> str:
-            held.append(f"({m.group(0)}{factor})" if factor else m.group(0))
+            given = m.group("kernel") in unit_kernels    # the kernel's own unit is on it already
+            held.append(f"({m.group(0)}{factor})" if factor and not given else m.group(0))
             return f"\0{len(held) - 1}\0"
 
-        new = re.sub(rf"\bconvolve\s*\(\s*{_IDENT}\s*,\s*{re.escape(name)}\s*\)", hold, code)
+        new = re.sub(rf"\bconvolve\s*\(\s*(?P<kernel>{_IDENT})\s*,\s*{re.escape(name)}\s*\)", hold, code)
         pattern = re.compile(rf"(?<![\w.]){re.escape(name)}\b(?!\s*\.|\s*\()")
         new = pattern.sub(f"({name}{factor} * 1 s)", new)
         new = re.sub(r"\x00(\d+)\x00", lambda m: held[int(m.group(1))], new)
@@ -525,11 +560,14 @@ def _old_syntax_findings(code: str, i: int, result: UpgradeResult) -> None:
     """Older constructs the upgrade does not rewrite, because the rewrite changes meaning or needs a choice."""
     stripped = code.strip()
     m = _TYPED_PORT.match(code)
-    if m and m.group("unit").strip() not in UNITS:
+    if m and m.group("unit").strip() not in UNITS and m.group("unit").strip() != "real":
         result.findings.append(Finding(i + 1, f"spike port '{m.group('name')}' has a unit expression "
                                               f"({m.group('unit').strip()}): in NESTML 9 spike ports are untyped "
                                               "and count spikes (1/s); every use must be rescaled by hand, e.g. "
                                               "'x * 1 pA * 1 s'"))
+    if re.match(r"^preReceive\s*:", stripped):
+        result.findings.append(Finding(i + 1, "'preReceive:' (NESTML 3) is gone: NESTML 9 writes "
+                                              "'onReceive(<presynaptic spike port>):'; rename the block"))
     if re.match(r"^shape\b", stripped):
         result.findings.append(Finding(i + 1, "'shape' is 'kernel' since NESTML 3; check the definition "
                                               "before renaming"))

@@ -16,6 +16,13 @@ reported at the line of the original file it comes from:
 - ``curr_sum(K, spikes)`` / ``cond_sum(K, spikes)`` -> ``convolve(K, spikes)``
 - ``x pA <- current``                         -> ``x pA <- continuous`` (``pA`` added where no type is given)
 - ``output: spike`` on one line               -> ``output:`` and ``spike`` on the next (NESTML 9's parser needs it)
+- a synapse without an ``output:`` block (it sends with ``deliver_spike``) -> ``output: spike`` added after its
+  ``input:`` block (NESTML 9 requires it)
+- an internal that the model assigns (``offset += 1``) -> declared in ``state:`` (NESTML 9's internals are
+  constants; older NESTML let them change)
+- a kernel with a unit, ``shape K = pA * exp(-t / tau)`` -> ``kernel K = exp(-t / tau)`` and every
+  ``convolve(K, spikes)`` -> ``(convolve(K, spikes) * 1 pA)`` (NESTML 9 kernels are unitless; the convolution
+  keeps the unit it had)
 """
 
 from __future__ import annotations
@@ -43,7 +50,7 @@ LAYOUT_ONLY = {_END, _REINDENTED, _COMMENT, '""" comment written as #', "/* comm
                '""" (a comment\'s start) removed: comments are # lines', "/* (a comment's start) removed: comments are # lines",
                "end of a comment removed: comments are # lines"}
 #: Words of the notes of this pass's rewrites, by which a report tells NESTML 1-5 from NESTML 6-8 syntax.
-OLDER = ("'end'", "comment", "initial_values", "'shape'", "inline NAME", "cond_sum", "'<- current'", "'output: ",
+OLDER = ("'output: spike' added", "'end'", "comment", "initial_values", "'shape'", "inline NAME", "cond_sum", "'<- current'", "'output: ",
          "implicit start value")
 _KEYWORDS = {"end", "else", "return", "emit_spike", "integrate_odes", "spike", "continuous", "inline", "kernel",
              "function", "recordable", "if", "elif", "for", "while"}
@@ -57,6 +64,7 @@ class Layout:
     origin: list[int]                   # origin[j]: 0-based index of the original line that line j comes from
     notes: dict = field(default_factory=dict)       # original line index -> [what was rewritten]
     removed: dict = field(default_factory=dict)     # original line index -> why it is gone (``end``, ``\"\"\"``)
+    kernel_units: dict = field(default_factory=dict)  # kernel -> the unit its definition carried (now outside)
 
     @property
     def changed(self) -> bool:
@@ -100,7 +108,10 @@ def rewrite(text: str) -> Layout:
         _reindent(layout)
     _renames(layout)
     _initial_values(layout)
+    _assigned_internals(layout)
+    _kernel_units(layout)
     _bare_declarations(layout)
+    _synapse_output(layout)
     return layout
 
 
@@ -283,3 +294,96 @@ def _bare_declarations(layout: Layout) -> None:
             layout.lines[j] = f"{code.rstrip()} = {zero}" + (f"  {comment.strip()}" if comment else "")
             layout.note(layout.origin[j], f"'{m.group('names')} {typ}' given its implicit start value ({zero}): "
                                           "NESTML 9 needs the value written")
+
+
+_ASSIGN = re.compile(rf"^\s*(?P<name>{_IDENT})\s*(?:[-+*/]?=)(?!=)")
+
+
+def _assigned_internals(layout: Layout) -> None:
+    """Internals that a statement assigns -> declared at the end of the ``state:`` block."""
+    blocks = _blocks(layout.lines)
+    internals = [b for b in blocks if b[0] == "internals"]
+    if not internals:
+        return
+    _n, head, end, _indent = internals[0]
+    declared = {}
+    for j in range(head + 1, end):
+        m = re.match(rf"^\s*(?P<name>{_IDENT})\s+[^=]*=", _split_comment(layout.lines[j])[0])
+        if m:
+            declared[m.group("name")] = j
+    assigned = set()
+    for name, h, e, _i in blocks:
+        if name in ("update",) or name.startswith(("onReceive", "onCondition", "function")):
+            for j in range(h + 1, e):
+                if (m := _ASSIGN.match(_split_comment(layout.lines[j])[0])) and m.group("name") in declared:
+                    assigned.add(m.group("name"))
+    if not assigned:
+        return
+    moving = sorted(declared[n] for n in assigned)
+    for j in moving:
+        name = next(n for n in assigned if declared[n] == j)
+        layout.note(layout.origin[j], f"internal '{name}' is assigned by the model: declared in state: (NESTML 9's "
+                                      "internals are constants)")
+    pairs = list(zip(layout.lines, layout.origin))
+    moved = [pairs[j] for j in moving]
+    gone = set(moving)
+    if all(j in gone or not _split_comment(layout.lines[j])[0].strip() for j in range(head + 1, end)):
+        gone.add(head)    # nothing stays in internals: (an empty block does not parse)
+        layout.removed[layout.origin[head]] = "'internals:' removed: all its declarations moved to state:"
+    kept = [p for j, p in enumerate(pairs) if j not in gone]
+    lines = [p[0] for p in kept]
+    state = [b for b in _blocks(lines) if b[0] == "state"]
+    if state:
+        _s, s_head, s_end, s_indent = state[0]
+        body = _INDENT * (s_indent // len(_INDENT) + 1)
+        new = kept[:s_end] + [(body + line.strip(), k) for line, k in moved] + kept[s_end:]
+    else:
+        i_head = next(b for b in _blocks(lines) if b[0] == "internals")[1]
+        indent = lines[i_head][:len(lines[i_head]) - len(lines[i_head].lstrip())]
+        new = (kept[:i_head] + [(indent + "state:", moved[0][1])]
+               + [(indent + _INDENT + line.strip(), k) for line, k in moved] + [("", moved[0][1])] + kept[i_head:])
+    layout.lines, layout.origin = [p[0] for p in new], [p[1] for p in new]
+
+
+_UNIT_WORD = r"(?:[YZEPTGMkhdcmunpfazy]|da)?(?:V|A|S|Ohm|F|s|Hz|mol|M|g|m|L|l|K|C|W|J|N|Pa|H|Wb|T)"
+_KERNEL_UNIT = re.compile(rf"^(?P<head>\s*kernel\s+(?P<name>{_IDENT})\s*=\s*)(?:1\s*)?(?P<unit>{_UNIT_WORD})\s*\*\s*"
+                          r"(?P<rest>.*)$")
+
+
+def _kernel_units(layout: Layout) -> None:
+    """``kernel K = pA * expr`` -> ``kernel K = expr``, and ``convolve(K, x)`` -> ``(convolve(K, x) * 1 pA)``."""
+    for j, line in enumerate(layout.lines):
+        code, comment = _split_comment(line)
+        if m := _KERNEL_UNIT.match(code):
+            layout.kernel_units[m.group("name")] = m.group("unit")
+            layout.lines[j] = m.group("head") + m.group("rest") + comment
+            layout.note(layout.origin[j], f"kernel {m.group('name')}: its unit {m.group('unit')} moved out of the "
+                                          "kernel onto its convolutions (NESTML 9 kernels are unitless)")
+    if not layout.kernel_units:
+        return
+    pattern = re.compile(rf"\bconvolve\s*\(\s*(?P<k>{'|'.join(map(re.escape, layout.kernel_units))})\s*,"
+                         rf"\s*{_IDENT}\s*\)")
+    for j, line in enumerate(layout.lines):
+        code, comment = _split_comment(line)
+        new = pattern.sub(lambda m: f"({m.group(0)} * 1 {layout.kernel_units[m.group('k')]})", code)
+        if new != code:
+            layout.lines[j] = new + comment
+            layout.note(layout.origin[j], "convolve(...) of a kernel whose unit moved out: times that unit")
+
+
+def _synapse_output(layout: Layout) -> None:
+    """A synapse (``deliver_spike``, or ``emit_spike`` with arguments) without ``output:`` -> one added."""
+    codes = [_split_comment(line)[0] for line in layout.lines]
+    sends = any(re.search(r"\bdeliver_spike\s*\(|\bemit_spike\s*\(\s*[^)\s]", c) for c in codes)
+    blocks = _blocks(layout.lines)
+    if not sends or any(b[0] == "output" for b in blocks) or any(re.match(r"^\s*output\s*:", c) for c in codes):
+        return
+    inputs = [b for b in blocks if b[0] == "input"]
+    if not inputs:
+        return
+    _n, head, end, indent = inputs[0]
+    at = layout.origin[head]
+    pad = " " * indent
+    layout.lines[end:end] = ["", pad + "output:", pad + _INDENT + "spike"]
+    layout.origin[end:end] = [at, at, at]
+    layout.note(at, "'output: spike' added after the input block: a NESTML 9 synapse declares its output")
