@@ -139,7 +139,7 @@ UPGRADE_LEFT_ALONE = 3
 
 
 def cmd_upgrade(args: argparse.Namespace) -> int:
-    """Rewrite NESTML 7/8 sources (or a manifest's delay_variable) to NESTML 9."""
+    """Rewrite older NESTML sources (1-8; or a manifest's delay_variable) to NESTML 9."""
     from nestml_lab.codegen import upgrade
 
     status = 0
@@ -345,7 +345,7 @@ def main(argv: list[str] | None = None) -> int:
     p.set_defaults(func=cmd_golden)
 
 
-    p = sub.add_parser("upgrade", help="rewrite NESTML 7/8 models (and manifests) to NESTML 9 syntax",
+    p = sub.add_parser("upgrade", help="rewrite older NESTML models (NESTML 1-8) and manifests to NESTML 9 syntax",
                        epilog="exit status: 0 done, 1 error, 2 wrong arguments, 3 something was left alone "
                               "(reported with its line)")
     p.add_argument("files", nargs="+", help=".nestml files, or a manifest (.yaml) / options file (.json)")

@@ -22,7 +22,10 @@ def run_worker(spec: dict, folder: Path | str, log: Path | str | None = None) ->
     folder = Path(folder)
     spec_path = folder / "spec.json"
     spec_path.write_text(json.dumps(spec, indent=1))
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(PACKAGE_PARENT), os.environ.get("PYTHONPATH", "")]))
+    # NESTML orders some declarations by iterating over sets of names (a synapse's variables moved into its
+    # neuron): with Python's per-process string hashing the generated C++ changed from run to run
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(PACKAGE_PARENT), os.environ.get("PYTHONPATH", "")]),
+               PYTHONHASHSEED="0")
     cmd = [sys.executable, "-m", "nestml_lab.codegen.worker", str(spec_path)]
     if log is not None:
         with open(log, "w") as out:

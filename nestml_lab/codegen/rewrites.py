@@ -401,7 +401,9 @@ def _input_buffer(cpp: str, header: str, cls: str) -> tuple[str, str, str]:
     keep_flags = bool(reasons)
 
     enums = re.search(r"enum SynapseTypes\s*\{(.*?)\};", header, re.S)
-    if not enums or "static const nest_port_t MIN_SPIKE_RECEPTOR = 0;" not in header:
+    # receptors from 0 (one spike port) or from 1 (several: NEST's receptor types); every index is taken
+    # relative to MIN_SPIKE_RECEPTOR, in NESTML's code as in the rewritten one
+    if not enums or not re.search(r"static const nest_port_t MIN_SPIKE_RECEPTOR = [01];", header):
         raise _NoMatch("spike receptor enum not found")
     if "NUM_CONTINUOUS_INPUT_PORTS" not in header:
         raise _NoMatch("continuous input enum not found")
@@ -437,6 +439,10 @@ def _input_buffer(cpp: str, header: str, cls: str) -> tuple[str, str, str]:
     }
     for old, new in members.items():
         header = _replace_once(header, old, new, f"Buffers_ member {old.strip()!r}")
+    # a multi-receptor neuron's receptor check asserts the old buffer's size (the new one's is fixed by its type)
+    size_check = "    assert( B_.spike_inputs_.size() == NUM_SPIKE_RECEPTORS );\n"
+    if header.count(size_check) == 1:
+        header = header.replace(size_check, "")
     header = _replace_once(header, '#include "ring_buffer.h"\n',
                            '#include "ring_buffer.h"\n#include "ring_buffer_impl.h"\n#include <array>\n',
                            "the ring_buffer.h include")

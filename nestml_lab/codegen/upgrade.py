@@ -1,8 +1,10 @@
-"""Rewrite NESTML 7/8 sources (and code generator options) to NESTML 9 syntax.
+"""Rewrite older NESTML sources (1-8, and code generator options) to NESTML 9 syntax.
 
 The upgrade is textual and conservative: every rewrite is one of the known
 syntax changes below, is reported with its line, and keeps comments and
-layout. A construct that cannot be rewritten without guessing the author's
+layout. NESTML 1-5 sources first go through :mod:`.upgrade_layout` (``end``
+blocks, docstrings, ``initial_values``, ``shape``, ...); the rewrites here are
+NESTML 6-8's, line by line. A construct that cannot be rewritten without guessing the author's
 intent is reported as a finding and left as it is.
 
 Rewrites:
@@ -20,6 +22,8 @@ Rewrites:
   second, so the old meaning (the sum of the weights, in pA) is kept line by line
 - a model with ``equations:`` but no ``update:`` block -> ``update: integrate_odes()`` added (NESTML 9
   integrates ODEs only where ``integrate_odes()`` is called: without it the state would never change)
+- a literal followed by ``*`` or ``/`` and a name, ``1 pF * I_syn`` -> ``(1 pF) * I_syn`` (NESTML 9's grammar
+  reads the name into the literal's unit)
 """
 
 from __future__ import annotations
