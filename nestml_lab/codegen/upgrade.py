@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from nestml_lab.codegen import upgrade_layout
+from nestml_lab.codegen.upgrade_layout import split_comment as _split_comment
 
 # --------------------------------------------------------------------------- units
 
@@ -64,7 +65,8 @@ _TOKEN = re.compile(r"""
 
 # a declaration: names, then a type, then "=", "<-", "[[" or the end of the code
 _TYPE = r"(?:\(?\s*(?:1|[A-Za-z_][A-Za-z_0-9]*)[A-Za-z_0-9\s/*()]*?)"
-_DECL = re.compile(rf"^(?P<indent>\s*)(?P<mods>(?:recordable\s+|inline\s+)*)(?P<names>{_IDENT}'*(?:\[[^\]]*\])?(?:\s*,\s*{_IDENT}'*)*)"
+_DECL = re.compile(rf"^(?P<indent>\s*)(?P<mods>(?:recordable\s+|inline\s+)*)"
+                   rf"(?P<names>{_IDENT}'*(?:\[[^\]]*\])?(?:\s*,\s*{_IDENT}'*)*)"
                    rf"(?P<type>\s+{_TYPE})\s*(?P<rest>=.*|<-.*|\[\[.*)?$")
 _PORT = re.compile(rf"^\s*(?P<name>{_IDENT})\s*(?:\[\s*{_IDENT}\s*\])?(?P<type>\s+[^<]*?)?\s*<-")
 _FUNC = re.compile(rf"^\s*function\s+(?P<name>{_IDENT})\s*\((?P<args>[^)]*)\)(?P<ret>[^:]*):")
@@ -139,17 +141,6 @@ class UpgradeResult:
 
 
 # --------------------------------------------------------------------------- helpers
-
-def _split_comment(line: str) -> tuple[str, str]:
-    """(code, comment) of one line; a '#' inside a string literal does not start a comment."""
-    in_str = False
-    for i, ch in enumerate(line):
-        if ch == '"':
-            in_str = not in_str
-        elif ch == "#" and not in_str:
-            return line[:i], line[i:]
-    return line, ""
-
 
 def _strip_newline(line: str) -> tuple[str, str]:
     body = line.rstrip("\r\n")
@@ -372,7 +363,8 @@ def _upgrade_lines(text: str, path: str, weight_variable: str | None = None,
             block = m.group("name")
         if m := _HEADER.match(code):
             new_codes[i] = f"{m.group('indent')}model{m.group('rest')}" + code[m.end():]
-            notes.setdefault(i, []).append(f"'{m.group('kw')} ...:' is 'model ...:' in NESTML 9")
+            name = m.group("rest").strip().rstrip(":").strip()
+            notes.setdefault(i, []).append(f"'{m.group('kw')} {name}:' is 'model {name}:' in NESTML 9")
             continue
         if block == "output" and (m := _OUTPUT_SPIKE.match(code)):
             new_codes[i] = f"{m.group('indent')}spike"

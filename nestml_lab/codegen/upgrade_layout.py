@@ -47,11 +47,13 @@ _REINDENTED = "re-indented: NESTML 9 blocks are indented, not closed by 'end'"
 _COMMENT = "comment line written as #"
 #: The notes that only say a line was laid out anew (reported together, as one summary line).
 LAYOUT_ONLY = {_END, _REINDENTED, _COMMENT, '""" comment written as #', "/* comment written as #",
-               '""" (a comment\'s start) removed: comments are # lines', "/* (a comment's start) removed: comments are # lines",
+               '""" (a comment\'s start) removed: comments are # lines',
+               "/* (a comment's start) removed: comments are # lines",
                "end of a comment removed: comments are # lines"}
 #: Words of the notes of this pass's rewrites, by which a report tells NESTML 1-5 from NESTML 6-8 syntax.
-OLDER = ("'output: spike' added", "'end'", "comment", "initial_values", "'shape'", "inline NAME", "cond_sum", "'<- current'", "'output: ",
-         "implicit start value")
+OLDER = ("'output: spike' added", "'end'", "comment", "initial_values", "'shape'", "inline NAME", "cond_sum",
+         "'<- current'", "'output: ", "implicit start value", "is assigned by the model", "unit moved out",
+         "whose unit moved out", "'internals:' removed")
 _KEYWORDS = {"end", "else", "return", "emit_spike", "integrate_odes", "spike", "continuous", "inline", "kernel",
              "function", "recordable", "if", "elif", "for", "while"}
 
@@ -82,7 +84,8 @@ class Layout:
             self.notes[index].append(what)
 
 
-def _split_comment(line: str) -> tuple[str, str]:
+def split_comment(line: str) -> tuple[str, str]:
+    """(code, comment) of one line; a '#' inside a string literal does not start a comment."""
     in_str = False
     for i, ch in enumerate(line):
         if ch == '"':
@@ -104,7 +107,7 @@ def rewrite(text: str) -> Layout:
     originals = text.splitlines()
     layout = Layout(list(originals), list(range(len(originals))))
     _comments(layout)
-    if any(_split_comment(line)[0].strip() == "end" for line in layout.lines):
+    if any(split_comment(line)[0].strip() == "end" for line in layout.lines):
         _reindent(layout)
     _renames(layout)
     _initial_values(layout)
@@ -122,7 +125,7 @@ def _comments(layout: Layout) -> None:
     for line, i in zip(layout.lines, layout.origin):
         stripped = line.strip()
         if closing is None:
-            code, _ = _split_comment(line)
+            code, _ = split_comment(line)
             for opening, close in (('"""', '"""'), ("/*", "*/")):
                 at = code.find(opening)
                 if at < 0 or (opening == '"""' and code[:at].strip()):
@@ -171,7 +174,7 @@ def _reindent(layout: Layout) -> None:
     lines, origin = [], []
     depth, continued = 0, False
     for line, i in zip(layout.lines, layout.origin):
-        code, comment = _split_comment(line)
+        code, comment = split_comment(line)
         stripped = code.strip()
         if stripped == "end":
             depth = max(depth - 1, 0)
@@ -204,7 +207,7 @@ def _renames(layout: Layout) -> None:
     """``shape``, ``function``/``alias`` expressions, ``curr_sum``/``cond_sum``, ``<- current``, one-line ``output``."""
     lines, origin = [], []
     for line, i in zip(layout.lines, layout.origin):
-        code, comment = _split_comment(line)
+        code, comment = split_comment(line)
         if m := _SHAPE.match(code):
             code = f"{m.group('indent')}kernel{m.group('rest')}" + code[m.end():]
             layout.note(i, "'shape' is 'kernel' in NESTML 9")
@@ -233,13 +236,13 @@ def _blocks(lines: list[str]) -> list[tuple[str, int, int, int]]:
     """``(name, header index, first index after the block, header indent)`` of every named block."""
     out = []
     for j, line in enumerate(lines):
-        code = _split_comment(line)[0]
+        code = split_comment(line)[0]
         if not (m := _BLOCK_HEAD.match(code)):
             continue
         indent = len(m.group("indent"))
         end = j + 1
         for k in range(j + 1, len(lines)):
-            c = _split_comment(lines[k])[0]
+            c = split_comment(lines[k])[0]
             if c.strip() and len(c) - len(c.lstrip()) <= indent:
                 break
             end = k + 1
@@ -285,7 +288,7 @@ def _bare_declarations(layout: Layout) -> None:
         if name not in ("state", "parameters", "internals"):
             continue
         for j in range(head + 1, end):
-            code, comment = _split_comment(layout.lines[j])
+            code, comment = split_comment(layout.lines[j])
             m = _BARE_DECL.match(code)
             if not m or m.group("names").split(",")[0].strip() in _KEYWORDS:
                 continue
@@ -308,14 +311,14 @@ def _assigned_internals(layout: Layout) -> None:
     _n, head, end, _indent = internals[0]
     declared = {}
     for j in range(head + 1, end):
-        m = re.match(rf"^\s*(?P<name>{_IDENT})\s+[^=]*=", _split_comment(layout.lines[j])[0])
+        m = re.match(rf"^\s*(?P<name>{_IDENT})\s+[^=]*=", split_comment(layout.lines[j])[0])
         if m:
             declared[m.group("name")] = j
     assigned = set()
     for name, h, e, _i in blocks:
         if name in ("update",) or name.startswith(("onReceive", "onCondition", "function")):
             for j in range(h + 1, e):
-                if (m := _ASSIGN.match(_split_comment(layout.lines[j])[0])) and m.group("name") in declared:
+                if (m := _ASSIGN.match(split_comment(layout.lines[j])[0])) and m.group("name") in declared:
                     assigned.add(m.group("name"))
     if not assigned:
         return
@@ -327,7 +330,7 @@ def _assigned_internals(layout: Layout) -> None:
     pairs = list(zip(layout.lines, layout.origin))
     moved = [pairs[j] for j in moving]
     gone = set(moving)
-    if all(j in gone or not _split_comment(layout.lines[j])[0].strip() for j in range(head + 1, end)):
+    if all(j in gone or not split_comment(layout.lines[j])[0].strip() for j in range(head + 1, end)):
         gone.add(head)    # nothing stays in internals: (an empty block does not parse)
         layout.removed[layout.origin[head]] = "'internals:' removed: all its declarations moved to state:"
     kept = [p for j, p in enumerate(pairs) if j not in gone]
@@ -353,7 +356,7 @@ _KERNEL_UNIT = re.compile(rf"^(?P<head>\s*kernel\s+(?P<name>{_IDENT})\s*=\s*)(?:
 def _kernel_units(layout: Layout) -> None:
     """``kernel K = pA * expr`` -> ``kernel K = expr``, and ``convolve(K, x)`` -> ``(convolve(K, x) * 1 pA)``."""
     for j, line in enumerate(layout.lines):
-        code, comment = _split_comment(line)
+        code, comment = split_comment(line)
         if m := _KERNEL_UNIT.match(code):
             layout.kernel_units[m.group("name")] = m.group("unit")
             layout.lines[j] = m.group("head") + m.group("rest") + comment
@@ -364,7 +367,7 @@ def _kernel_units(layout: Layout) -> None:
     pattern = re.compile(rf"\bconvolve\s*\(\s*(?P<k>{'|'.join(map(re.escape, layout.kernel_units))})\s*,"
                          rf"\s*{_IDENT}\s*\)")
     for j, line in enumerate(layout.lines):
-        code, comment = _split_comment(line)
+        code, comment = split_comment(line)
         new = pattern.sub(lambda m: f"({m.group(0)} * 1 {layout.kernel_units[m.group('k')]})", code)
         if new != code:
             layout.lines[j] = new + comment
@@ -373,7 +376,7 @@ def _kernel_units(layout: Layout) -> None:
 
 def _synapse_output(layout: Layout) -> None:
     """A synapse (``deliver_spike``, or ``emit_spike`` with arguments) without ``output:`` -> one added."""
-    codes = [_split_comment(line)[0] for line in layout.lines]
+    codes = [split_comment(line)[0] for line in layout.lines]
     sends = any(re.search(r"\bdeliver_spike\s*\(|\bemit_spike\s*\(\s*[^)\s]", c) for c in codes)
     blocks = _blocks(layout.lines)
     if not sends or any(b[0] == "output" for b in blocks) or any(re.match(r"^\s*output\s*:", c) for c in codes):

@@ -317,8 +317,8 @@ def test_third_factor_on_one_and_on_two_receptor_neurons(kernel, corpus_module):
             vt = nest.Create("volume_transmitter")
             dopa = nest.Create("parrot_neuron")
             if dopamine:
-                nest.Connect(nest.Create("spike_generator", params={"spike_times": [float(t) for t in range(8, 400, 7)]}),
-                             dopa)
+                times = [float(t) for t in range(8, 400, 7)]
+                nest.Connect(nest.Create("spike_generator", params={"spike_times": times}), dopa)
             nest.Connect(dopa, vt)
             nest.SetDefaults(synapse, {"volume_transmitter": vt})
             syn = {"synapse_model": synapse, "weight": 1.0, "delay": 1.0}

@@ -115,7 +115,7 @@ CASES = [
                      "static_synapse: {weight_variable: w}\n  voltage_ltd_stdp_synapse: {weight_variable: w, "
                      "post_ports: [post_spikes, {V_post: V_mm}], continuous_buffering: post_spike_based}"),
            _manifest("stdp_triplet_synapse]", "stdp_triplet_synapse, voltage_ltd_stdp_synapse]")),
-     "module.yaml", 7, ["'V_mm' is no variable of iaf_psc_exp_neuron", "did you mean V_m"]),
+     "module.yaml", 7, ["'V_mm' is no variable or inline expression of iaf_psc_exp_neuron", "did you mean V_m"]),
     ("a spike port written as a continuous post port",
      _manifest("stdp_synapse: {weight_variable: w, post_ports: [post_spikes]}",
                "stdp_synapse: {weight_variable: w, post_ports: [{post_spikes: V_m}]}"),
@@ -128,7 +128,7 @@ CASES = [
      "module.yaml", 10, ["neurons"]),
     ("a model without its file",
      _manifest("  - iaf_psc_exp_neuron\n", "  - iaf_psc_exp_neuron\n  - lif_neuron\n"),
-     "module.yaml", 5, ["'lif_neuron'", "no source file"]),
+     "module.yaml", 5, ["'lif_neuron'", "no .nestml file"]),
     ("two models in one file",
      _model(NEURON, "model iaf_psc_exp_neuron:", "model other_neuron:\n    state:\n        x real = 0\n\n"
             "model iaf_psc_exp_neuron:"),
