@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import math
 import os
+import re
 import sys
 import time
 from pathlib import Path
@@ -58,13 +59,36 @@ def _check_writable(out: Path) -> None:
         raise OSError(f"--out {out}: cannot write there ({existing} is not a writable folder)")
 
 
+class _StageLines:
+    """``nestml-lab module``'s output without ``-v``: a line per stage with its time, each NESTML warning once
+    per model, the compile progress; the per-unit lines go (they stay in the build log and with ``-v``).
+    """
+
+    _DETAIL = ("[codegen]   ", "[cmake] configuring", "[nestml]     warning")
+
+    def __init__(self):
+        self.warnings: set = set()
+
+    def __call__(self, line: str) -> None:
+        if "warning:" in line and line.lstrip().startswith("[nestml]"):
+            text = line.split("warning:", 1)[1].strip()
+            model = text.split(":", 1)[0]
+            key = (model, re.sub(r"^\S+:\d+:\d+: ", "", text))
+            if key not in self.warnings:
+                self.warnings.add(key)
+                print(f"[nestml] warning: {text}", flush=True)
+            return
+        if not line.startswith(self._DETAIL):
+            print(line, flush=True)
+
+
 def cmd_module(args: argparse.Namespace) -> int:
     """Generate (cached), compile and install a project's module."""
     from nestml_lab.project import make_module
 
     made = make_module(_project_arg(args.project or args.models), jobs=args.jobs, nest_config=args.nest_config,
-                       rewrites=() if args.no_rewrites else None, log=_progress)
-    _report_rewrites(made.module.manifest.rewrites, made.report.rewrites)
+                       rewrites=() if args.no_rewrites else None, log=_progress if args.verbose else _StageLines())
+    _report_rewrites(made.module.manifest.rewrites, made.report.rewrites, args.verbose)
     print(f"[module] {made.module.name}: {len(made.module.stamp['models'])} models, "
           f"{len(made.report.generated)} units generated, {len(made.report.cached)} cached; "
           f"installed {made.module.so_path} in {made.seconds:.1f} s", flush=True)
@@ -95,14 +119,22 @@ def cmd_models(args: argparse.Namespace) -> int:
     return 0
 
 
-def _report_rewrites(enabled: tuple, outcomes: list) -> None:
-    """One line for what was rewritten, one per rewrite that was skipped or applied only in part."""
+def _report_rewrites(enabled: tuple, outcomes: list, verbose: bool = False) -> None:
+    """One line for what was rewritten; with ``verbose``, one more per rewrite that was skipped or applied only
+    in part (with its reason).
+    """
     if not enabled:
         print("[rewrite] none: NESTML's generated code is built as it is (--no-rewrites or `rewrites: none`)",
               flush=True)
         return
     applied = [o for o in outcomes if o.applied]
     models = {o.model for o in outcomes}
+    if not verbose:
+        skipped = len(outcomes) - len(applied)
+        print(f"[rewrite] {len(applied)} of {len(outcomes)} speed rewrite(s) applied on {len(models)} model(s)"
+              + (f", {skipped} not applicable (why: -v, or each generated file's header)" if skipped else ""),
+              flush=True)
+        return
     print(f"[rewrite] {len(applied)} of {len(outcomes)} rewrite(s) tried on {len(models)} generated model(s) applied; "
           f"enabled: {', '.join(enabled)}; details in each generated file's header", flush=True)
     for o in outcomes:
@@ -189,13 +221,13 @@ def cmd_validate(args: argparse.Namespace) -> int:
     from nestml_lab import validate
 
     results = validate.validate(args.project, t_ms=args.t_ms, tolerance_ms=args.tolerance_ms)
-    folder = Path(args.project) if Path(args.project).is_dir() else Path(args.project).parent
-    out = Path(args.out) if args.out else folder / "results" / "validate"
+    out = Path(args.out) if args.out else Path("results") / "validate"   # as every experiment: below the current folder
     files = validate.save(results, out)
     print(validate.markdown(results), end="")
-    print(f"[validate] {sum(not r.verdict.startswith(('differs', 'failed')) for r in results)}/{len(results)} "
-          f"match their twin: {files['markdown']}", flush=True)
-    return 0
+    bad = [r.model for r in results if r.verdict.startswith(("differs", "failed"))]
+    print(f"[validate] {len(results) - len(bad)}/{len(results)} match their twin"
+          + (f"; differ or failed: {', '.join(bad)}" if bad else "") + f": {files['markdown']}", flush=True)
+    return 1 if bad or not results else 0
 
 
 def cmd_run_tree(args: argparse.Namespace) -> int:
@@ -295,6 +327,9 @@ def main(argv: list[str] | None = None) -> int:
                    help="project folder or its module.yaml (default: this folder, if it has a module.yaml)")
     p.add_argument("--models", default=None, help=argparse.SUPPRESS)  # the old name of the argument
     p.add_argument("--jobs", "-j", type=int, default=None, help="parallel NESTML runs and compile jobs")
+    p.add_argument("--verbose", "-v", action="store_true", help="every unit's line, every rewrite's outcome and "
+                   "reason, each NESTML warning where it was raised (without: a line per stage, each warning once "
+                   "per model; the build log keeps everything)")
     p.add_argument("--nest-config", default=None, help="nest-config of a NEST built from source (default: "
                    "NEST_CONFIG, else the nest package of this Python)")
     p.add_argument("--no-rewrites", action="store_true",
@@ -316,12 +351,14 @@ def main(argv: list[str] | None = None) -> int:
     p.set_defaults(func=cmd_models)
 
     p = sub.add_parser("validate", help="run a project's neurons against the NEST twins module.yaml names "
-                       "(twins:); a conformance table")
+                       "(twins:); a conformance table. Exit status 1 when a model differs from its twin or fails "
+                       "(or no twin is named), 0 when all match: a check for a CI")
     p.add_argument("project", help="project folder or module.yaml (built: nestml-lab module)")
     p.add_argument("--t-ms", type=float, default=1500.0, help="simulated time per model (default: 1500 ms)")
     p.add_argument("--tolerance-ms", type=float, default=0.2,
                    help="spikes this close count as the same (default: 0.2 ms)")
-    p.add_argument("--out", default=None, help="output folder (default: <project>/results/validate)")
+    p.add_argument("--out", default=None, help="output folder (default: results/validate below the current folder, "
+                   "as every experiment's results/<experiment>)")
     p.set_defaults(func=cmd_validate)
 
     p = sub.add_parser("run-tree", help="run an experiment tree (YAML): network, sessions -> run folder")

@@ -211,8 +211,11 @@ def prepare(work: Path, models: Path = paths.MODELS_DIR) -> Path:
     trees_page = work / "docs" / "trees.md"
     trees_page.write_text(trees_page.read_text().replace("@SCHEMA@", schema.markdown()))
     title = "Model catalog" if folder == "models" else f"Models of {manifest.module}"
-    nav = ["  - Home: index.md", "  - Validate your own models: own_models.md",
-           "  - Older NESTML, files named otherwise: older_nestml.md", "  - Validation: validation.md",
+    nav = ["  - Home: index.md", "  - Getting started: getting_started.md", "  - From a notebook: notebooks.md",
+           "  - Validate your own models: own_models.md",
+           "  - Older NESTML, files named otherwise: older_nestml.md", "  - The pipeline: pipeline.md",
+           "  - Experiments on the catalog: catalog_experiments.md", "  - Networks, trees, MPI: networks.md",
+           "  - Validation: validation.md",
            "  - Solvers: solvers.md",
            "  - Experiment trees: trees.md",
            "  - Results on disk: results.md", "  - The experiment contract: experiments.md", "  - Experiments:"]

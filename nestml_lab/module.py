@@ -20,6 +20,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from nestml_lab import paths
+from nestml_lab.codegen.errors import CodegenError
 from nestml_lab.codegen.generate import source_hash
 from nestml_lab.codegen.manifest import Manifest, load_manifest
 from nestml_lab.layout import Project
@@ -486,7 +487,7 @@ def reset_kernel(also: Module | None = None) -> None:
     """``nest.ResetKernel()``, then install again every module this process installed.
 
     ``nest.ResetKernel()`` unloads extension modules; this installs the catalog's and the user's again (with
-    none installed yet, the catalog's), so the models keep their names across resets.
+    none installed yet, the catalog's where it is built), so the models keep their names across resets.
 
     Parameters
     ----------
@@ -499,8 +500,11 @@ def reset_kernel(also: Module | None = None) -> None:
     modules = list(_INSTALLED.values())
     if also is not None and also.name not in _INSTALLED:
         modules.append(also)
-    if not modules:
-        install_module()
+    if not modules:   # the catalog, where it is built (a pip-installed toolkit has none: NEST's models only)
+        try:
+            install_module()
+        except (ModuleNotBuiltError, CodegenError):
+            pass
         return
     for m in modules:
         fresh = Module(m.stamp_path, manifest=m._manifest)   # the stamp on disk now: a rebuild is installed

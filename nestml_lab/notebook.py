@@ -154,8 +154,10 @@ def generate_nest_target(input_path, target_path: str | None = None, install_pat
     """
     say = _Say(logging_level)
     if not suffix:
-        raise ValueError("suffix '': the models would take NEST's own names (iaf_psc_exp ...); pass a suffix such "
-                         "as suffix='_nestml'")
+        raise ValueError("generate_nest_target(suffix=''): NESTML's default leaves the models' names as they are, and "
+                         "the toolkit builds every module so that it can load beside NEST's models and other modules: "
+                         "pass suffix, 'a string that will be appended to the name of all generated models' (NESTML's "
+                         "words), e.g. suffix='_nestml'; then nest.Create('<model>_nestml')")
     _check_module_name(module_name)
     opts = _check_options(codegen_opts)
     if "delay_variable" in opts:

@@ -20,22 +20,34 @@ def git_revision(folder) -> str | None:
 
 
 def provenance() -> dict:
-    """Versions, the installed module's source hash and the code's git revisions, for a result's metadata.
+    """Versions, the modules' source hashes and the code's git revisions, for a result's metadata.
 
-    ``toolkit_git``: the revision of the toolkit's checkout (None when installed from a package);
-    ``project_git``: that of the catalog's project folder (the models the module was built from).
+    ``modules``: every module this process installed into NEST (``name``, ``source_hash``, ``manifest``,
+    ``project_git``). ``module``, ``module_source_hash`` and ``project_git`` name the one the result's
+    models come from: the first installed module that is not the catalog, else the catalog (None when
+    only NEST's built-ins ran). ``toolkit_git``: the revision of the toolkit's checkout (None when installed
+    from a package). Works on a project alone: no catalog module is needed.
     """
     from pathlib import Path
 
-    from nestml_lab.module import installed_stamp
+    from nestml_lab import paths
+    from nestml_lab.codegen import TOOLKIT_VERSION
+    from nestml_lab.module import installed_modules
 
-    stamp = installed_stamp()
+    modules = []
+    for m in installed_modules():
+        manifest = m.stamp.get("manifest")
+        modules.append({"name": m.name, "source_hash": m.stamp.get("source_hash"), "manifest": manifest,
+                        "project_git": git_revision(Path(manifest).parent) if manifest else None,
+                        "catalog": bool(manifest) and Path(manifest).parent == paths.MODELS_DIR.resolve()})
+    primary = next((m for m in modules if not m["catalog"]), modules[0] if modules else None)
     return {
         "toolkit_git": git_revision(Path(__file__).resolve().parent),
-        "project_git": git_revision(Path(stamp["manifest"]).parent) if "manifest" in stamp else None,
-        "module": stamp["module"],
-        "module_source_hash": stamp["source_hash"],
-        "toolkit": stamp["toolkit"],
+        "project_git": primary["project_git"] if primary else None,
+        "module": primary["name"] if primary else None,
+        "module_source_hash": primary["source_hash"] if primary else None,
+        "modules": modules,
+        "toolkit": TOOLKIT_VERSION,
         "nestml": importlib.metadata.version("nestml"),
         "nest": importlib.metadata.version("nest-simulator"),
         "python": platform.python_version(),

@@ -198,7 +198,7 @@ def validate(project, log=print, **kwargs) -> list[Comparison]:
     from nestml_lab.experiments.common import check_builtin
 
     nest.verbosity = nest.VerbosityLevel.ERROR
-    modules.reset_kernel()   # a module is installed before any node exists
+    nest.ResetKernel()   # a module is installed before any node exists
     mod = modules.load(project)
     twins = mod.manifest.twins
     if not twins:

@@ -27,4 +27,6 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   "$VENV/bin/python" -m pip install -q --upgrade pip
   "$VENV/bin/python" -m pip install -q -e ".[test]"
   touch "$stamp"
+  # once, after the install: the command lives in the environment, not on PATH
+  echo "[setup] done: the nestml-lab command is $VENV/bin/nestml-lab; \`source $VENV/bin/activate\` puts it on PATH"
 fi

@@ -97,9 +97,11 @@ class AdexNetworkParams:
     synapse_params: dict = param({"p_s0": 0.6, "tau_ps": 800.0, "tau_ns": 1500.0, "Apre0": 0.01},
                                  "the notebook's stp_stdp_synapse parameters NAME=VALUE", flag="--syn-param")
     brian2: bool = param(False, "also run the network in Brian2 and compare (needs `make brian2-setup`)")
-    solver: str = param("rk45", "the AdEx cells' solver (module.yaml solvers:); not rk45: the catalog's models "
-                        "built with it (cached). Brian2 runs the same method where it has one (exponential-Euler, "
-                        "rk4, forward-Euler), else the seed's exponential_euler", choices=tuple(SOLVERS))
+    solver: str = param("exponential-Euler", "the AdEx cells' solver (module.yaml solvers:): the seed notebook's "
+                        "exponential Euler by default (its 'exponential_euler'; 3-6 s a condition here, where RKF45, "
+                        "--solver rk45, takes 10-15 s); not rk45: the catalog's models built with it (cached). Brian2 "
+                        "runs the same method where it has one (exponential-Euler, rk4, forward-Euler), else the "
+                        "seed's exponential_euler", choices=tuple(SOLVERS))
     brian2_target: str = param("numpy", "Brian2's code generation target", choices=("numpy", "cython",
                                                                                    "cpp_standalone"))
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from nestml_lab import module as catalog
+from nestml_lab.codegen.errors import CodegenError
 from nestml_lab.networks import memory
 from nestml_lab.networks.checks import TreeError
 from nestml_lab.networks.tree import Tree
@@ -226,10 +227,21 @@ def _find(leaf: dict, kind: str, modules: list, where: str) -> str:
     p = leaf["params"]
     if "nest_model" in p:
         return p["nest_model"]
-    candidates = [catalog._catalog_stamp()] if "catalog" in p else [*modules, catalog._catalog_stamp()]
     name = p.get("catalog", p.get("nestml"))
     tried = []
-    for mod in candidates:
+
+    def candidates():
+        """The tree's modules (for ``nestml:``), then the catalog, read only when it is reached."""
+        if "catalog" not in p:
+            yield from modules
+        try:
+            yield catalog._catalog_stamp()
+        except (catalog.ModuleNotBuiltError, CodegenError) as exc:
+            if "catalog" in p:
+                raise TreeError(f"{where}: catalog: {name}: {exc}") from None
+            tried.append(f"the catalog: not built here ({str(exc).splitlines()[0]})")
+
+    for mod in candidates():
         try:
             if "partner" in p:
                 pair = mod.pair(name, p["partner"]) if kind == "neuron" else mod.pair(p["partner"], name)
