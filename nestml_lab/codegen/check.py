@@ -94,6 +94,7 @@ def check_file(path: str | Path) -> CheckResult:
         same = not e["file"] or os.path.basename(e["file"]) in (os.path.basename(path), Path(path).stem)
         file = path if same else e["file"]
         result.errors.append(ModelMessage(file, e["line"], e["column"], e["message"]))
+    result.hints += upgrade.hints(path)   # older forms NESTML 9 may still take (free-standing units ...)
     return result
 
 

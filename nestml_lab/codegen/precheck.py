@@ -97,9 +97,9 @@ def older_syntax(path: Path, text: str | None = None) -> list[ModelMessage]:
     from nestml_lab.codegen import upgrade
 
     result = upgrade.upgrade_text(path.read_text() if text is None else text, str(path))
-    found = upgrade.messages(result)
-    if not found:
+    if not upgrade.rejected(result):   # what remains may be valid NESTML 9: NESTML says (with the hints)
         return []
+    found = upgrade.messages(result)
     fix = f" (`nestml-lab upgrade {path} --in-place` rewrites the file)" if result.changes else ""
     return [ModelMessage(str(path), line, 0, OLDER_SYNTAX + message + (fix if n == 0 else ""))
             for n, (line, message) in enumerate(found)]

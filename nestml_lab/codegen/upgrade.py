@@ -439,6 +439,8 @@ def _upgrade_lines(text: str, path: str, weight_variable: str | None = None,
             notes.setdefault(i, []).append(
                 "free-standing unit(s) " + ", ".join(dict.fromkeys(units)) + " written as '1 <unit>' "
                 "(NESTML 9 needs a number before a unit)")
+        elif fixed != current:
+            notes.setdefault(i, []).append(GUARDED)
         new_codes[i] = fixed
         _old_syntax_findings(code, i, result)
 
@@ -602,6 +604,23 @@ def upgrade_options_text(text: str, path: str) -> UpgradeResult:
             out.append(line)
     result.text = "".join(out)
     return result
+
+
+#: The note of a literal put in parentheses (valid NESTML 9 either way, but read otherwise than meant).
+GUARDED = ("a literal's unit parenthesised, e.g. (1 pF) * x: NESTML 9 reads a literal's unit on through * and /, "
+           "taking x for part of the unit")
+#: Words of the notes of rewrites whose older form NESTML 9 rejects (the others, free-standing units, a
+#: parenthesised literal, an added update block, may be valid NESTML 9 as they are).
+_REJECTED = ("is 'model ", "carries no attributes", "-> emit_spike(w)", "deliver_spike(", "@nest::", "is untyped",
+             "parameter '", "delay_variable")
+
+
+def rejected(result: UpgradeResult) -> bool:
+    """Whether NESTML 9 would reject the source as it is: NESTML 1-5's layout, a construct NESTML 9 no longer
+    has, or one the upgrade leaves to the author. (Free-standing units, say, NESTML 9 takes in some places.)
+    """
+    return bool(result.findings) or any(c.layout or any(w in c.what for w in upgrade_layout.OLDER + _REJECTED)
+                                        for c in result.changes)
 
 
 def messages(result: UpgradeResult) -> list[tuple[int, str]]:

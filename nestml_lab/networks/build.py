@@ -43,6 +43,9 @@ def build(nest, tree: Tree, say) -> Network:
     from nestml_lab import parallel
 
     catalog.reset_kernel()
+    leaves = [*tree.neuron_models.values(), *tree.synapse_models.values()]
+    if any("catalog" in leaf["params"] for leaf in leaves):   # installed before any node exists
+        catalog.catalog()
     modules = []
     for folder in tree.modules:
         try:
@@ -235,7 +238,7 @@ def _find(leaf: dict, kind: str, modules: list, where: str) -> str:
         if "catalog" not in p:
             yield from modules
         try:
-            yield catalog._catalog_stamp()
+            yield catalog.catalog()   # checked and installed: a fallback of a nestml: leaf may reach it
         except (catalog.ModuleNotBuiltError, CodegenError) as exc:
             if "catalog" in p:
                 raise TreeError(f"{where}: catalog: {name}: {exc}") from None
