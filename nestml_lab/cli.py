@@ -66,8 +66,10 @@ class _StageLines:
 
     _DETAIL = ("[codegen]   ", "[cmake] configuring", "[nestml]     warning")
 
-    def __init__(self):
+    def __init__(self, catalog: bool = False):
         self.warnings: set = set()
+        self.catalog = catalog   # the toolkit's own models: their warnings (a variable named `a` like the unit,
+        self.held = 0            # NEST's steps()) are what correct models cause; counted, shown with -v
 
     def __call__(self, line: str) -> None:
         if "warning:" in line and line.lstrip().startswith("[nestml]"):
@@ -76,8 +78,15 @@ class _StageLines:
             key = (model, re.sub(r"^\S+:\d+:\d+: ", "", text))
             if key not in self.warnings:
                 self.warnings.add(key)
-                print(f"[nestml] warning: {text}", flush=True)
+                if self.catalog:
+                    self.held += 1
+                else:
+                    print(f"[nestml] warning: {text}", flush=True)
             return
+        if line.startswith("[codegen] done") and self.held:
+            print(f"[nestml] {self.held} warning(s) on the catalog's own models, none a fault (variables named like "
+                  "units, NEST's steps()): -v shows them", flush=True)
+            self.held = 0
         if not line.startswith(self._DETAIL):
             print(line, flush=True)
 
@@ -86,8 +95,13 @@ def cmd_module(args: argparse.Namespace) -> int:
     """Generate (cached), compile and install a project's module."""
     from nestml_lab.project import make_module
 
-    made = make_module(_project_arg(args.project or args.models), jobs=args.jobs, nest_config=args.nest_config,
-                       rewrites=() if args.no_rewrites else None, log=_progress if args.verbose else _StageLines())
+    from nestml_lab import paths
+
+    project = _project_arg(args.project or args.models)
+    folder = project if project.is_dir() else project.parent
+    lines = _progress if args.verbose else _StageLines(catalog=folder.resolve() == paths.MODELS_DIR.resolve())
+    made = make_module(project, jobs=args.jobs, nest_config=args.nest_config,
+                       rewrites=() if args.no_rewrites else None, log=lines)
     _report_rewrites(made.module.manifest.rewrites, made.report.rewrites, args.verbose)
     print(f"[module] {made.module.name}: {len(made.module.stamp['models'])} models, "
           f"{len(made.report.generated)} units generated, {len(made.report.cached)} cached; "

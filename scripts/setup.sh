@@ -24,8 +24,15 @@ fi
 stamp="$VENV/.installed"
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   echo "[setup] installing the pinned Python packages into $VENV"
-  "$VENV/bin/python" -m pip install -q --upgrade pip
-  "$VENV/bin/python" -m pip install -q -e ".[test]"
+  # pip's own notes (this machine's index locations, setuptools on editable installs) go to a log, shown
+  # only when the install fails
+  log="$VENV/pip-install.log"
+  if ! { "$VENV/bin/python" -m pip install -q --upgrade pip && "$VENV/bin/python" -m pip install -q -e ".[test]"; } \
+      >"$log" 2>&1; then
+    cat "$log" >&2
+    echo "[setup] pip failed (log above, also in $log)" >&2
+    exit 1
+  fi
   touch "$stamp"
   # once, after the install: the command lives in the environment, not on PATH
   echo "[setup] done: the nestml-lab command is $VENV/bin/nestml-lab; \`source $VENV/bin/activate\` puts it on PATH"
