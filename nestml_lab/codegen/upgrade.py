@@ -131,7 +131,8 @@ class UpgradeResult:
         for c in self.changes:
             if c.layout:
                 continue
-            out.append(f"{self.path}:{c.line}: {c.what}")
+            what = "; ".join(w for w in c.what.split("; ") if w not in upgrade_layout.LAYOUT_ONLY)
+            out.append(f"{self.path}:{c.line}: {what}")
             out.append(f"    - {c.before.rstrip()}")
             if c.after is not None:
                 out.append(f"    + {c.after.rstrip()}")
@@ -632,7 +633,10 @@ def messages(result: UpgradeResult) -> list[tuple[int, str]]:
     if layout:
         out.append((layout[0], f"NESTML 1-5 layout (lines {layout[0]}-{layout[-1]}): blocks closed by 'end', "
                                "docstrings; NESTML 9 indents blocks and writes # comments"))
-    out += [(c.line, f"{_generation(c.what)} syntax: {c.what}") for c in result.changes if not c.layout]
+    for c in result.changes:
+        if not c.layout:   # the layout's notes are in the summary line above
+            what = "; ".join(w for w in c.what.split("; ") if w not in upgrade_layout.LAYOUT_ONLY)
+            out.append((c.line, f"{_generation(what)} syntax: {what}"))
     out += [(f.line, f.message) for f in result.findings]
     return out
 
