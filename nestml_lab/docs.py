@@ -213,7 +213,8 @@ def prepare(work: Path, models: Path = paths.MODELS_DIR) -> Path:
     title = "Model catalog" if folder == "models" else f"Models of {manifest.module}"
     nav = ["  - Home: index.md", "  - Getting started: getting_started.md", "  - From a notebook: notebooks.md",
            "  - Validate your own models: own_models.md",
-           "  - Older NESTML, files named otherwise: older_nestml.md", "  - The pipeline: pipeline.md",
+           "  - Older NESTML, files named otherwise: older_nestml.md", "  - Gap junctions: gap_junctions.md",
+           "  - The pipeline: pipeline.md",
            "  - Experiments on the catalog: catalog_experiments.md", "  - Networks, trees, MPI: networks.md",
            "  - Validation: validation.md",
            "  - Solvers: solvers.md",

@@ -34,7 +34,7 @@ CACHE_ENV = "NESTML_LAB_CACHE"
 SUFFIX = "_nestml"
 #: codegen_opts keys the notebook calls understand (others are refused, naming these).
 KNOWN_OPTIONS = ("weight_variable", "delay_variable", "continuous_state_buffering_method", "numeric_solver",
-                 "synapse_models",
+                 "synapse_models", "gap_junctions",
                  "neuron_synapse_pairs", "neuron_parent_class", "neuron_parent_class_include",
                  "redirect_build_output")
 
@@ -111,6 +111,7 @@ def generate_code_for(nestml_neuron_model: str, nestml_synapse_model: str | None
             manifest["pairs"] = [{"neuron": neuron, "synapses": [synapse]}]
     if opts.get("numeric_solver"):
         manifest["solvers"] = {name: opts["numeric_solver"] for name in sources}
+    manifest.update(_gap_junctions(opts, [neuron]))
     module = _build(sources, manifest, module_name, say)
     if not nestml_synapse_model:
         return module.name, module.neuron(neuron)
@@ -185,6 +186,7 @@ def generate_nest_target(input_path, target_path: str | None = None, install_pat
     manifest["pairs"] = [{"neuron": p["neuron"], "synapses": list(p["synapses"])} for p in pairs]
     if opts.get("numeric_solver"):
         manifest["solvers"] = {name: opts["numeric_solver"] for name in sources}
+    manifest.update(_gap_junctions(opts, manifest["neurons"]))
     _build(sources, manifest, module_name or "nestmlmodule", say)
 
 
@@ -303,6 +305,23 @@ def _model_name(text: str, what: str) -> str:
     if not models:
         raise ValueError(f"{what}: no 'model <name>:' line in the text")
     return models[0].name
+
+
+def _gap_junctions(opts: dict, neurons: list) -> dict:
+    """NESTML's ``gap_junctions`` option (``{"enable": True, "gap_current_port": "I_gap",
+    "membrane_potential_variable": "V_m"}``) as the manifest's entry for every neuron of the call, as NESTML
+    applies it; ``{}`` when not enabled.
+    """
+    gap = opts.get("gap_junctions")
+    if not gap:
+        return {}
+    if not isinstance(gap, dict) or set(gap) - {"enable", "gap_current_port", "membrane_potential_variable"}:
+        raise ValueError(f"codegen_opts gap_junctions {gap!r}: NESTML takes {{'enable': True, 'gap_current_port': "
+                         "'I_gap', 'membrane_potential_variable': 'V_m'}")
+    if not gap.get("enable"):
+        return {}
+    spec = {"port": gap.get("gap_current_port", "I_gap"), "variable": gap.get("membrane_potential_variable", "V_m")}
+    return {"gap_junctions": {n: dict(spec) for n in neurons}}
 
 
 def _kind(name: str, text: str) -> str | None:

@@ -145,10 +145,15 @@ def plan_units(manifest: Manifest, nest_ver: str) -> list[Unit]:
         """NESTML's numeric_solver option for the toolkit's solver ``name`` (none for NESTML's default)."""
         return {"numeric_solver": SOLVERS[name]} if name != "rk45" else {}
 
+    def gap(neuron: str) -> dict:
+        """NESTML's gap_junctions option for a neuron the manifest gives gap junctions (none otherwise)."""
+        spec = manifest.gap_junctions.get(neuron)
+        return {"gap_junctions": spec.codegen_option()} if spec else {}
+
     for n in manifest.neurons:
         if n not in paired:
             solver = asked(n)
-            units.append(Unit(f"neuron-{n}", f"neuron {n}", (n,), dict(base, **nestml_solver(solver)),
+            units.append(Unit(f"neuron-{n}", f"neuron {n}", (n,), dict(base, **nestml_solver(solver), **gap(n)),
                               neurons=[names.plain(n, sfx)], solver=solver))
     for s in manifest.synapses.values():
         if not s.needs_partner:
@@ -166,7 +171,7 @@ def plan_units(manifest: Manifest, nest_ver: str) -> list[Unit]:
                     neuron_synapse_pairs=[{"neuron": p.neuron, "synapses": {
                         s: manifest.synapses[s].pair_options() for s in p.synapses}}],
                     weight_variable={s: manifest.synapses[s].weight_variable for s in p.synapses},
-                    **nestml_solver(solver))
+                    **nestml_solver(solver), **gap(p.neuron))
         unnamed = [s for s in p.synapses if not s.endswith("synapse")]
         if unnamed:   # NESTML takes a model for a synapse by its name, or when synapse_models lists it
             opts["synapse_models"] = unnamed

@@ -149,6 +149,20 @@ def check_manifest(manifest, interfaces: dict[str, Model], lines) -> list[tuple[
         if m is not None and m.kind == "synapse":
             say(("neurons",), f"{n} is listed under neurons, but it is a synapse (emit_spike with a weight, "
                               f"{manifest.source(n).name}:{next(l for l, w in m.emits if w)}): list it under synapses")
+    for n, gap in getattr(manifest, "gap_junctions", {}).items():
+        m = interfaces.get(n)
+        if m is None:
+            continue
+        continuous = [p for p, (kind, *_) in m.ports.items() if kind == "continuous"]
+        if gap.port not in continuous:
+            say(("gap_junctions", n), f"gap_junctions: {n} has no continuous input port {gap.port!r} for the gap "
+                                      f"current; its continuous ports: {', '.join(continuous) or 'none'}"
+                                      f"{_did_you_mean(gap.port, continuous)} (declare e.g. `{gap.port} pA <- "
+                                      "continuous` and add it to the membrane equation)")
+        if gap.variable not in m.state:
+            say(("gap_junctions", n), f"gap_junctions: {n} has no state variable {gap.variable!r} for the membrane "
+                                      f"potential; its state: {', '.join(m.state) or 'none'}"
+                                      f"{_did_you_mean(gap.variable, m.state)}")
     for s, spec in manifest.synapses.items():
         m = interfaces.get(s)
         if m is None:

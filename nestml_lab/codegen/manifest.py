@@ -112,14 +112,17 @@ class Manifest:
     solvers: dict = field(default_factory=dict)
     #: NEST built-in twin per neuron (``twins:``), for ``nestml-lab validate``: {model: TwinSpec}.
     twins: dict = field(default_factory=dict)
+    #: Gap junctions per neuron (``gap_junctions:``): {neuron: GapSpec}; NEST couples them with its
+    #: ``gap_junction`` synapse (waveform relaxation).
+    gap_junctions: dict = field(default_factory=dict)
+    #: model name -> its file, for the models whose file is named otherwise (read from the files' headers).
+    files: dict = field(default_factory=dict)
 
     @property
     def models_dir(self) -> Path:
         """The folder of the project's models (the manifest's folder)."""
         return self.path.parent
 
-    #: model name -> its file, for the models whose file is named otherwise (read from the files' headers).
-    files: dict = field(default_factory=dict)
 
     def source(self, model: str) -> Path:
         """Path of a model's NESTML file: ``<model>.nestml``, or the file of the folder that holds it."""
@@ -185,6 +188,38 @@ class Manifest:
 #: rewrites of NESTML's Euler code (codegen/patches.py).
 SOLVERS = {"rk45": "rk45", "forward-Euler": "forward-Euler", "semi-implicit-Euler": "forward-Euler",
            "rk4": "forward-Euler", "exponential-Euler": "forward-Euler"}
+
+
+@dataclass(frozen=True)
+class GapSpec:
+    """A neuron's gap junctions (``gap_junctions:``): the continuous input port that takes the gap current and
+    the state variable that is the membrane potential (NESTML's ``gap_current_port`` and
+    ``membrane_potential_variable``)."""
+
+    port: str
+    variable: str
+
+    def codegen_option(self) -> dict:
+        """NESTML's ``gap_junctions`` code generator option."""
+        return {"enable": True, "gap_current_port": self.port, "membrane_potential_variable": self.variable}
+
+
+def _gap_junctions(data, neurons: list, path: Path) -> dict:
+    """The ``gap_junctions:`` entries: ``neuron: {port: I_gap, variable: V_m}``."""
+    _expect(isinstance(data, dict), path, "'gap_junctions' must map neuron names to {port: <gap current port>, "
+                                          "variable: <membrane potential>}")
+    out = {}
+    for model, spec in data.items():
+        _expect(model in neurons, path, f"gap_junctions: '{model}' is no neuron of this manifest; it has: "
+                f"{', '.join(neurons)}", ("gap_junctions", model))
+        _expect(isinstance(spec, dict), path, f"gap_junctions: '{model}': give {{port: I_gap, variable: V_m}}",
+                ("gap_junctions", model))
+        _check_keys(spec, {"port", "variable"}, f"gap_junctions: '{model}'", path)
+        for key in ("port", "variable"):
+            _expect(isinstance(spec.get(key), str) and _IDENT.match(spec[key]) is not None, path,
+                    f"gap_junctions: '{model}': {key} must be a name, got {spec.get(key)!r}", ("gap_junctions", model))
+        out[model] = GapSpec(spec["port"], spec["variable"])
+    return out
 
 
 @dataclass(frozen=True)
@@ -384,8 +419,8 @@ def load_manifest(path: Path | str) -> Manifest:
         line = mark.line + 1 if mark is not None else (int(lines[-1]) if lines else None)
         raise ManifestError(f"{path}:{line}" if line else path, f"not valid YAML: {exc}") from None
     _expect(isinstance(data, dict), path, "expected a mapping at the top level")
-    _check_keys(data, {"module", "suffix", "neurons", "synapses", "pairs", "rewrites", "build", "solvers", "twins"},
-                "the top level", path)
+    _check_keys(data, {"module", "suffix", "neurons", "synapses", "pairs", "rewrites", "build", "solvers", "twins",
+                       "gap_junctions"}, "the top level", path)
 
     module = data.get("module")
     _expect(isinstance(module, str) and _IDENT.match(module) and module.endswith("module"), path,
@@ -456,7 +491,8 @@ def load_manifest(path: Path | str) -> Manifest:
     _expect(isinstance(build, str) and build.strip() != "", path, f"'build' must be a folder path, got {build!r}")
     manifest = Manifest(path, module, suffix, tuple(neurons), synapses, tuple(pairs),
                         parse_rewrites(data.get("rewrites", "all"), path), (path.parent / build).resolve(),
-                        dict(solvers), _twins(data.get("twins") or {}, neurons, path), files)
+                        dict(solvers), _twins(data.get("twins") or {}, neurons, path),
+                        _gap_junctions(data.get("gap_junctions") or {}, neurons, path), files)
     paired = [names.paired_neuron(p.neuron, p.synapses, suffix) for p in pairs]
     _expect(len(set(paired)) == len(paired), path, "two pairs give the same co-generated neuron")
     return manifest
