@@ -194,7 +194,8 @@ SOLVERS = {"rk45": "rk45", "forward-Euler": "forward-Euler", "semi-implicit-Eule
 class GapSpec:
     """A neuron's gap junctions (``gap_junctions:``): the continuous input port that takes the gap current and
     the state variable that is the membrane potential (NESTML's ``gap_current_port`` and
-    ``membrane_potential_variable``)."""
+    ``membrane_potential_variable``).
+    """
 
     port: str
     variable: str
