@@ -199,11 +199,14 @@ def build_models(sources: dict, solver: str | None = None, suffix: str = SUFFIX,
     it, ``.neuron(name)`` gives NEST's names, ``.project`` its folder). ``log`` takes the build's lines.
     """
     synapses = dict(synapses or {})
+    say = _Lines(log)
+    sources = {name: _upgraded(name, text, say, synapses.get(name, {}).get("weight_variable"))
+               for name, text in sources.items()}
     neurons = [name for name in sources if name not in synapses]
     manifest: dict = {"suffix": suffix, "neurons": neurons, "synapses": synapses, "pairs": list(pairs or [])}
     if solver and solver != "rk45":
         manifest["solvers"] = {name: solver for name in neurons}
-    return _build(dict(sources), manifest, None, _Lines(log))
+    return _build(sources, manifest, None, say)
 
 
 # --- the pieces ----------------------------------------------------------------------------------------------
@@ -381,9 +384,7 @@ def _build(sources: dict, manifest: dict, module_name: str | None, say: _Say):
     from nestml_lab.codegen.errors import CodegenError
     from nestml_lab.project import Project, make_module
 
-    sources = {name: _upgraded(name, text, say, manifest["synapses"].get(name, {}).get("weight_variable"))
-               for name, text in sources.items()}
-    target = running_nest()
+    target = running_nest()   # the sources are NESTML 9 text: each entry point upgraded them as it read them
     from nestml_lab.codegen.generate import code_key
 
     # the toolkit's code is part of the key: an upgraded toolkit builds anew (the cache holds the old build)

@@ -123,7 +123,6 @@ class Manifest:
         """The folder of the project's models (the manifest's folder)."""
         return self.path.parent
 
-
     def source(self, model: str) -> Path:
         """Path of a model's NESTML file: ``<model>.nestml``, or the file of the folder that holds it."""
         return self.files.get(model, self.models_dir / f"{model}.nestml")

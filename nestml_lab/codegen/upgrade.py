@@ -89,6 +89,10 @@ class Change:
     what: str
     layout: bool = False     # only indentation, an ``end`` or a comment's form changed
 
+    def rewrites(self) -> str:
+        """What was rewritten on the line, less the layout notes (which a report sums up in one line)."""
+        return "; ".join(w for w in self.what.split("; ") if w not in upgrade_layout.LAYOUT_ONLY)
+
 
 @dataclass
 class Finding:
@@ -111,6 +115,10 @@ class UpgradeResult:
     weight_variables: list[str] = field(default_factory=list)
     finals: list = field(default_factory=list, repr=False)   # per line of ``original``: its text now, or None
 
+    def layout_lines(self) -> list[int]:
+        """The lines whose only change is their layout (indentation, an ``end``, a comment's form)."""
+        return [c.line for c in self.changes if c.layout]
+
     @property
     def changed(self) -> bool:
         """Whether the upgrade changed the file."""
@@ -124,15 +132,14 @@ class UpgradeResult:
     def report(self) -> list[str]:
         """Human-readable lines: every change as ``file:line: what`` with before and after, then findings."""
         out = []
-        layout = [c.line for c in self.changes if c.layout]
+        layout = self.layout_lines()
         if layout:
             out.append(f"{self.path}:{layout[0]}-{layout[-1]}: {len(layout)} line(s) re-laid out: 'end' lines removed "
                        "and blocks indented, docstrings and /* */ written as # comments (NESTML 9's layout)")
         for c in self.changes:
             if c.layout:
                 continue
-            what = "; ".join(w for w in c.what.split("; ") if w not in upgrade_layout.LAYOUT_ONLY)
-            out.append(f"{self.path}:{c.line}: {what}")
+            out.append(f"{self.path}:{c.line}: {c.rewrites()}")
             out.append(f"    - {c.before.rstrip()}")
             if c.after is not None:
                 out.append(f"    + {c.after.rstrip()}")
@@ -567,9 +574,6 @@ def _old_syntax_findings(code: str, i: int, result: UpgradeResult) -> None:
     if re.match(r"^preReceive\s*:", stripped):
         result.findings.append(Finding(i + 1, "'preReceive:' (NESTML 3) is gone: NESTML 9 writes "
                                               "'onReceive(<presynaptic spike port>):'; rename the block"))
-    if re.match(r"^shape\b", stripped):
-        result.findings.append(Finding(i + 1, "'shape' is 'kernel' since NESTML 3; check the definition "
-                                              "before renaming"))
 
 
 # --------------------------------------------------------------------------- options files
@@ -629,14 +633,11 @@ def messages(result: UpgradeResult) -> list[tuple[int, str]]:
     out anew as one), then each finding; empty for NESTML 9 text.
     """
     out = []
-    layout = [c.line for c in result.changes if c.layout]
+    layout = result.layout_lines()
     if layout:
         out.append((layout[0], f"NESTML 1-5 layout (lines {layout[0]}-{layout[-1]}): blocks closed by 'end', "
                                "docstrings; NESTML 9 indents blocks and writes # comments"))
-    for c in result.changes:
-        if not c.layout:   # the layout's notes are in the summary line above
-            what = "; ".join(w for w in c.what.split("; ") if w not in upgrade_layout.LAYOUT_ONLY)
-            out.append((c.line, f"{_generation(what)} syntax: {what}"))
+    out += [(c.line, f"{_generation(c.rewrites())} syntax: {c.rewrites()}") for c in result.changes if not c.layout]
     out += [(f.line, f.message) for f in result.findings]
     return out
 

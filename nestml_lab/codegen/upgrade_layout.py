@@ -131,11 +131,10 @@ def _comments(layout: Layout) -> None:
                 if at < 0 or (opening == '"""' and code[:at].strip()):
                     continue   # a """ after code is a string, not a docstring
                 head, body = line[:at], line[at + len(opening):]
-                if close in body:                     # opens and closes on this line
+                if close in body:                     # opens and closes on this line: code after it stays code
                     inner, tail = body.split(close, 1)
-                    line = f"{head}# {inner.strip()}".rstrip() + (f" {tail.strip()}" if tail.strip() else "")
-                    if not head.strip():
-                        line = f"{head}# {inner.strip()}".rstrip()
+                    line = (f"{head}{tail.strip()}  # {inner.strip()}" if tail.strip()
+                            else f"{head}# {inner.strip()}").rstrip()
                     layout.note(i, f"{opening} comment written as #")
                 else:
                     closing = close

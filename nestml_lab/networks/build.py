@@ -234,15 +234,19 @@ def _find(leaf: dict, kind: str, modules: list, where: str) -> str:
     tried = []
 
     def candidates():
-        """The tree's modules (for ``nestml:``), then the catalog, read only when it is reached."""
+        """The tree's modules (for ``nestml:``), then the catalog, read only when it is reached (``build``
+        installed it for ``catalog:`` leaves; a ``nestml:`` leaf that reaches it installs it).
+        """
         if "catalog" not in p:
             yield from modules
         try:
-            yield catalog.catalog()   # checked and installed: a fallback of a nestml: leaf may reach it
+            stamp = catalog._catalog_stamp()
         except (catalog.ModuleNotBuiltError, CodegenError) as exc:
             if "catalog" in p:
                 raise TreeError(f"{where}: catalog: {name}: {exc}") from None
             tried.append(f"the catalog: not built here ({str(exc).splitlines()[0]})")
+            return
+        yield stamp if "catalog" in p else catalog.catalog()
 
     for mod in candidates():
         try:
