@@ -428,6 +428,11 @@ def _install_unit(unit: Unit, manifest: Manifest, src: Path, dest: Path, key: st
             raise CodegenError(f"[codegen] the set_status of {paired} is not what codegen/patches.py expects: "
                                "this NESTML version needs the patch reviewed")
         texts[f"{paired}.h"] = text
+    for neuron in (n for n in unit.neurons if "gap_junctions" in unit.codegen_opts):
+        texts[f"{neuron}.cpp"], missing = patches.gap_junction_neuron(texts[f"{neuron}.cpp"], neuron)
+        if missing:
+            raise CodegenError(f"[codegen] the gap-junction code of {neuron} ({', '.join(missing)}) is not what "
+                               "codegen/patches.py expects: this NESTML version needs the patch reviewed")
     post_lookups = set().union(*(rewrites.post_loop_lookups(texts[f"{s}.h"]) for s in unit.synapses)) if paired else set()
     for neuron in unit.neurons:
         cpp, header, outs = rewrites.rewrite_neuron(texts[f"{neuron}.cpp"], texts[f"{neuron}.h"], neuron,

@@ -262,6 +262,9 @@ def _definitions(text: str, cls: str, name_pattern: str) -> list[tuple[str, int,
 
 def _one_definition(text: str, cls: str, name: str) -> tuple[int, int]:
     found = _definitions(text, cls, re.escape(name))
+    if not found and name == "update" and _definitions(text, cls, "update_"):
+        raise _NoMatch("a gap-junction neuron: its update is NESTML's waveform-relaxation update_(), which this "
+                       "rewrite does not know")
     if len(found) != 1:
         raise _NoMatch(f"expected one definition of {cls}::{name}, found {len(found)}")
     return found[0][1], found[0][2]

@@ -142,6 +142,23 @@ def test_stdp_window_under_mpirun_equals_one_process(mpi_catalog, tmp_path):
     assert np.array_equal(one, two)
 
 
+def test_gap_junctions_same_for_two_processes_and_two_threads(mpi_catalog, tmp_path):
+    """NEST's gap_junction synapse and waveform relaxation across processes: the catalog's HH twin on NEST's
+    two-neuron example and the synchrony sweep give the same traces, spikes and table as one process with two
+    threads (and the twin still matches)."""
+    args = ["gap-junctions", "--couplings-ns", "0", "1", "4", "--t-sim-ms", "800"]
+    lab(1, *args, "--threads", "2", "--out", tmp_path / "threads")
+    lab(2, *args, "--threads", "1", "--out", tmp_path / "processes")
+    threads = np.loadtxt(tmp_path / "threads" / "gap_junctions.csv", delimiter=",", skiprows=1)
+    processes = np.loadtxt(tmp_path / "processes" / "gap_junctions.csv", delimiter=",", skiprows=1)
+    assert threads.shape == (3, 4) and threads[-1, 3] > 0.95    # locked at 4 nS
+    assert np.array_equal(threads, processes)
+    _assert_same_arrays(_npz(tmp_path / "threads" / "gap_junctions_example.npz"),
+                        _npz(tmp_path / "processes" / "gap_junctions_example.npz"), "the example's traces")
+    example = json.loads((tmp_path / "processes" / "gap_junctions.json").read_text())["example"]
+    assert example["same_spikes"] and example["max_abs_dv_mV"] < 0.01
+
+
 def test_module_built_for_the_wheel_is_refused_by_the_mpi_nest(built_module):
     from nestml_lab.cmake import running_nest
     from nestml_lab.project import Project
