@@ -37,7 +37,11 @@
    ones evaluate the neighbours' waveform at the step's end for the whole
    step (the polynomial's time is set before each GSL call instead of read
    from GSL's time). On NEST's two-neuron example coupled HH neurons spiked up
-   to 1.4 ms away from hh_psc_alpha_gap. Each of the four is fixed.
+   to 1.4 ms away from hh_psc_alpha_gap. And the time at which a neuron
+   whose V_m is solved exactly reads the waveform is a member no constructor
+   sets: its first step read an uninitialised double (a NaN in one run of
+   twenty coupled LIFs: every V_m NaN from then on, no spike). Each of the
+   five is fixed (the time starts at 0, the step's start).
 """
 
 from __future__ import annotations
@@ -114,7 +118,8 @@ def gap_junction_neuron(source: str, neuron: str) -> tuple[str, list[str]]:
     if len(ctor.findall(source)) != 2:
         missing.append("its two constructors")
     source = ctor.sub(lambda m: m.group(0) + "  // patched (codegen/patches.py): iterated by NEST's waveform relaxation\n"
-                      "  set_node_uses_wfr( nest::kernel().simulation_manager.use_wfr() );\n", source)
+                      "  set_node_uses_wfr( nest::kernel().simulation_manager.use_wfr() );\n"
+                      "  gap_junction_step = 0.0;  // patched: NESTML leaves it uninitialised\n", source)
     body = source.find(f"bool {neuron}::update_(")
     end = source.find("return wfr_tol_exceeded;", body)
     if body < 0 or end < 0:

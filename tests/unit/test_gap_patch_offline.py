@@ -26,12 +26,13 @@ def _update(source: str) -> str:
     return source[start:source.index("return wfr_tol_exceeded;", start)]
 
 
-def test_the_four_gap_junction_fixes_apply_to_nestml_9s_output():
+def test_the_gap_junction_fixes_apply_to_nestml_9s_output():
     raw = _raw()
     assert "set_node_uses_wfr" not in raw   # NESTML 9.0.0: NEST never iterates its gap neurons
     text, missing = patches.gap_junction_neuron(raw, NEURON)
     assert missing == []
     assert text.count("set_node_uses_wfr( nest::kernel().simulation_manager.use_wfr() );") == 2   # both constructors
+    assert "gap_junction_step = 0.0;" not in raw and text.count("gap_junction_step = 0.0;") == 2
     update = _update(text)
     assert update.count(".get_value_wfr_update(lag) : ") == 2    # spikes and their flags stay for the real update
     send = update.index("nest::kernel().event_delivery_manager.send(*this, se, lag);")
