@@ -29,6 +29,7 @@ _EXPORTS = {
     "installed_modules": "nestml_lab.module", "ModuleClashError": "nestml_lab.module",
     "StaleModuleError": "nestml_lab.module",
     "generate_code_for": "nestml_lab.notebook", "generate_nest_target": "nestml_lab.notebook",
+    "generate_nest_compartmental_target": "nestml_lab.notebook",
 }
 __all__ = sorted(_EXPORTS)
 

@@ -214,6 +214,7 @@ def prepare(work: Path, models: Path = paths.MODELS_DIR) -> Path:
     nav = ["  - Home: index.md", "  - Getting started: getting_started.md", "  - From a notebook: notebooks.md",
            "  - Validate your own models: own_models.md",
            "  - Older NESTML, files named otherwise: older_nestml.md", "  - Gap junctions: gap_junctions.md",
+           "  - Compartmental models: compartmental.md",
            "  - The pipeline: pipeline.md",
            "  - Experiments on the catalog: catalog_experiments.md", "  - Networks, trees, MPI: networks.md",
            "  - Validation: validation.md",

@@ -332,6 +332,9 @@ class Module:
                     lines.append(f"          same model as {info.same_as[:60]}{'...' if len(info.same_as) > 60 else ''}")
                     continue
                 params = ", ".join(f"{k}={v}" for k, v in info.parameters.items() if k not in info.moved)
+                if info.model in self.manifest.compartmental():
+                    lines.append("          compartmental (NEST's cm_default interface: set compartments, then "
+                                 "receptors); per compartment or receptor:")
                 lines.append(f"          parameters: {params or '-'}")
                 for here, (syn, orig) in info.moved.items():
                     lines.append(f"          moved from {syn}: {orig} -> {here}")

@@ -1,4 +1,5 @@
-"""NESTML's notebook calls, ``generate_code_for`` and ``generate_nest_target``, on the toolkit's pipeline.
+"""NESTML's notebook calls, ``generate_code_for``, ``generate_nest_target`` and
+``generate_nest_compartmental_target``, on the toolkit's pipeline.
 
 Change one import and a NESTML notebook builds on the PyPI NEST wheel::
 
@@ -109,8 +110,7 @@ def generate_code_for(nestml_neuron_model: str, nestml_synapse_model: str | None
         manifest["synapses"][synapse] = spec
         if "post_ports" in spec or "vt_ports" in spec:
             manifest["pairs"] = [{"neuron": neuron, "synapses": [synapse]}]
-    if opts.get("numeric_solver"):
-        manifest["solvers"] = {name: opts["numeric_solver"] for name in sources}
+    manifest.update(_solvers(opts, manifest, sources))
     manifest.update(_gap_junctions(opts, [neuron]))
     module = _build(sources, manifest, module_name, say)
     if not nestml_synapse_model:
@@ -184,10 +184,34 @@ def generate_nest_target(input_path, target_path: str | None = None, install_pat
                                                    ports.get("vt_ports") or [])
     manifest["neurons"] = [n for n in sources if n not in synapses]
     manifest["pairs"] = [{"neuron": p["neuron"], "synapses": list(p["synapses"])} for p in pairs]
-    if opts.get("numeric_solver"):
-        manifest["solvers"] = {name: opts["numeric_solver"] for name in sources}
+    manifest.update(_solvers(opts, manifest, sources))
     manifest.update(_gap_junctions(opts, manifest["neurons"]))
     _build(sources, manifest, module_name or "nestmlmodule", say)
+
+
+def generate_nest_compartmental_target(input_path, target_path: str | None = None, install_path: str | None = None,
+                                       logging_level: str = "ERROR", module_name: str | None = None,
+                                       store_log: bool = False, suffix: str = "", dev: bool = False,
+                                       codegen_opts: dict | None = None) -> None:
+    """NESTML 9's ``pynestml_frontend.generate_nest_compartmental_target``, built by the toolkit and cached.
+
+    The models are compartmental (``@mechanism::`` currents); NESTML's compartmental target generates them
+    and NEST runs them as its ``cm_default`` (compartments and receptors set at runtime). Arguments as
+    :func:`generate_nest_target`, which takes compartmental and point models alike (each to its generator).
+
+    Raises
+    ------
+    ValueError
+        A model of ``input_path`` that is not compartmental (named, with what to call instead).
+    """
+    paths = [Path(p) for p in ([input_path] if isinstance(input_path, (str, os.PathLike)) else input_path)]
+    files = [f for p in paths for f in (sorted(p.glob("*.nestml")) if p.is_dir() else [p])]
+    point = [f.name for f in files if f.is_file() and "@mechanism::" not in f.read_text(errors="replace")]
+    if point:
+        raise ValueError(f"generate_nest_compartmental_target: {', '.join(point)} declare(s) no @mechanism:: "
+                         "current: a point model; build it with generate_nest_target (which takes both kinds)")
+    generate_nest_target(input_path, target_path, install_path, logging_level, module_name, store_log, suffix,
+                         dev, codegen_opts)
 
 
 def build_models(sources: dict, solver: str | None = None, suffix: str = SUFFIX, log=None,
@@ -308,6 +332,18 @@ def _model_name(text: str, what: str) -> str:
     if not models:
         raise ValueError(f"{what}: no 'model <name>:' line in the text")
     return models[0].name
+
+
+def _solvers(opts: dict, manifest: dict, sources: dict) -> dict:
+    """NESTML's ``numeric_solver`` as the manifest's ``solvers:``: on the point neurons and the synapses generated
+    alone (a paired synapse is generated with its neuron, and so with its solver; a compartmental model has none).
+    """
+    if not opts.get("numeric_solver"):
+        return {}
+    paired = {s for p in manifest["pairs"] for s in p["synapses"]}
+    names = [n for n in manifest["neurons"] if "@mechanism::" not in sources[n]]
+    names += [s for s in manifest["synapses"] if s not in paired]
+    return {"solvers": {n: opts["numeric_solver"] for n in names}} if names else {}
 
 
 def _gap_junctions(opts: dict, neurons: list) -> dict:

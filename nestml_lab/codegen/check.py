@@ -41,13 +41,13 @@ class CheckResult:
         return lines
 
 
-def _run_nestml(files: list[str]) -> list[dict]:
+def _run_nestml(files: list[str], platform: str = "NEST") -> list[dict]:
     from nestml_lab.codegen.launch import run_worker
 
     with tempfile.TemporaryDirectory(prefix="nestml-check-") as tmp:
         logs = _logs_folder()
         spec = {"files": files, "target": os.path.join(tmp, "target"), "result": os.path.join(tmp, "result.json"),
-                "check_only": True, "crash_log": str(logs / f"nestml-crash-{os.getpid()}-{time.time_ns()}.log")}
+                "check_only": True, "platform": platform, "crash_log": str(logs / f"nestml-crash-{os.getpid()}-{time.time_ns()}.log")}
         result, why = run_worker(spec, tmp)
         if result is None:
             raise RuntimeError(f"[check] the NESTML checker died ({why})")
@@ -64,9 +64,16 @@ def _logs_folder() -> Path:
 
 
 def nestml_errors(paths: list[str | Path]) -> list[ModelMessage]:
-    """NESTML 9's parse and context-condition errors for several files, in one NESTML process."""
+    """NESTML 9's parse and context-condition errors for several files, in one NESTML process per target (the
+    compartmental models, ``@mechanism::``, are checked as NESTML's compartmental target checks them).
+    """
+    from nestml_lab.codegen.manifest import COMPARTMENTAL, is_compartmental
+
+    files = [os.path.abspath(str(p)) for p in paths]
+    groups = {"NEST": [f for f in files if not is_compartmental(Path(f))],
+              COMPARTMENTAL: [f for f in files if is_compartmental(Path(f))]}
     return [ModelMessage(e["file"], e["line"], e["column"], e["message"])
-            for e in _run_nestml([os.path.abspath(str(p)) for p in paths])]
+            for platform, group in groups.items() if group for e in _run_nestml(group, platform)]
 
 
 def check_file(path: str | Path) -> CheckResult:
@@ -90,7 +97,9 @@ def check_file(path: str | Path) -> CheckResult:
     if any(m.message.startswith(precheck.OLDER_SYNTAX) for m in found):
         result.hints += [h for h in upgrade.hints(path) if "nestml-lab upgrade" in h]
         return result   # NESTML 9 would report the older constructs, far from where they are
-    for e in _run_nestml([os.path.abspath(path)]):
+    from nestml_lab.codegen.manifest import COMPARTMENTAL, is_compartmental
+
+    for e in _run_nestml([os.path.abspath(path)], COMPARTMENTAL if is_compartmental(Path(path)) else "NEST"):
         same = not e["file"] or os.path.basename(e["file"]) in (os.path.basename(path), Path(path).stem)
         file = path if same else e["file"]
         result.errors.append(ModelMessage(file, e["line"], e["column"], e["message"]))

@@ -25,7 +25,7 @@ import jinja2
 from nestml_lab.codegen import TOOLKIT_VERSION, exp_euler, names, patches, precheck, rewrites, upgrade
 from nestml_lab.codegen.errors import CodegenError, ModelError, ModelMessage
 from nestml_lab.codegen.launch import run_worker
-from nestml_lab.codegen.manifest import SOLVERS, Manifest
+from nestml_lab.codegen.manifest import COMPARTMENTAL, SOLVERS, Manifest
 
 _HERE = Path(__file__).resolve().parent
 _WORKER = _HERE / "worker.py"
@@ -92,6 +92,12 @@ class Unit:
     neurons: list[str] = field(default_factory=list)   # NEST names registered from this unit
     synapses: list[str] = field(default_factory=list)
     solver: str = "rk45"   # the manifest's solver (codegen_opts holds the NESTML one it is generated with)
+    platform: str = "NEST"  # NESTML's target: NEST (point models) or NEST_compartmental
+
+    @property
+    def compartmental(self) -> bool:
+        """Whether the unit is a compartmental model (NESTML's NEST_compartmental target)."""
+        return self.platform == COMPARTMENTAL
 
     def nestml_key(self, manifest: Manifest, versions: dict) -> str:
         """Key of NESTML's own output for this unit: sources, options, versions, the worker's code."""
@@ -150,8 +156,13 @@ def plan_units(manifest: Manifest, nest_ver: str) -> list[Unit]:
         spec = manifest.gap_junctions.get(neuron)
         return {"gap_junctions": spec.codegen_option()} if spec else {}
 
+    compartmental = set(manifest.compartmental())
     for n in manifest.neurons:
-        if n not in paired:
+        if n in compartmental:   # NESTML's compartmental target: its own templates, NEST's cm_tree solver
+            opts = {"nest_version": nest_ver, "use_fast_math": "None"}   # never fast-math in a module users run
+            units.append(Unit(f"compartmental-{n}", f"compartmental neuron {n}", (n,), opts,
+                              neurons=[names.plain(n, sfx)], platform=COMPARTMENTAL))
+        elif n not in paired:
             solver = asked(n)
             units.append(Unit(f"neuron-{n}", f"neuron {n}", (n,), dict(base, **nestml_solver(solver), **gap(n)),
                               neurons=[names.plain(n, sfx)], solver=solver))
@@ -220,6 +231,7 @@ def _run_worker(unit: Unit, manifest: Manifest, staging: Path, log: Path,
         "module": manifest.module,
         "suffix": manifest.suffix,
         "codegen_opts": unit.codegen_opts,
+        "platform": unit.platform,
         "result": str(staging / "result.json"),
     }
     result, why = run_worker(spec, staging, log)
@@ -363,6 +375,8 @@ def generate(manifest: Manifest, out_dir: Path, jobs: int | None = None, log=pri
                           outcomes, variables)
 
 
+#: The files NESTML's compartmental target writes beside a model's own: ``<prefix>_<model>.{h,cpp}``.
+_CM_PARTS = ("cm_neuroncurrents", "cm_tree", "fastexp_v4")
 _RAW = "nestml"              # NESTML's own output of a unit, kept so that rewrites can be re-applied alone
 _REWRITES_FILE = "REWRITES.json"
 _VARIABLES_FILE = "VARIABLES.json"  # parameters and state each model declares (codegen.worker.declared_variables)
@@ -389,6 +403,9 @@ def _install_unit(unit: Unit, manifest: Manifest, src: Path, dest: Path, key: st
     """
     wanted = set(unit.neurons) | set(unit.synapses)
     files = [f for f in src.iterdir() if f.suffix in (".h", ".cpp") and f.stem in wanted]
+    if unit.compartmental:   # a model's tree, currents and fast exp come in files of their own
+        files += [f for f in src.iterdir() if f.suffix in (".h", ".cpp") and f.stem not in wanted
+                  and any(f.stem == f"{prefix}_{n}" for n in wanted for prefix in _CM_PARTS)]
     missing = wanted - {f.stem for f in files}
     if missing:
         raise CodegenError(f"[codegen] NESTML did not emit {sorted(missing)} for {unit.description}; "
@@ -405,6 +422,8 @@ def _install_unit(unit: Unit, manifest: Manifest, src: Path, dest: Path, key: st
     (tmp / _RAW / "KEY").write_text(nestml_key)
     texts = {f.name: f.read_text() for f in files}
     outcomes: dict[str, list[rewrites.Outcome]] = {name: [] for name in texts}
+    if unit.compartmental:   # NESTML's code as it is: the patches and rewrites know point models only
+        return _finish_unit(tmp, dest, texts, outcomes, manifest, key, solver=None)
     paired = unit.neurons[0] if unit.uid.startswith("pair-") else None
     if paired:
         text, found = patches.keep_preceding_history_entry(texts[f"{paired}.cpp"])
@@ -474,10 +493,16 @@ def _install_unit(unit: Unit, manifest: Manifest, src: Path, dest: Path, key: st
             if not found:
                 raise CodegenError(f"[codegen] the forward-Euler code of {name} is not what codegen/patches.py "
                                    f"expects ({unit.solver}): this NESTML version needs the patch reviewed")
-    solver = unit.solver if unit.solver != "rk45" else "rk45 (NESTML's default)"
+    _finish_unit(tmp, dest, texts, outcomes, manifest, key,
+                 solver=unit.solver if unit.solver != "rk45" else "rk45 (NESTML's default)")
+
+
+def _finish_unit(tmp: Path, dest: Path, texts: dict[str, str], outcomes: dict, manifest: Manifest, key: str,
+                 solver: str | None) -> None:
+    """Write a unit's files with their banners and report into ``tmp``, then put ``tmp`` in ``dest``'s place."""
     for name, text in texts.items():
         head = rewrites.banner(outcomes[name], manifest.rewrites)
-        if "_dynamics" in text:   # the models that integrate ODEs numerically say with what
+        if solver and "_dynamics" in text:   # the models that integrate ODEs numerically say with what
             head += f"// nestml-lab: numeric ODE solver: {solver} (module.yaml `solvers:`)\n"
         (tmp / name).write_text(head + text)
     report = {(o.model, o.rewrite): o.to_json() for outs in outcomes.values() for o in outs}  # .cpp and .h share
@@ -498,7 +523,8 @@ def _write_registration(manifest: Manifest, units: list[Unit], units_dir: Path, 
                              undefined=jinja2.StrictUndefined)
     reg_dir = out_dir / "module"
     reg_dir.mkdir(exist_ok=True)
-    neurons = [n for u in units for n in u.neurons]
+    neurons = [n for u in units for n in u.neurons if not u.compartmental]
+    cm_neurons = [n for u in units for n in u.neurons if u.compartmental]
     synapses = [s for u in units for s in u.synapses]
     common = {"toolkit_version": versions["toolkit"], "nestml_version": versions["nestml"],
               "source_hash": shash, "module": manifest.module, "manifest": str(manifest.path)}
@@ -507,11 +533,14 @@ def _write_registration(manifest: Manifest, units: list[Unit], units_dir: Path, 
     synapse_aliases = [(short, long) for short, long in aliases.items() if long in synapses]
     _write_if_changed(reg_dir / f"{manifest.module}.cpp",
                       env.get_template("module.cpp.jinja2").render(
-                          neurons=neurons, synapses=synapses, neuron_aliases=neuron_aliases,
+                          neurons=neurons, cm_neurons=cm_neurons, synapses=synapses, neuron_aliases=neuron_aliases,
                           synapse_aliases=synapse_aliases, **common))
     sources = [str(reg_dir / f"{manifest.module}.cpp")]
     for u in units:
         sources += [str(units_dir / u.uid / f"{n}.cpp") for n in u.neurons]
+        if u.compartmental:
+            sources += [str(units_dir / u.uid / f"{prefix}_{n}.cpp") for n in u.neurons for prefix in _CM_PARTS
+                        if (units_dir / u.uid / f"{prefix}_{n}.cpp").is_file()]
         for s in u.synapses:
             tu = reg_dir / f"{s}.cpp"
             partner = u.neurons[0] if u.uid.startswith("pair-") else None

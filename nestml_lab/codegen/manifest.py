@@ -127,6 +127,12 @@ class Manifest:
         """Path of a model's NESTML file: ``<model>.nestml``, or the file of the folder that holds it."""
         return self.files.get(model, self.models_dir / f"{model}.nestml")
 
+    def compartmental(self) -> tuple[str, ...]:
+        """The neurons written for NESTML's compartmental target: their files declare ``@mechanism::`` currents
+        (NESTML's NEST_compartmental generator builds them; NEST runs them as it runs its ``cm_default``).
+        """
+        return tuple(n for n in self.neurons if is_compartmental(self.source(n)))
+
     @property
     def build_folder(self) -> Path:
         """The project's build folder: the manifest's ``build:``, or ``build/`` beside it."""
@@ -174,6 +180,19 @@ class Manifest:
                 return p
         offered = [f"{p.neuron} + {s}" for p in self.pairs for s in p.synapses]
         raise KeyError(f"no pair {neuron} + {synapse} in {self.path}; pairs: {', '.join(offered)}")
+
+
+#: NESTML's target for compartmental models (``@mechanism::``); point models go to its ``NEST`` target.
+COMPARTMENTAL = "NEST_compartmental"
+_MECHANISM = re.compile(r"^[^#\n]*@mechanism::", re.M)
+
+
+def is_compartmental(path: Path) -> bool:
+    """Whether a NESTML file is a compartmental model (a ``@mechanism::`` outside a comment)."""
+    try:
+        return bool(_MECHANISM.search(Path(path).read_text(errors="replace")))
+    except OSError:
+        return False
 
 
 #: The numeric ODE solvers a model may ask for (``solvers:``), each with the NESTML ``numeric_solver`` it is

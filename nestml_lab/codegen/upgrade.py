@@ -472,7 +472,8 @@ def _upgrade_lines(text: str, path: str, weight_variable: str | None = None,
         notes.setdefault(j, []).append(f"parameter '{name}' removed: it only set the spike delay, which is "
                                        "now NEST's `delay` in syn_spec")
 
-    added = _missing_update_block(new_codes, codes, removed_lines)
+    # a compartmental model (@mechanism::) has no update block: NEST's compartment tree integrates it
+    added = None if any("@mechanism::" in c for c in codes) else _missing_update_block(new_codes, codes, removed_lines)
     if added is not None:
         j, block = added
         notes.setdefault(j, []).append("an update: block with integrate_odes() added: NESTML 9 integrates the "

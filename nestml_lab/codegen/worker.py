@@ -96,7 +96,7 @@ def check(spec: dict) -> list[dict]:
     """Parse and check the files of ``spec`` with NESTML (no transforms, no code); return the errors."""
     from pynestml.frontend import pynestml_frontend as frontend
 
-    frontend.configure_front_end(spec["files"], "NEST", spec["target"], logging_level="ERROR")
+    frontend.configure_front_end(spec["files"], spec.get("platform", "NEST"), spec["target"], logging_level="ERROR")
     frontend.init_predefined()
     _models, errors = _parse_and_check(spec["files"])
     return errors
@@ -126,20 +126,30 @@ def declared_variables(models) -> dict:
 
 
 def generate(spec: dict) -> list[dict]:
-    """Generate C++ for the unit described by ``spec``; return NESTML's errors (empty on success)."""
-    from pynestml.codegeneration.nest_code_generator import NESTCodeGenerator
+    """Generate C++ for the unit described by ``spec``; return NESTML's errors (empty on success).
+
+    ``spec["platform"]``: NESTML's target, ``NEST`` (point models) or ``NEST_compartmental``.
+    """
     from pynestml.frontend import pynestml_frontend as frontend
     from pynestml.frontend.frontend_configuration import FrontendConfiguration
 
     _fix_float_printing()
     files = spec["files"]
-    frontend.configure_front_end(files, "NEST", spec["target"], logging_level="ERROR",
+    platform = spec.get("platform", "NEST")
+    frontend.configure_front_end(files, platform, spec["target"], logging_level="ERROR",
                                  module_name=spec["module"], suffix=spec["suffix"],
                                  codegen_opts=spec["codegen_opts"])
     opts = dict(FrontendConfiguration.get_codegen_opts())
-    transformers, _ = frontend.transformers_from_target_name("NEST", options=opts)
+    transformers, _ = frontend.transformers_from_target_name(platform, options=opts)
     # Constructed directly with nest_version set: no probe that imports NEST.
-    generator = NESTCodeGenerator(opts)
+    if platform == "NEST_compartmental":
+        from pynestml.codegeneration.nest_compartmental_code_generator import NESTCompartmentalCodeGenerator
+
+        generator = NESTCompartmentalCodeGenerator(opts)
+    else:
+        from pynestml.codegeneration.nest_code_generator import NESTCodeGenerator
+
+        generator = NESTCodeGenerator(opts)
 
     frontend.create_report_dir()
     frontend.init_predefined()

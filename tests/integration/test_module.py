@@ -21,7 +21,7 @@ def _all_neurons():
     Names from the manifest only: collection runs before the session fixture builds the module.
     """
     m = manifest()
-    return [(n, None) for n in m.neurons] + [(p.neuron, p.synapses[0]) for p in m.pairs]
+    return [(n, None) for n in m.neurons if n in DC] + [(p.neuron, p.synapses[0]) for p in m.pairs]
 
 
 def _nest_neuron(neuron, synapse):

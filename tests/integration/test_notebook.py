@@ -17,13 +17,14 @@ from nestml_lab import paths
 pytestmark = pytest.mark.nest
 
 NOTEBOOK = paths.REPO_ROOT / "docs" / "notebooks" / "stdp_from_a_notebook.ipynb"
+GAPS_AND_COMPARTMENTS = paths.REPO_ROOT / "docs" / "notebooks" / "gap_junctions_and_compartments.ipynb"
 
 
-def _execute(cache: Path, cwd: Path) -> tuple[dict, list[str]]:
+def _execute(cache: Path, cwd: Path, notebook: Path = NOTEBOOK) -> tuple[dict, list[str]]:
     import nbclient
     import nbformat
 
-    nb = nbformat.read(NOTEBOOK, as_version=4)
+    nb = nbformat.read(notebook, as_version=4)
     os.environ["NESTML_LAB_CACHE"] = str(cache)   # the kernel inherits it
     try:
         nbclient.NotebookClient(nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(cwd)}},
@@ -96,3 +97,18 @@ def test_notebook_calls_refuse_clearly(built_module, tmp_path, monkeypatch):
     where = r"(?s)\n  iaf_psc_exp_neuron.nestml:31:\d+: .*E_Lx.*line numbers are those of"
     with pytest.raises(CodegenError, match=where):
         generate_code_for(broken, logging_level="ERROR")
+
+
+@pytest.mark.slow   # builds a gap-junction LIF and a compartmental model in a Jupyter kernel (about a minute)
+def test_the_gap_junction_and_compartmental_notebook_runs_in_a_kernel(tmp_path):
+    """A user's own LIF with a gap port, twenty coupled all to all: synchrony (Golomb & Rinzel's chi) grows with
+    the conductance; a user's two-compartment model: the AMPA input depolarises the dendrite, the soma less."""
+    pytest.importorskip("nbclient")
+    pytest.importorskip("ipykernel")
+    cwd = tmp_path / "work"
+    cwd.mkdir()
+    result, _ = _execute(tmp_path / "cache", cwd, GAPS_AND_COMPARTMENTS)
+    chi = result["chi"]
+    assert chi[0] < 0.4 < chi[1] < chi[2] and chi[2] > 0.9, chi
+    dendrite, soma = result["peaks_mV"]
+    assert dendrite > -40.0 and -70.0 < soma < dendrite, result["peaks_mV"]

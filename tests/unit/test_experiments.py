@@ -9,7 +9,7 @@ import pytest
 from nestml_lab import cli, paths
 from nestml_lab.experiments import contract
 
-EXPECTED = {"adex-network", "firing-patterns", "gap-junctions", "pairing-frequency", "pd14", "seed001", "short-term", "song2000", "stdp-window"}
+EXPECTED = {"adex-network", "compartmental", "firing-patterns", "gap-junctions", "pairing-frequency", "pd14", "seed001", "short-term", "song2000", "stdp-window"}
 
 
 def test_every_experiment_module_is_registered_under_its_file_name():
