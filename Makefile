@@ -10,7 +10,7 @@ OUT ?= results
 EXPERIMENTS := $(sort $(subst _,-,$(basename $(notdir $(shell grep -l '^EXPERIMENT = ' nestml_lab/experiments/*.py)))))
 
 .PHONY: all setup module mpi-setup test test-slow test-quick test-mpi $(EXPERIMENTS) experiments figures networks pd14-full \
-	validate-library golden brian2-setup bench bench-quick docs clean
+	validate-library sweep-example golden brian2-setup bench bench-quick docs clean
 
 all: stdp-window
 
@@ -51,6 +51,12 @@ networks: pd14 song2000 adex-network
 # not in any test suite.
 pd14-full: module
 	@$(LAB) pd14 --scale 1.0 --t-sim 1000 --out $(OUT)/pd14_full $(ARGS)
+
+# docs/sweeps.md's example: the STDP window over 3 frequencies x 2 initial weights on a local Dask cluster
+# (about 15 s on 2 cores); results/sweeps/stdp_window/{sweep.csv,sweep.parquet,figures/}. Again: nothing to run.
+sweep-example: module
+	@$(LAB) sweep stdp-window --grid frequency_hz=1,5,10 w0=20,50 \
+		--set n_dt=21 n_pairings=20 dt_min_ms=-50 dt_max_ms=50 --out $(OUT)/sweeps/stdp_window $(ARGS)
 
 # NESTML's shipped neurons against NEST's built-ins (nestml_lab/library.py): builds them in build/nestml_library
 # (4-5 min), writes results/validate_library/conformance.{md,csv,json}.

@@ -159,6 +159,10 @@ def markdown(r: dict) -> str:
         from benchmarks.seed004 import markdown as seed004_markdown
 
         out += seed004_markdown(r["seed004"])
+    if r.get("sweeps"):
+        from benchmarks.sweeps import section as sweeps_section
+
+        out += sweeps_section(r)
     out += pd14_full_section()
     return "\n".join(out) + "\n"
 

@@ -19,7 +19,7 @@ import shutil
 import time
 from pathlib import Path
 
-from benchmarks import report, seed004, solvers, twins
+from benchmarks import report, seed004, solvers, sweeps, twins
 from benchmarks.common import PYTHON, ROOT, child_json, env_for, log, machine, scratch_checkout, summary, timed_run
 
 OUT = ROOT / "results" / "bench"
@@ -262,7 +262,7 @@ def _benchmarks() -> dict:
     """Every benchmark by name, in the order they run."""
     return {"build": bench_build, "brunel": bench_brunel, "window": bench_window, "pd14": bench_pd14,
             "mpi": bench_mpi, "twins": twins.bench_twins, "solvers": solvers.bench_solvers,
-            "seed004": seed004.bench_seed004}
+            "seed004": seed004.bench_seed004, "sweeps": sweeps.bench_sweeps}
 
 
 def main(argv=None) -> int:

@@ -10,6 +10,7 @@ The pipeline, one subpackage or module per step::
     nestml_lab.networks  experiment trees: a network and its sessions in one YAML file (schema, build, run, store)
     nestml_lab.export    runs and results as Neo blocks, NIX files, pandas tables
     nestml_lab.notebook  NESTML's generate_code_for / generate_nest_target, cached, never stale
+    nestml_lab.sweeps    an experiment over a grid of its parameters, on Dask
 
 Typical use::
 
@@ -30,6 +31,7 @@ _EXPORTS = {
     "StaleModuleError": "nestml_lab.module",
     "generate_code_for": "nestml_lab.notebook", "generate_nest_target": "nestml_lab.notebook",
     "generate_nest_compartmental_target": "nestml_lab.notebook",
+    "sweep": "nestml_lab.sweeps",
 }
 __all__ = sorted(_EXPORTS)
 

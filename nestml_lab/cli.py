@@ -230,6 +230,23 @@ def cmd_check(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+def cmd_sweep(args: argparse.Namespace) -> int:
+    """Run an experiment over a grid of its parameters on Dask; write the table and its figures."""
+    from nestml_lab.sweeps import GridError, sweep
+
+    if args.workers and args.scheduler:
+        raise SystemExit("error: --workers starts a local cluster, --scheduler uses one: give one of them")
+    fixed = list(args.set or [])
+    if args.threads is not None:
+        fixed.append(f"threads={args.threads}")
+    try:
+        result = sweep(args.experiment_name, args.grid, fixed=fixed, seeds=args.seeds, out=args.out,
+                       workers=args.workers, scheduler=args.scheduler, log=_progress)
+    except GridError as exc:
+        raise SystemExit(f"error: [sweep] {exc}") from None
+    return 1 if result.failed else 0
+
+
 def cmd_validate(args: argparse.Namespace) -> int:
     """Run a project's neurons against the NEST twins its manifest names; write the conformance table."""
     from nestml_lab import validate
@@ -374,6 +391,24 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", default=None, help="output folder (default: results/validate below the current folder, "
                    "as every experiment's results/<experiment>)")
     p.set_defaults(func=cmd_validate)
+
+    p = sub.add_parser("sweep", help="run an experiment over a grid of its parameters on Dask (local processes or a "
+                       "cluster): one run folder per point, one table and its figures; resumable",
+                       description="Each point runs in a process of its own; a point whose folder is whole is not "
+                       "run again, a point that fails is reported and the rest go on. Exit status 1 when a point "
+                       "failed. docs/sweeps.md")
+    p.add_argument("experiment_name", metavar="EXPERIMENT", help="a registered experiment (stdp-window, ...)")
+    p.add_argument("--grid", nargs="+", required=True, metavar="NAME=V1,V2",
+                   help="a parameter and its values (repeatable); a dict parameter's entry as NAME.KEY=V1,V2 "
+                   "(synapse_params.lambda=0.005,0.01); a number may carry the parameter's unit (20ms)")
+    p.add_argument("--set", nargs="+", metavar="NAME=VALUE", help="other parameters, the same for every point")
+    p.add_argument("--seeds", type=int, default=None, help="every point with seeds 1..N (the experiment's seed)")
+    p.add_argument("--workers", type=int, default=None, help="local worker processes (default: the CPUs)")
+    p.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                   help="a Dask scheduler (tcp://host:8786), instead of a local cluster")
+    p.add_argument("--threads", type=int, default=None, help="NEST threads per point (the experiment's threads)")
+    p.add_argument("--out", default=None, help="the sweep's folder (default: results/sweeps/<experiment>)")
+    p.set_defaults(func=cmd_sweep)
 
     p = sub.add_parser("run-tree", help="run an experiment tree (YAML): network, sessions -> run folder")
     p.add_argument("tree", help="YAML tree, or with --rerun the run folder of an earlier run")

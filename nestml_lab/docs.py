@@ -184,6 +184,18 @@ def validation_page(docs: Path) -> str:
     return page.replace("@PATTERNS@", "\n".join(rows)).replace("@CONFORMANCE@", conformance)
 
 
+def sweeps_page(docs: Path) -> str:
+    """docs/sweeps.md with the example sweep's figures, where this checkout has run ``make sweep-example``."""
+    figures = paths.REPO_ROOT / "results" / "sweeps" / "stdp_window" / "figures"
+    shown = [f for f in ("ltd_area.png", "dw_max.png") if (figures / f).is_file()]
+    for f in shown:
+        (docs / "sweeps").mkdir(exist_ok=True)
+        shutil.copy(figures / f, docs / "sweeps" / f)
+    text = "\n\n".join(f"![{f[:-4]} over the grid](sweeps/{f})" for f in shown) or \
+        "(The example's figures appear here once `make sweep-example` has run in this checkout.)"
+    return (docs / "sweeps.md").read_text().replace("@FIGURES@", text)
+
+
 def prepare(work: Path, models: Path = paths.MODELS_DIR) -> Path:
     """Copy docs/ into ``work`` with the generated pages and the navigation; return its mkdocs.yml.
 
@@ -208,13 +220,14 @@ def prepare(work: Path, models: Path = paths.MODELS_DIR) -> Path:
         (work / "docs" / "models" / f"{f.stem}.md").write_text(model_page(f, folder))
     (work / "docs" / "models" / "index.md").write_text(project_page(models))
     (work / "docs" / "validation.md").write_text(validation_page(work / "docs"))
+    (work / "docs" / "sweeps.md").write_text(sweeps_page(work / "docs"))
     trees_page = work / "docs" / "trees.md"
     trees_page.write_text(trees_page.read_text().replace("@SCHEMA@", schema.markdown()))
     title = "Model catalog" if folder == "models" else f"Models of {manifest.module}"
     nav = ["  - Home: index.md", "  - Getting started: getting_started.md", "  - From a notebook: notebooks.md",
            "  - Validate your own models: own_models.md",
            "  - Older NESTML, files named otherwise: older_nestml.md", "  - Gap junctions: gap_junctions.md",
-           "  - Compartmental models: compartmental.md",
+           "  - Compartmental models: compartmental.md", "  - Sweeps on Dask: sweeps.md",
            "  - The pipeline: pipeline.md",
            "  - Experiments on the catalog: catalog_experiments.md", "  - Networks, trees, MPI: networks.md",
            "  - Validation: validation.md",

@@ -185,5 +185,16 @@ def summary(result: CompartmentalResult) -> list[str]:
     return lines
 
 
-EXPERIMENT = Experiment(CompartmentalParams, run, save, plot, summary,
+def numbers(result: CompartmentalResult) -> dict:
+    """Per step: the largest difference in each compartment, and the somatic spikes' largest shift."""
+    out = {}
+    for dt in result.params.resolutions_ms:
+        for name, gap in zip(("soma", "dendrite1", "dendrite2"), result.max_dv(dt)):
+            out[f"max_dv_{name}_dt{dt:g}"] = float(gap)
+        a, b = result.spikes[dt], result.spikes_twin[dt]
+        out[f"spike_shift_dt{dt:g}"] = float(np.max(np.abs(a - b))) if len(a) == len(b) and len(a) else float("nan")
+    return out
+
+
+EXPERIMENT = Experiment(CompartmentalParams, run, save, plot, summary, numbers=numbers,
                         help="a compartmental model against NEST's cm_default on one morphology, over the step")

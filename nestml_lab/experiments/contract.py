@@ -11,6 +11,8 @@ An experiment is one module in this package that ends with::
   ``progress`` (a callable taking a line) receives progress lines.
 - ``save(result, folder) -> {label: path}`` and ``plot(result, folder) -> path`` write into ``folder``.
 - ``summary(result) -> list[str]``: the lines the command prints at the end.
+- ``numbers(result) -> {name: float}`` (optional, ``numbers=``): the summary numbers a sweep tabulates and
+  plots over its grid (``nestml-lab sweep``).
 
 The experiment's name is its module's name with dashes (``stdp_window.py`` -> ``nestml-lab stdp-window``,
 ``make stdp-window``, results in ``results/stdp_window``). So adding an experiment is one new file here
@@ -118,6 +120,8 @@ class Experiment:
     help: str
     name: str = ""        # set by the registry from the module name
     module: str = ""
+    #: ``numbers(result) -> {name: float}``: the summary numbers a sweep tabulates and plots over its grid
+    numbers: Callable | None = None
 
     @property
     def folder(self) -> str:

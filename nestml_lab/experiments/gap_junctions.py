@@ -240,5 +240,17 @@ def summary(result: GapJunctionsResult) -> list[str]:
     return lines
 
 
-EXPERIMENT = Experiment(GapJunctionsParams, run, save, plot, summary,
+def numbers(result: GapJunctionsResult) -> dict:
+    """The example's gap to the twin, and the locking and rates at the largest conductance."""
+    out = {"locking_at_max_g": float(result.locking[-1]), "rate_1_at_max_g": float(result.rates_hz[-1, 0]),
+           "rate_2_at_max_g": float(result.rates_hz[-1, 1])}
+    locked = [g for g, s in zip(result.couplings_ns, result.locking) if s > 0.9]
+    out["smallest_locking_g"] = float(min(locked)) if locked else float("nan")
+    if result.v_m_twin is not None:
+        out["example_max_dv"] = result.max_dv
+        out["example_same_spikes"] = float(bool(result.same_spikes))
+    return out
+
+
+EXPERIMENT = Experiment(GapJunctionsParams, run, save, plot, summary, numbers=numbers,
                         help="gap junctions: NEST's two-neuron example against the twin, synchrony over coupling")

@@ -142,5 +142,14 @@ def summary(result: PairingFrequencyResult) -> list[str]:
     return lines
 
 
-EXPERIMENT = Experiment(PairingFrequencyParams, run, save, plot, summary,
+def numbers(result: PairingFrequencyResult) -> dict:
+    """The weight change at the lowest and the highest frequency, for each dt."""
+    out = {}
+    for j, dt in enumerate(result.dt_ms):
+        for i, label in ((0, "lowest_f"), (-1, "highest_f")):
+            out[f"dw_dt{dt:+g}_{label}"] = float(result.dw[i, j])
+    return out
+
+
+EXPERIMENT = Experiment(PairingFrequencyParams, run, save, plot, summary, numbers=numbers,
                         help="triplet rule: 60 pairings at +-10 ms versus frequency (Sjöström 2001)")

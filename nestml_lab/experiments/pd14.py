@@ -305,5 +305,15 @@ def summary(c: Pd14Comparison) -> list[str]:
     return lines
 
 
-EXPERIMENT = Experiment(Pd14Params, compare, save_comparison, plot_comparison, summary,
+def numbers(c: Pd14Comparison) -> dict:
+    """Each implementation's mean rate per population, and whether the two gave the same spikes."""
+    out = {f"rate_{pop}_{impl}": float(rate) for impl, r in c.results.items()
+           for pop, rate in zip(P.POPULATIONS, r.rates())}
+    same = c.identical_spikes()
+    if same is not None:
+        out["identical_spikes"] = float(same)
+    return out
+
+
+EXPERIMENT = Experiment(Pd14Params, compare, save_comparison, plot_comparison, summary, numbers=numbers,
                         help="Potjans & Diesmann 2014 microcircuit: rates, CV, correlation, figures")

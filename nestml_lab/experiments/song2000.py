@@ -209,5 +209,12 @@ def summary(result: Song2000Result) -> list[str]:
             f"output rate {result.post_rate_hz[0]:.1f} Hz at first, {result.post_rate_hz[-1]:.1f} Hz at the end"]
 
 
-EXPERIMENT = Experiment(Song2000Params, run, save, plot, summary,
+def numbers(result: Song2000Result) -> dict:
+    """The final weights' split (near 0, near g_max, between) and the last output rate."""
+    split = result.bimodality()
+    return {"weights_low": split["low"], "weights_high": split["high"], "weights_middle": split["middle"],
+            "post_rate_hz": float(result.post_rate_hz[-1]) if len(result.post_rate_hz) else float("nan")}
+
+
+EXPERIMENT = Experiment(Song2000Params, run, save, plot, summary, numbers=numbers,
                         help="Song, Miller & Abbott 2000: STDP makes the weights bimodal")

@@ -476,5 +476,19 @@ def summary(result: StdpWindowResult) -> list[str]:
     return lines + list(result.notes)
 
 
-EXPERIMENT = Experiment(StdpWindowParams, run, save, plot, summary,
+def numbers(result: StdpWindowResult) -> dict:
+    """The window's extremes and where they are, its area on either side, and the gaps to the references."""
+    dt, dw = result.dt_ms, result.dw
+    step = float(np.median(np.diff(dt))) if len(dt) > 1 else 1.0
+    out = {"dw_max": float(dw.max()), "dt_at_dw_max": float(dt[np.argmax(dw)]), "dw_min": float(dw.min()),
+           "dt_at_dw_min": float(dt[np.argmin(dw)]), "ltp_area": float(dw[dw > 0].sum() * step),
+           "ltd_area": float(dw[dw < 0].sum() * step)}
+    if result.dw_reference is not None:
+        out["reference_gap"] = float(np.max(np.abs(dw - result.dw_reference)))
+    if result.twin is not None:
+        out["twin_gap"] = result.twin_gap()
+    return out
+
+
+EXPERIMENT = Experiment(StdpWindowParams, run, save, plot, summary, numbers=numbers,
                         help="weight change versus dt = t_post - t_pre, all dt in one simulation")
