@@ -18,8 +18,8 @@ one figure per summary number over the grid (a line over one parameter, a heatma
 
 from __future__ import annotations
 
-import json
 import os
+import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -185,17 +185,21 @@ def _run(client, exp, left: list, fixed: dict, folder: Path, stamp, records: dic
                 "folder": str((folder / "points" / p.key).resolve()), "stamp": stamp}
         return client.submit(run_point, spec, key=f"{exp.name}-{p.key}-{time.time_ns()}", pure=False)
 
-    # the first point alone when nothing has finished yet: what is wrong with every point (a parameter the
-    # model does not have, a missing reference) shows once, before the rest are started
+    # the first points alone when nothing has finished yet: what is wrong with every point (a parameter the
+    # model does not have, a missing reference) shows once, before the rest are started; a first point that
+    # fails for its own reasons (its values) does not stop the others
     failed = []
-    if len(left) > 1 and not any(r.get("status") == "ok" for r in records.values()):
+    errors = []
+    while len(left) > 1 and len(errors) < 2 and not any(r.get("status") == "ok" for r in records.values()):
         first, left = left[0], left[1:]
-        record = _record(submit(first), first)
-        records[first.key] = record
-        _say(record, first, records, failed, total, log)
-        if record.get("status") != "ok":
-            log(f"[sweep] the first point failed; the other {len(left)} were not started (run the sweep again "
-                "once it is fixed)")
+        records[first.key] = _record(submit(first), first)
+        _say(records[first.key], first, records, failed, total, log)
+        if records[first.key].get("status") == "ok":
+            break
+        errors.append(re.sub(r"[-+.\deE]+", "#", str(records[first.key].get("error"))))
+        if len(errors) == 2 and errors[0] == errors[1]:
+            log(f"[sweep] the first two points failed alike; {len(left)} other point(s) not started (run the "
+                "sweep again once it is fixed)")
             return failed
     futures = {submit(p): p for p in left}
     if _in_notebook():   # Dask's bar (it needs ipywidgets); the lines below say the same without one

@@ -117,3 +117,23 @@ def test_a_sweep_on_dask_equals_the_runs_one_by_one_survives_a_killed_worker_and
     again = sweep("stdp-window", GRID, fixed=FIXED, out=out, client=client, log=lines.append)
     assert again.ran == 0 and again.skipped == 6 and again.table[["frequency_hz", "w0", "dw_max"]].equals(
         table[["frequency_hz", "w0", "dw_max"]])
+
+
+def test_a_point_that_fails_is_reported_and_the_others_go_on_but_a_fault_of_every_point_stops_early(tmp_path,
+                                                                                                 built_module):
+    """On a local cluster of one worker: w0 = 5000 pA makes the postsynaptic neuron fire on its own (the
+    experiment refuses that point); the points before and after it finish. Then a parameter no point's synapse has:
+    the first two points fail alike and the rest are not started."""
+    from nestml_lab.sweeps import sweep
+
+    lines: list[str] = []
+    r = sweep("stdp-window", {"w0": [20.0, 5000.0, 30.0]}, fixed=FIXED, out=tmp_path / "one", workers=1,
+              log=lines.append)
+    assert list(r.table["status"]) == ["ok", "failed", "ok"], r.table[["w0", "status", "error"]]
+    assert "w0 = 5000" in r.table["error"][1] and r.failed == [("w0=5000", r.table["error"][1])]
+    assert Path(r.table["folder"][1]).name.endswith(".failed.log")   # the point's output, kept
+    r = sweep("stdp-window", {"synapse_params.no_such": [1.0, 2.0, 3.0, 4.0]}, fixed=FIXED, out=tmp_path / "two",
+              workers=1, log=lines.append)
+    assert list(r.table["status"]) == ["failed", "failed", "not run", "not run"]
+    assert "unknown synapse parameter(s) ['no_such']" in r.table["error"][0]
+    assert any("the first two points failed alike; 2 other point(s) not started" in line for line in lines)
