@@ -54,6 +54,12 @@ def markdown(r: dict) -> str:
         out.append(row(f"nothing changed (median of {b['ours_nochange_s']['n']})", nochange))
         for label, edit in b["ours_edit_s"].items():
             out.append(row(f"one model edited: {label} (median of {edit['n']})", _med(edit)))
+        stages = b.get("ours_cold_stages")
+        if stages:
+            out += ["", "Where the cold build's time went (seconds of each stage, summed over the units NESTML "
+                    "generates two at a time and the translation units two compile at a time):", "",
+                    "| stage | seconds |", "|---|---|"]
+            out += [f"| {name} | {seconds:.1f} |" for name, seconds in stages.items()]
         out += ["", "Goals (this 2-core machine):", ""]
         out.append(f"- nothing changed < 2 s: {_s(nochange)}, {_goal(nochange < 2.0)}")
         worst_edit = max(_med(s) for s in b["ours_edit_s"].values())

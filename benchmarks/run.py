@@ -66,6 +66,9 @@ def bench_build(quick: bool) -> dict:
     res["ours_cold_s"] = _module(ours, logf, **cc_env)
     res["ours_cold_generation_s"] = _last_codegen_seconds(logf)
     log(f"[bench/build]   {res['ours_cold_s']:.1f} s (NESTML generation {res['ours_cold_generation_s']:.1f} s)")
+    res["ours_cold_stages"] = _stages(ours)
+    log("[bench/build]   where the time went (seconds, summed over units and translation units): "
+        + ", ".join(f"{k} {v:.1f}" for k, v in res["ours_cold_stages"].items()))
     res["ours_nochange_s"] = summary([_module(ours, logf, **cc_env) for _ in range(5)])
     log(f"[bench/build] ours: nothing changed: median {res['ours_nochange_s']['median']:.2f} s")
     edits = {
@@ -113,6 +116,21 @@ def bench_build(quick: bool) -> dict:
         log(f"[bench/build]   {levers['cold_warm_ccache_s']:.1f} s")
     res["levers"] = levers
     return res
+
+
+def _stages(checkout: Path) -> dict:
+    """The last build's stages in ``checkout``: NESTML's (from generated/STAGES.json), our edits, the compilation
+    of each translation unit and the link (from the build's compile-times.txt), in seconds.
+    """
+    from nestml_lab.cmake import compile_times
+
+    out = dict(json.loads((checkout / "nest_module" / "generated" / "STAGES.json").read_text())["totals"])
+    for times in sorted((checkout / "nest_module").glob("nest-*/cmake/compile-times.txt")):
+        t = compile_times(times)
+        out["compile (all translation units)"] = sum(t.units.values())
+        out["slowest translation unit"] = max(t.units.values(), default=0.0)
+        out["link"] = t.link
+    return out
 
 
 # --------------------------------------------------------------------------- simulation

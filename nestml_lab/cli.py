@@ -64,7 +64,8 @@ class _StageLines:
     per model, the compile progress; the per-unit lines go (they stay in the build log and with ``-v``).
     """
 
-    _DETAIL = ("[codegen]   ", "[cmake] configuring", "[nestml]     warning")
+    _DETAIL = ("[codegen]   ", "[cmake] configuring", "[nestml]     warning", "[codegen] where the time went",
+               "[compile] translation units:")
 
     def __init__(self, catalog: bool = False):
         self.warnings: set = set()

@@ -21,7 +21,7 @@ import shutil
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
@@ -237,7 +237,8 @@ def _failing_model(log_text: str, generated_dir: Path | None) -> str | None:
 _BUILDING = re.compile(r"^\[\s*(\d+)%\] Building CXX object .*?([\w.]+)\.o$")
 
 
-def _run(cmd: list[str], log: Path, stage: str, generated_dir: Path | None = None, progress=None) -> None:
+def _run(cmd: list[str], log: Path, stage: str, generated_dir: Path | None = None, progress=None,
+         env: dict | None = None) -> None:
     """Run a tool, its output into ``log``; with ``progress``, report the compiler's progress from it.
 
     Make prints ``[ 42%] Building CXX object .../x.cpp.o`` per file; one line per tenth of the way
@@ -247,7 +248,8 @@ def _run(cmd: list[str], log: Path, stage: str, generated_dir: Path | None = Non
         start = f.tell()
         f.write(f"$ {' '.join(cmd)}\n")
         f.flush()
-        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, errors="replace")
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, errors="replace",
+                                env=env)
         files, reported = 0, -10
         for line in proc.stdout:
             f.write(line)
@@ -372,9 +374,12 @@ def compile_module(module: str, generated_dir: Path, build_dir: Path, target: Ne
         stamp.write_text(json.dumps(configured))
     t = time.perf_counter()
     so = build / f"{module}.so"
+    times = build / "compile-times.txt"   # written by timed_launcher.sh: start, end, output per compilation and link
+    times.write_text("")
+    env = dict(os.environ, NESTML_LAB_TIMES=str(times))
     for attempt in (1, 2):
         _run([cmake, "--build", str(build), "-j", str(jobs or os.cpu_count())], log_path, "compile", generated_dir,
-             progress=log)
+             progress=log, env=env)
         if not so.is_file():
             raise BuildError("compile", f"the build finished but {so} is missing", log=log_path)
         broken = check_elf(so)
@@ -387,7 +392,51 @@ def compile_module(module: str, generated_dir: Path, build_dir: Path, target: Ne
         log(f"[compile] the built {so.name} was broken ({broken}): linking it again")
     if "Building CXX" in log_path.read_text():
         log(f"[compile] {module}.so built in {time.perf_counter() - t:.1f} s")
+        detail = compile_times(times).describe()
+        if detail:
+            log(f"[compile] translation units: {detail}")
     return so
+
+
+@dataclass
+class CompileTimes:
+    """How long each translation unit's compilation and the link took (seconds), from timed_launcher.sh."""
+
+    units: dict = field(default_factory=dict)   # source file name -> seconds
+    link: float = 0.0
+
+    def describe(self) -> str:
+        """``4 compiled, 41.2 s of compiler time (slowest: x.cpp 9.1 s, ...), link 0.6 s`` (or nothing)."""
+        if not self.units:
+            return ""
+        slow = sorted(self.units.items(), key=lambda kv: -kv[1])[:2]
+        return (f"{len(self.units)} compiled, {sum(self.units.values()):.1f} s of compiler time "
+                f"(slowest: {', '.join(f'{n} {s:.1f} s' for n, s in slow)}), link {self.link:.1f} s")
+
+
+def compile_times(path: Path) -> CompileTimes:
+    """Read the launcher's records (``start end output``): per translation unit (``x.cpp.o`` -> ``x.cpp``), and
+    the link (the ``.so``).
+    """
+    out = CompileTimes()
+    try:
+        lines = Path(path).read_text().splitlines()
+    except OSError:
+        return out
+    for line in lines:
+        parts = line.split(" ", 2)
+        if len(parts) != 3:
+            continue
+        try:
+            seconds = float(parts[1]) - float(parts[0])
+        except ValueError:
+            continue
+        name = Path(parts[2]).name
+        if name.endswith(".so"):
+            out.link += seconds
+        elif name.endswith(".o"):
+            out.units[name[:-2]] = out.units.get(name[:-2], 0.0) + seconds
+    return out
 
 
 def install(so: Path, stamp: dict, dest_dir: Path) -> Path:

@@ -217,14 +217,25 @@ class GenerateReport:
     versions: dict  # toolkit, NESTML and NEST versions the code was generated with
     rewrites: list = field(default_factory=list)  # rewrites.Outcome of every model, cached units included
     variables: dict = field(default_factory=dict)  # NEST name -> declared parameters and state (VARIABLES.json)
+    stages: dict = field(default_factory=dict)  # unit -> {stage: seconds} of the units generated or edited now
+
+    def stage_totals(self) -> dict:
+        """Seconds per stage, summed over the units (which ran in parallel), in pipeline order."""
+        total: dict[str, float] = {}
+        for stages in self.stages.values():
+            for name, seconds in stages.items():
+                total[name] = total.get(name, 0.0) + seconds
+        return total
 
 
 #: NESTML's warnings for a unit, one per line, beside its generated code.
 _WARNINGS_FILE = "NESTML_WARNINGS.txt"
+#: The seconds each stage of the unit's last generation took (NESTML's stages, our edits).
+_STAGES_FILE = "STAGES.json"
 
 
 def _run_worker(unit: Unit, manifest: Manifest, staging: Path, log: Path,
-                warnings: list | None = None) -> list[ModelMessage]:
+                warnings: list | None = None, stages: dict | None = None) -> list[ModelMessage]:
     spec = {
         "files": [str(manifest.source(m)) for m in unit.models],
         "target": str(staging / "src"),
@@ -240,6 +251,8 @@ def _run_worker(unit: Unit, manifest: Manifest, staging: Path, log: Path,
     if warnings is not None:
         warnings.extend(ModelMessage(_display_path(w["file"]), w["line"], w["column"], w["message"])
                         for w in result.get("warnings", []))
+    if stages is not None:
+        stages.update(result.get("stages", {}))
     if not result["errors"]:
         (staging / "src" / _VARIABLES_FILE).write_text(json.dumps(result.get("variables", {}), indent=1))
     return [ModelMessage(_display_path(e["file"]), e["line"], e["column"], e["message"]) for e in result["errors"]]
@@ -302,9 +315,12 @@ def generate(manifest: Manifest, out_dir: Path, jobs: int | None = None, log=pri
     reuse = [u for u in stale if _raw_is_current(units_dir / u.uid / _RAW, nestml_keys[u.uid])]
     run = [u for u in stale if u not in reuse]
 
+    stages: dict[str, dict] = {}
     for unit in reuse:   # NESTML's output is cached; only the patches or rewrites changed
         raw = units_dir / unit.uid / _RAW
+        t = time.perf_counter()
         _install_unit(unit, manifest, raw, units_dir / unit.uid, keys[unit.uid], nestml_keys[unit.uid])
+        stages[unit.uid] = {"our edits": time.perf_counter() - t}
     if reuse:
         log(f"[rewrite] patches and rewrites applied anew to {len(reuse)} unit(s); NESTML's output was cached")
 
@@ -321,13 +337,20 @@ def generate(manifest: Manifest, out_dir: Path, jobs: int | None = None, log=pri
             log_path = logs_dir / f"{unit.uid}.log"
             try:
                 found: list[ModelMessage] = []
-                errors = _run_worker(unit, manifest, staging, log_path, found)
+                times: dict[str, float] = {}
+                errors = _run_worker(unit, manifest, staging, log_path, found, times)
                 if errors:
                     failures[unit.uid] = (errors, log_path)
                     log(f"[codegen]   FAILED {unit.description}")
                     return
+                # the worker process's own start (the interpreter, before NESTML's imports)
+                times = {"Python start-up": max(0.0, time.perf_counter() - t - sum(times.values())), **times}
+                t_edits = time.perf_counter()
                 _install_unit(unit, manifest, staging / "src", units_dir / unit.uid, keys[unit.uid],
                               nestml_keys[unit.uid])
+                times["our edits"] = time.perf_counter() - t_edits
+                stages[unit.uid] = times
+                (units_dir / unit.uid / _STAGES_FILE).write_text(json.dumps(times, indent=1))
                 log(f"[codegen]   {unit.description}: {time.perf_counter() - t:.1f} s")
                 # NESTML's warnings, once per unit (when it is generated; also in its log and beside its code)
                 (units_dir / unit.uid / _WARNINGS_FILE).write_text(
@@ -371,8 +394,14 @@ def generate(manifest: Manifest, out_dir: Path, jobs: int | None = None, log=pri
     variables = {}
     for u in units:
         variables.update(json.loads((units_dir / u.uid / _VARIABLES_FILE).read_text()))
-    return GenerateReport([u.uid for u in run], fresh + [u.uid for u in reuse], sources_cmake, shash, time.perf_counter() - t0, versions,
-                          outcomes, variables)
+    report = GenerateReport([u.uid for u in run], fresh + [u.uid for u in reuse], sources_cmake, shash,
+                            time.perf_counter() - t0, versions, outcomes, variables, stages)
+    if stages:   # the last generation's stages, for the benchmark and for people (nestml-lab module -v)
+        _write_if_changed(out_dir / _STAGES_FILE, json.dumps({"units": stages, "totals": report.stage_totals()},
+                                                             indent=1))
+        log(f"[codegen] where the time went, summed over {len(stages)} unit(s): "
+            + ", ".join(f"{name} {seconds:.1f} s" for name, seconds in report.stage_totals().items()))
+    return report
 
 
 #: The files NESTML's compartmental target writes beside a model's own: ``<prefix>_<model>.{h,cpp}``.

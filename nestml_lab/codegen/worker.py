@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 import traceback
 
 
@@ -128,8 +129,10 @@ def declared_variables(models) -> dict:
 def generate(spec: dict) -> list[dict]:
     """Generate C++ for the unit described by ``spec``; return NESTML's errors (empty on success).
 
-    ``spec["platform"]``: NESTML's target, ``NEST`` (point models) or ``NEST_compartmental``.
+    ``spec["platform"]``: NESTML's target, ``NEST`` (point models) or ``NEST_compartmental``. The time of each
+    stage goes into ``spec["stages"]`` (seconds).
     """
+    t_set_up = time.perf_counter()
     from pynestml.frontend import pynestml_frontend as frontend
     from pynestml.frontend.frontend_configuration import FrontendConfiguration
 
@@ -153,20 +156,48 @@ def generate(spec: dict) -> list[dict]:
 
     frontend.create_report_dir()
     frontend.init_predefined()
+    stages = spec.setdefault("stages", {})
+    stages["NESTML's imports and set-up"] = time.perf_counter() - t_set_up
+    t = time.perf_counter()
     models, errors = _parse_and_check(files)
+    stages["parse and checks"] = time.perf_counter() - t
     if errors:
         return errors
 
+    t = time.perf_counter()
     models, metadata = frontend.transform_models(transformers, models)
+    stages["transforms"] = time.perf_counter() - t
     spec["variables"] = declared_variables(models)
     start = _log_size()
+    _time_ode_analysis(generator, stages)
+    t = time.perf_counter()
     try:
         generator.generate_code(models, metadata)
+        stages["templates"] = time.perf_counter() - t - stages.get("ODE analysis", 0.0)
     except Exception as exc:  # NESTML raises bare Exceptions after logging the cause
         errs = _messages_since(start, files[0])
         return errs or [{"file": files[0], "line": 0, "column": 0,
                          "message": f"code generation failed: {exc}"}]
     return _messages_since(start, files[0])
+
+
+def _time_ode_analysis(generator, stages: dict) -> None:
+    """Sum the time the generator spends analysing the models' ODEs (ODE-toolbox, sympy) into
+    ``stages["ODE analysis"]``: the rest of its ``generate_code`` is template rendering.
+    """
+    for name in ("analyse_transform_neurons", "analyse_transform_synapses"):
+        method = getattr(generator, name, None)
+        if method is None:
+            continue
+
+        def timed(*args, _method=method, **kwargs):
+            t = time.perf_counter()
+            try:
+                return _method(*args, **kwargs)
+            finally:
+                stages["ODE analysis"] = stages.get("ODE analysis", 0.0) + time.perf_counter() - t
+
+        setattr(generator, name, timed)
 
 
 def warnings() -> list[dict]:
@@ -220,8 +251,8 @@ def main(argv: list[str]) -> int:
     for w in found:   # into the unit's build log as well
         print(f"[nestml] warning: {w['file']}:{w['line']}:{w['column']}: {w['message']}")
     with open(spec["result"], "w") as f:
-        json.dump({"ok": not errors, "errors": errors, "warnings": found, "variables": spec.get("variables", {})},
-                  f, indent=1)
+        json.dump({"ok": not errors, "errors": errors, "warnings": found, "variables": spec.get("variables", {}),
+                   "stages": spec.get("stages", {})}, f, indent=1)
     return 0 if not errors else 1
 
 

@@ -77,6 +77,16 @@ def test_user_project_builds_in_its_own_folder_and_loads_beside_the_catalog(nest
     assert (project / "build" / ".gitignore").read_text().strip().endswith("*")
     assert list((project / "build").glob("nest-3.10.0-*/my_models_module.so"))
     assert not any(p.name == "nestml_lab" for p in project.rglob("*"))   # nothing of the toolkit was copied in
+    # the build says where its time went (nestml-lab module -v, the benchmark): NESTML's stages, our edits, and
+    # each translation unit and the link, through the launcher shipped with the installed toolkit
+    stages = json.loads((project / "build" / "generated" / "STAGES.json").read_text())["totals"]
+    assert list(stages) == ["Python start-up", "NESTML's imports and set-up", "parse and checks", "transforms",
+                            "ODE analysis", "templates", "our edits"] and all(v >= 0 for v in stages.values())
+    from nestml_lab.cmake import compile_times
+
+    (times,) = (project / "build").glob("nest-3.10.0-*/cmake/compile-times.txt")
+    compiled = compile_times(times)
+    assert "my_models_module.cpp" in compiled.units and compiled.link > 0, times.read_text()
 
     mine = nestml_lab.load(project)
     catalog = nestml_lab.catalog()
