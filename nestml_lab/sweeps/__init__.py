@@ -74,7 +74,7 @@ def _module_stamp(exp, fixed: dict, log) -> dict | None:
 
 
 def _client(client, workers: int | None, scheduler: str | None):
-    """The Dask client to submit to, and whether we started (and must close) its cluster."""
+    """The Dask client to submit to, and what this sweep opened (to close at its end): None for a given client."""
     try:
         from distributed import Client, LocalCluster
     except ImportError:
@@ -83,10 +83,12 @@ def _client(client, workers: int | None, scheduler: str | None):
     if client is not None:
         return client, None
     if scheduler:
-        return Client(scheduler), None
+        opened = Client(scheduler)
+        return opened, [opened]
     cluster = LocalCluster(n_workers=workers or os.cpu_count() or 1, threads_per_worker=1, processes=True,
                            dashboard_address=None)
-    return Client(cluster), cluster
+    opened = Client(cluster)
+    return opened, [opened, cluster]
 
 
 def sweep(experiment, grid, fixed: dict | None = None, seeds: int | None = None, out: str | Path | None = None,
@@ -152,13 +154,12 @@ def sweep(experiment, grid, fixed: dict | None = None, seeds: int | None = None,
     failed = []
     if left:
         stamp = _module_stamp(exp, fixed_values, log)
-        dask_client, cluster = _client(client, workers, scheduler)
+        dask_client, opened = _client(client, workers, scheduler)
         try:
             failed = _run(dask_client, exp, left, fixed_values, folder, stamp, records, len(todo), log)
         finally:
-            if cluster is not None:
-                dask_client.close()
-                cluster.close()
+            for thing in opened or ():
+                thing.close()
     table = report.table(axes, todo, records, folder)
     files = report.write(table, axes, folder, exp.name)
     ran = sum(1 for r in records.values() if not r.get("skipped") and r.get("status") == "ok")
