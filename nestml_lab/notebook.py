@@ -411,6 +411,22 @@ def _upgraded(name: str, text: str, say: _Say, weight_variable: str | None = Non
     return result.text
 
 
+def _caller_message(text: str, folder: Path, key: str) -> str:
+    """An error of a build in the cache as the caller knows the build: the models by their names, the lines of
+    their text, the manifest as the call's options; a log it names is kept beside the cache's other logs."""
+    logs = cache_root().parent / "logs"
+    for found in sorted(set(re.findall(re.escape(str(folder)) + r"[^\s:]*\.log", text))):
+        if Path(found).is_file():
+            logs.mkdir(parents=True, exist_ok=True)
+            kept = logs / f"{key}-{Path(found).name}"
+            shutil.copy(found, kept)
+            text = text.replace(found, str(kept))
+    for prefix in (f"{folder}{os.sep}", os.path.relpath(folder) + os.sep):
+        text = re.sub(re.escape(prefix) + r"module\.yaml:\d+: ", "the call's options: ", text)
+        text = re.sub(re.escape(prefix) + r"(\w+\.nestml)", r"\1", text)
+    return text + "\n(file names are the models' names; line numbers are those of the model text)"
+
+
 def _build(sources: dict, manifest: dict, module_name: str | None, say: _Say):
     """Build (or find in the cache) the module of these sources and manifest; return its loaded stamp."""
     import yaml
@@ -444,10 +460,9 @@ def _build(sources: dict, manifest: dict, module_name: str | None, say: _Say):
         try:
             module = make_module(folder, log=say).module
         except CodegenError as exc:   # the cache folder means nothing to the caller: the model text does
-            text = str(exc)
-            for prefix in (f"{folder}{os.sep}", os.path.relpath(folder) + os.sep):
-                text = re.sub(re.escape(prefix) + r"(\w+\.nestml)", r"\1", text)
-            exc.args = (text + "\n(file names are the models' names; line numbers are those of the model text)",)
+            exc.args = (_caller_message(str(exc), folder, key),)
+            if not list(folder.glob("build/nest-*/*.json")):   # refused before anything was built: nothing stays
+                shutil.rmtree(folder, ignore_errors=True)
             raise exc.with_traceback(None) from None
         module.check()
     modules.put_on_search_path(module.library().parent)   # nest.Install(name) finds it, with no variables set

@@ -84,6 +84,8 @@ def test_generate_code_for_returns_nestmls_names_and_installs_after_reset(built_
 
 
 def test_notebook_calls_refuse_clearly(built_module, tmp_path, monkeypatch):
+    """Wrong options and model text are refused naming the call's arguments and the lines of the text; a refused
+    build leaves nothing in the cache."""
     from nestml_lab import generate_code_for, generate_nest_target
     from nestml_lab.codegen.errors import CodegenError
 
@@ -95,8 +97,18 @@ def test_notebook_calls_refuse_clearly(built_module, tmp_path, monkeypatch):
         generate_nest_target(str(paths.MODELS_DIR / "iaf_psc_exp_neuron.nestml"))
     broken = neuron.replace("V_m mV = E_L", "V_m mV = E_Lx")
     where = r"(?s)\n  iaf_psc_exp_neuron.nestml:31:\d+: .*E_Lx.*line numbers are those of"
-    with pytest.raises(CodegenError, match=where):
+    with pytest.raises(CodegenError, match=where) as err:
         generate_code_for(broken, logging_level="ERROR")
+    modules = tmp_path / "cache" / "modules"
+    assert str(modules) not in str(err.value)   # the log it names is kept outside the module cache
+    # a refusal of the call's options names them, not the manifest the call wrote into the cache
+    synapse = (paths.MODELS_DIR / "stdp_synapse.nestml").read_text()
+    with pytest.raises(CodegenError, match=r"\[manifest\] the call's options: weight_variable 'ww': stdp_synapse "
+                                           r"has no such parameter.*did you mean w\?") as err:
+        generate_code_for(neuron, synapse, post_ports=["post_spikes"], logging_level="ERROR",
+                          codegen_opts={"numeric_solver": "rk4", "weight_variable": {"stdp_synapse": "ww"}})
+    assert "module.yaml" not in str(err.value) and str(modules) not in str(err.value)
+    assert not [p for p in modules.iterdir() if not p.name.startswith(".")], "a refused build stayed in the cache"
 
 
 @pytest.mark.slow   # builds a gap-junction LIF and a compartmental model in a Jupyter kernel (about a minute)
@@ -112,3 +124,19 @@ def test_the_gap_junction_and_compartmental_notebook_runs_in_a_kernel(tmp_path):
     assert chi[0] < 0.4 < chi[1] < chi[2] and chi[2] > 0.9, chi
     dendrite, soma = result["peaks_mV"]
     assert dendrite > -40.0 and -70.0 < soma < dendrite, result["peaks_mV"]
+
+
+@pytest.mark.slow   # builds a neuron-synapse pair (about 40 s)
+def test_numeric_solver_of_a_notebook_call_goes_to_the_neuron_of_a_pair(tmp_path, monkeypatch):
+    """NESTML's numeric_solver in generate_code_for with a plastic synapse: the pair builds, its neuron integrated
+    with forward Euler (the synapse is generated with it; it has no solver of its own to refuse)."""
+    from nestml_lab import generate_code_for
+
+    monkeypatch.setenv("NESTML_LAB_CACHE", str(tmp_path / "cache"))
+    module, neuron, synapse = generate_code_for(
+        str(paths.MODELS_DIR / "izhikevich_neuron.nestml"), str(paths.MODELS_DIR / "stdp_synapse.nestml"),
+        post_ports=["post_spikes"], logging_level="ERROR",
+        codegen_opts={"numeric_solver": "forward-Euler", "weight_variable": {"stdp_synapse": "w"}})
+    (code,) = (tmp_path / "cache" / "modules").glob(f"*/build/generated/units/pair-*/{neuron}.cpp")
+    assert "// nestml-lab: numeric ODE solver: forward-Euler" in code.read_text()
+    assert synapse.startswith("stdp_synapse_nestml__with_izhikevich_neuron_nestml")
