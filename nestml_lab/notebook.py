@@ -413,7 +413,8 @@ def _upgraded(name: str, text: str, say: _Say, weight_variable: str | None = Non
 
 def _caller_message(text: str, folder: Path, key: str) -> str:
     """An error of a build in the cache as the caller knows the build: the models by their names, the lines of
-    their text, the manifest as the call's options; a log it names is kept beside the cache's other logs."""
+    their text, the manifest as the call's options; a log it names is kept beside the cache's other logs.
+    """
     logs = cache_root().parent / "logs"
     for found in sorted(set(re.findall(re.escape(str(folder)) + r"[^\s:]*\.log", text))):
         if Path(found).is_file():
