@@ -40,8 +40,12 @@
    to 1.4 ms away from hh_psc_alpha_gap. And the time at which a neuron
    whose V_m is solved exactly reads the waveform is a member no constructor
    sets: its first step read an uninitialised double (a NaN in one run of
-   twenty coupled LIFs: every V_m NaN from then on, no spike). Each of the
-   five is fixed (the time starts at 0, the step's start).
+   twenty coupled LIFs: every V_m NaN from then on, no spike). And the loop
+   that reads the continuous inputs of the step is emitted once per
+   continuous port: with a current port beside the gap port the second
+   reading finds the first one's emptied buffer, so a step_current_generator
+   never reaches the neuron. Each of the six is fixed (the time starts at 0,
+   the step's start; the inputs are read once).
 """
 
 from __future__ import annotations
@@ -106,6 +110,20 @@ _SPIKE_SEND = re.compile(r"^(\s*)(set_spiketime\(nest::Time::step\(origin\.get_s
                          re.M)
 
 
+_CONTINUOUS_READ = """    for (long i = 0; i < NUM_CONTINUOUS_INPUT_PORTS; ++i)
+    {
+        if ( called_from_wfr_update )
+        {
+          get_continuous_inputs_grid_sum_()[i] = get_continuous_inputs_()[i].get_value_wfr_update(lag);
+        }
+        else
+        {
+          get_continuous_inputs_grid_sum_()[i] = get_continuous_inputs_()[i].get_value(lag);
+        }
+    }
+"""
+
+
 def gap_junction_neuron(source: str, neuron: str) -> tuple[str, list[str]]:
     """Make a gap-junction neuron take part in waveform relaxation as NEST's own do (docstring, point 8).
 
@@ -133,6 +151,12 @@ def gap_junction_neuron(source: str, neuron: str) -> tuple[str, list[str]]:
     update = _SPIKE_SEND.sub(lambda m: f"{m.group(1)}if ( not called_from_wfr_update )  // patched: a waveform "
                              f"relaxation iteration sends no spike\n{m.group(1)}{{\n{m.group(1)}  "
                              + m.group(2).replace("\n", "\n  ") + f"\n{m.group(1)}}}", update)
+    reads = update.count(_CONTINUOUS_READ)
+    if reads > 1:   # one reading of every continuous port per step, not one per port
+        first = update.index(_CONTINUOUS_READ) + len(_CONTINUOUS_READ)
+        update = update[:first] + update[first:].replace(_CONTINUOUS_READ, "")
+    elif reads == 0 and "NUM_CONTINUOUS_INPUT_PORTS" in update:
+        missing.append("its reading of the continuous inputs")
     gsl = "gsl_odeiv_evolve_apply" in update and _GAP_TIME_PATCHED not in source
     if gsl and (source.count(_GAP_TIME) != 1 or len(_GAP_GSL_STEP.findall(update)) != 1):
         missing.append("the time of its gap current in GSL's dynamics")

@@ -100,8 +100,9 @@ def test_the_catalog_gap_neuron_is_nests_hh_psc_alpha_gap_on_nests_two_neuron_ex
 @pytest.mark.nest
 def test_gap_neurons_with_chemical_synapses_spike_as_nests_own(nest_kernel):
     """Spikes arriving at gap-coupled neurons are read (not consumed) by the waveform-relaxation iterations, and
-    the iterations send none: four coupled neurons under Poisson input of either sign and a synapse between two of
-    them spike exactly as NEST's hh_psc_alpha_gap do."""
+    the iterations send none; a current generator's input is read once per step: four coupled neurons under
+    Poisson input of either sign, a synapse between two of them and a current step into two spike exactly as
+    NEST's hh_psc_alpha_gap do."""
     from nestml_lab import neuron_model, reset_kernel
 
     def run(model):
@@ -116,6 +117,9 @@ def test_gap_neurons_with_chemical_synapses_spike_as_nests_own(nest_kernel):
         nest_kernel.Connect(parrots[0], n[:2], syn_spec={"weight": 150.0, "delay": 1.0})
         nest_kernel.Connect(parrots[1], n[2:], syn_spec={"weight": -40.0, "delay": 1.5})
         nest_kernel.Connect(n[0], n[3], syn_spec={"weight": 100.0, "delay": 1.0})
+        step = nest_kernel.Create("step_current_generator", params={"amplitude_times": [200.0, 350.0],
+                                                                    "amplitude_values": [80.0, 0.0]})
+        nest_kernel.Connect(step, n[2:])   # a current through the continuous port beside the gap port
         nest_kernel.Connect(n, n, {"rule": "all_to_all", "allow_autapses": False},
                             {"synapse_model": "gap_junction", "weight": 0.5})
         sr = nest_kernel.Create("spike_recorder")
@@ -124,6 +128,6 @@ def test_gap_neurons_with_chemical_synapses_spike_as_nests_own(nest_kernel):
         return [sr.events["times"][sr.events["senders"] == i] for i in n.tolist()]
 
     ours, nests = run(neuron_model("hh_psc_alpha_gap_neuron")), run("hh_psc_alpha_gap")
-    assert sum(len(s) for s in ours) >= 20
+    assert sum(len(s) for s in ours) >= 20 and len(nests[2]) > 0 and len(nests[3]) > 0   # the step made 2, 3 fire
     for a, b in zip(ours, nests):
         np.testing.assert_array_equal(a, b)

@@ -39,6 +39,9 @@ def test_the_gap_junction_fixes_apply_to_nestml_9s_output():
     assert "if ( not called_from_wfr_update )" in update[send - 300:send]
     assert "? __time : node.gap_junction_step )" in text          # GSL's own time inside the step
     assert "gap_junction_step = B_.__step;" not in update
+    # the continuous inputs (I_stim, I_gap) are read once per step, not once per port: a second reading found
+    # the first one's emptied buffer, and a step_current_generator never reached the neuron
+    assert raw.count(patches._CONTINUOUS_READ) == 2 and update.count(patches._CONTINUOUS_READ) == 1
     assert patches.gap_junction_neuron(text, NEURON) == (text, [])  # once only
 
 
