@@ -206,7 +206,9 @@ def generate_nest_compartmental_target(input_path, target_path: str | None = Non
     """
     paths = [Path(p) for p in ([input_path] if isinstance(input_path, (str, os.PathLike)) else input_path)]
     files = [f for p in paths for f in (sorted(p.glob("*.nestml")) if p.is_dir() else [p])]
-    point = [f.name for f in files if f.is_file() and "@mechanism::" not in f.read_text(errors="replace")]
+    from nestml_lab.codegen.manifest import is_compartmental
+
+    point = [f.name for f in files if f.is_file() and not is_compartmental(f)]
     if point:
         raise ValueError(f"generate_nest_compartmental_target: {', '.join(point)} declare(s) no @mechanism:: "
                          "current: a point model; build it with generate_nest_target (which takes both kinds)")
@@ -341,7 +343,9 @@ def _solvers(opts: dict, manifest: dict, sources: dict) -> dict:
     if not opts.get("numeric_solver"):
         return {}
     paired = {s for p in manifest["pairs"] for s in p["synapses"]}
-    names = [n for n in manifest["neurons"] if "@mechanism::" not in sources[n]]
+    from nestml_lab.codegen.manifest import mechanism_line
+
+    names = [n for n in manifest["neurons"] if mechanism_line(sources[n]) is None]
     names += [s for s in manifest["synapses"] if s not in paired]
     return {"solvers": {n: opts["numeric_solver"] for n in names}} if names else {}
 

@@ -41,7 +41,18 @@ class CheckResult:
         return lines
 
 
-def _run_nestml(files: list[str], platform: str = "NEST") -> list[dict]:
+def _run_nestml(files: list[str]) -> list[dict]:
+    """NESTML's errors for ``files``: one NESTML process per target, the compartmental models (``@mechanism::``)
+    checked as NESTML's compartmental target checks them.
+    """
+    from nestml_lab.codegen.manifest import COMPARTMENTAL, is_compartmental
+
+    groups = {"NEST": [f for f in files if not is_compartmental(Path(f))],
+              COMPARTMENTAL: [f for f in files if is_compartmental(Path(f))]}
+    return [e for platform, group in groups.items() if group for e in _run_target(group, platform)]
+
+
+def _run_target(files: list[str], platform: str) -> list[dict]:
     from nestml_lab.codegen.launch import run_worker
 
     with tempfile.TemporaryDirectory(prefix="nestml-check-") as tmp:
@@ -64,16 +75,9 @@ def _logs_folder() -> Path:
 
 
 def nestml_errors(paths: list[str | Path]) -> list[ModelMessage]:
-    """NESTML 9's parse and context-condition errors for several files, in one NESTML process per target (the
-    compartmental models, ``@mechanism::``, are checked as NESTML's compartmental target checks them).
-    """
-    from nestml_lab.codegen.manifest import COMPARTMENTAL, is_compartmental
-
-    files = [os.path.abspath(str(p)) for p in paths]
-    groups = {"NEST": [f for f in files if not is_compartmental(Path(f))],
-              COMPARTMENTAL: [f for f in files if is_compartmental(Path(f))]}
+    """NESTML 9's parse and context-condition errors for several files (one NESTML process per target)."""
     return [ModelMessage(e["file"], e["line"], e["column"], e["message"])
-            for platform, group in groups.items() if group for e in _run_nestml(group, platform)]
+            for e in _run_nestml([os.path.abspath(str(p)) for p in paths])]
 
 
 def check_file(path: str | Path) -> CheckResult:
@@ -97,9 +101,7 @@ def check_file(path: str | Path) -> CheckResult:
     if any(m.message.startswith(precheck.OLDER_SYNTAX) for m in found):
         result.hints += [h for h in upgrade.hints(path) if "nestml-lab upgrade" in h]
         return result   # NESTML 9 would report the older constructs, far from where they are
-    from nestml_lab.codegen.manifest import COMPARTMENTAL, is_compartmental
-
-    for e in _run_nestml([os.path.abspath(path)], COMPARTMENTAL if is_compartmental(Path(path)) else "NEST"):
+    for e in _run_nestml([os.path.abspath(path)]):
         same = not e["file"] or os.path.basename(e["file"]) in (os.path.basename(path), Path(path).stem)
         file = path if same else e["file"]
         result.errors.append(ModelMessage(file, e["line"], e["column"], e["message"]))

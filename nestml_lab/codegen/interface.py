@@ -149,23 +149,26 @@ def check_manifest(manifest, interfaces: dict[str, Model], lines) -> list[tuple[
         if m is not None and m.kind == "synapse":
             say(("neurons",), f"{n} is listed under neurons, but it is a synapse (emit_spike with a weight, "
                               f"{manifest.source(n).name}:{next(l for l, w in m.emits if w)}): list it under synapses")
-    for n in manifest.compartmental():
+    from nestml_lab.codegen.manifest import mechanism_line
+
+    compartmental = manifest.compartmental()
+    for n in compartmental:
         src = manifest.source(n)
-        where = f"{src.name}:{next(i for i, l in enumerate(src.read_text().splitlines(), 1) if '@mechanism::' in l)}"
+        where = f"{src.name}:{mechanism_line(src.read_text(errors='replace'))}"
         if n in manifest.gap_junctions:
             say(("gap_junctions", n), f"gap_junctions: {n} is a compartmental model (@mechanism:: at {where}); "
                                       "NESTML 9 gives gap junctions to point neurons only")
         if n in manifest.solvers:
             say(("solvers", n), f"solvers: {n} is a compartmental model (@mechanism:: at {where}); NESTML's "
-                                "compartmental target has no solver to choose: NEST's compartment tree advances "
-                                "the gates exactly over a step and the voltages implicitly, as in cm_default")
+                                "compartmental target has no solver to choose: its compartment tree advances each "
+                                "gate by an exponential step at the step's voltage and the voltages implicitly")
         if any(pair.neuron == n for pair in manifest.pairs):
             say(("pairs",), f"pairs: {n} is a compartmental model (@mechanism:: at {where}); the toolkit "
                             "co-generates plastic synapses with point neurons only (NESTML's compartmental target "
                             "folds a synapse into the neuron's receptors): connect it with NEST's synapses and a "
                             "receptor_type")
     for n, gap in getattr(manifest, "gap_junctions", {}).items():
-        if n in manifest.compartmental():
+        if n in compartmental:
             continue
         m = interfaces.get(n)
         if m is None:

@@ -187,10 +187,16 @@ COMPARTMENTAL = "NEST_compartmental"
 _MECHANISM = re.compile(r"^[^#\n]*@mechanism::", re.M)
 
 
+def mechanism_line(text: str) -> int | None:
+    """The line of a model text's first ``@mechanism::`` outside a comment (a compartmental model); None if none."""
+    m = _MECHANISM.search(text)
+    return text.count("\n", 0, m.start()) + 1 if m else None
+
+
 def is_compartmental(path: Path) -> bool:
     """Whether a NESTML file is a compartmental model (a ``@mechanism::`` outside a comment)."""
     try:
-        return bool(_MECHANISM.search(Path(path).read_text(errors="replace")))
+        return mechanism_line(Path(path).read_text(errors="replace")) is not None
     except OSError:
         return False
 

@@ -133,7 +133,7 @@ def sweep(experiment, grid, fixed: dict | None = None, seeds: int | None = None,
     todo = points(axes)
     for p in todo:   # every point's parameters are valid before anything runs
         try:
-            exp.params(**_tuples(exp, apply(exp, fixed_values, p.values)))
+            exp.params(**apply(exp, fixed_values, p.values))
         except (TypeError, ValueError) as exc:
             raise GridError(f"{p.label()}: {exc}") from None
     folder = Path(out) if out else Path("results") / "sweeps" / exp.folder
@@ -167,13 +167,6 @@ def sweep(experiment, grid, fixed: dict | None = None, seeds: int | None = None,
     log(f"[sweep] {exp.name}: {result.ran} run, {result.skipped} found done, {len(failed)} failed in "
         f"{result.seconds:.1f} s: {', '.join(str(f) for f in files.values())}")
     return result
-
-
-def _tuples(exp, kwargs: dict) -> dict:
-    from nestml_lab.experiments.contract import parameters
-
-    kinds = {p.name: p.kind for p in parameters(exp.params)}
-    return {k: tuple(v) if kinds.get(k) == "tuple" and isinstance(v, list) else v for k, v in kwargs.items()}
 
 
 def _run(client, exp, left: list, fixed: dict, folder: Path, stamp, records: dict, total: int, log) -> list:

@@ -132,10 +132,12 @@ def grid_from_dict(exp: Experiment, grid: dict) -> list[Axis]:
 
 def apply(exp: Experiment, base: dict, point: dict) -> dict:
     """Keyword arguments of the experiment's parameter class: ``base`` (fixed values) with the point's values
-    (``field.key`` entries merged into the dict parameter).
+    (``field.key`` entries merged into the dict parameter; a list, as JSON gives it back, made a tuple where the
+    parameter is one).
     """
     kwargs = {k: v for k, v in base.items() if "." not in k}
-    defaults = {p.name: p.default for p in parameters(exp.params)}
+    pars = parameters(exp.params)
+    defaults = {p.name: p.default for p in pars}
     for name, value in list(base.items()) + list(point.items()):
         field, _, key = name.partition(".")
         if key:
@@ -144,7 +146,8 @@ def apply(exp: Experiment, base: dict, point: dict) -> dict:
             kwargs[field] = table
         else:
             kwargs[field] = value
-    return kwargs
+    kinds = {p.name: p.kind for p in pars}
+    return {k: tuple(v) if kinds.get(k) == "tuple" and isinstance(v, list) else v for k, v in kwargs.items()}
 
 
 @dataclass(frozen=True)

@@ -60,9 +60,10 @@ def run_point(spec: dict) -> dict:
     env = dict(os.environ, PYNEST_QUIET="1", PYTHONUNBUFFERED="1")
     proc = subprocess.run([sys.executable, "-m", "nestml_lab.sweeps.point"], input=json.dumps(spec), text=True,
                           capture_output=True, env=env, preexec_fn=_die_with_parent)
-    if proc.returncode == 0 and finished(folder) is not None:
+    done = finished(folder) if proc.returncode == 0 else None
+    if done is not None:
         folder.with_name(f"{folder.name}.failed.log").unlink(missing_ok=True)   # an earlier attempt's
-        return {**finished(folder), "skipped": False}
+        return {**done, "skipped": False}
     lines = [line for line in proc.stderr.strip().splitlines() if line.strip()]
     error = next((line for line in reversed(lines) if not line.startswith(" ")), None) or \
         f"the point's process ended with status {proc.returncode}" + (
@@ -81,7 +82,7 @@ def _record_numbers(numbers: dict) -> dict:
 def main() -> int:
     """The point's process: the spec on standard input; exit 0 once the folder is whole."""
     from nestml_lab import atomic
-    from nestml_lab.experiments.contract import parameters, registry
+    from nestml_lab.experiments.contract import registry
     from nestml_lab.sweeps import grid
 
     spec = json.loads(sys.stdin.read())
@@ -90,10 +91,7 @@ def main() -> int:
         raise SystemExit(f"the module {stamp['path']} is not the one the sweep started with (rebuilt or removed "
                          "since): run the sweep again, it builds the module once and finishes the points left")
     exp = registry()[spec["experiment"]]
-    kwargs = grid.apply(exp, spec["fixed"], spec["values"])
-    kinds = {p.name: p.kind for p in parameters(exp.params)}
-    kwargs = {k: tuple(v) if kinds.get(k) == "tuple" and isinstance(v, list) else v for k, v in kwargs.items()}
-    params = exp.params(**kwargs)
+    params = exp.params(**grid.apply(exp, spec["fixed"], spec["values"]))
     t0 = time.perf_counter()
 
     def fill(tmp: Path) -> None:
