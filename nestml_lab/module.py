@@ -324,6 +324,7 @@ class Module:
         """A listing of the models, their parameters and the moved variables, for people."""
         lines = [f"{self.name}  ({self.so_path})",
                  f"  built for NEST {self.stamp['nest_target']['version']} from {self.stamp['manifest']}"]
+        compartmental = set(self.manifest.compartmental())   # read once: it reads each neuron's file
         for kind in ("neuron", "synapse"):
             for name, info in self.models(kind).items():
                 pair = f"  [pair {info.pair[0]} + {info.pair[1]}]" if info.pair else ""
@@ -332,7 +333,7 @@ class Module:
                     lines.append(f"          same model as {info.same_as[:60]}{'...' if len(info.same_as) > 60 else ''}")
                     continue
                 params = ", ".join(f"{k}={v}" for k, v in info.parameters.items() if k not in info.moved)
-                if info.model in self.manifest.compartmental():
+                if info.model in compartmental:
                     lines.append("          compartmental (NEST's cm_default interface: set compartments, then "
                                  "receptors); per compartment or receptor:")
                 lines.append(f"          parameters: {params or '-'}")
