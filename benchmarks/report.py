@@ -91,7 +91,7 @@ def markdown(r: dict) -> str:
         out += [f"## Simulation: Brunel network, scale {br['scale']:g} (NE {int(8000 * br['scale'])}, "
                 f"NI {int(2000 * br['scale'])}, CE 800, CI 200), Poisson drive, {br['t_sim_ms']:g} ms, 2 threads", "",
                 "`benchmarks/brunel.py`; one process per run (peak RSS is per run); same seed for all; the three",
-                "contenders interleaved. *Rewritten* is the catalog as `make module` builds it (nestml_lab/codegen/rewrites.py);",
+                "contenders interleaved. *Rewritten* is the catalog as `make module` builds it (nestml_lab/codegen/edits);",
                 "*NESTML as generated* is the same catalog built with `--no-rewrites` (nestml_lab/unrewritten.py).", "",
                 "| case | model | Simulate() median (min) | / NEST | build | peak RSS | bytes per E->E synapse "
                 "| rate E / I | agreement with NEST |",

@@ -365,7 +365,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--nest-config", default=None, help="nest-config of a NEST built from source (default: "
                    "NEST_CONFIG, else the nest package of this Python)")
     p.add_argument("--no-rewrites", action="store_true",
-                   help="build NESTML's generated code as it is, without the speed rewrites (codegen/rewrites.py); "
+                   help="build NESTML's generated code as it is, without the speed rewrites (codegen/edits); "
                         "for comparison, or as an escape hatch")
     p.set_defaults(func=cmd_module)
 

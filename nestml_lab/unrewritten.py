@@ -1,7 +1,7 @@
 """The catalog built from NESTML's generated code as it is, to load beside the rewritten module.
 
 The differential tests and the benchmarks compare every catalog model with
-and without the rewrites of ``codegen/rewrites.py``. For that both builds
+and without the speed rewrites of ``codegen/edits``. For that both builds
 must live in one NEST kernel, so the unrewritten one is a second project
 (a copy of the catalog's models with another module name and model suffix,
 ``iaf_psc_exp_neuron_nestmlraw``) in ``nest_module/unrewritten/`` (disposable,

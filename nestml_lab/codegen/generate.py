@@ -22,10 +22,10 @@ from pathlib import Path
 
 import jinja2
 
-from nestml_lab.codegen import TOOLKIT_VERSION, exp_euler, names, patches, precheck, rewrites, upgrade
+from nestml_lab.codegen import TOOLKIT_VERSION, edits, names, precheck, upgrade
 from nestml_lab.codegen.errors import CodegenError, ModelError, ModelMessage
 from nestml_lab.codegen.launch import run_worker
-from nestml_lab.codegen.manifest import COMPARTMENTAL, SOLVERS, Manifest
+from nestml_lab.codegen.manifest import COMPARTMENTAL, Manifest
 
 _HERE = Path(__file__).resolve().parent
 _WORKER = _HERE / "worker.py"
@@ -122,8 +122,8 @@ class Unit:
         return _sha256(json.dumps(payload, sort_keys=True).encode())
 
 
-#: the files whose code shapes the generated C++ (the worker's runs NESTML; the others edit its output)
-_CODE_FILES = ("worker.py", "patches.py", "rewrites.py", "generate.py", "exp_euler.py")
+#: the files whose code shapes the generated C++ (the worker's runs NESTML; the edits package edits its output)
+_CODE_FILES = ("worker.py", "generate.py", *(f"edits/{f.name}" for f in sorted((_HERE / "edits").glob("*.py"))))
 
 
 def code_key() -> list[str]:
@@ -149,7 +149,7 @@ def plan_units(manifest: Manifest, nest_ver: str) -> list[Unit]:
 
     def nestml_solver(name: str) -> dict:
         """NESTML's numeric_solver option for the toolkit's solver ``name`` (none for NESTML's default)."""
-        return {"numeric_solver": SOLVERS[name]} if name != "rk45" else {}
+        return {"numeric_solver": edits.SOLVERS[name].nestml} if name != "rk45" else {}
 
     def gap(neuron: str) -> dict:
         """NESTML's gap_junctions option for a neuron the manifest gives gap junctions (none otherwise)."""
@@ -215,7 +215,7 @@ class GenerateReport:
     source_hash: str
     seconds: float
     versions: dict  # toolkit, NESTML and NEST versions the code was generated with
-    rewrites: list = field(default_factory=list)  # rewrites.Outcome of every model, cached units included
+    rewrites: list = field(default_factory=list)  # edits.Outcome of every model, cached units included
     variables: dict = field(default_factory=dict)  # NEST name -> declared parameters and state (VARIABLES.json)
     stages: dict = field(default_factory=dict)  # unit -> {stage: seconds} of the units generated or edited now
 
@@ -387,10 +387,10 @@ def generate(manifest: Manifest, out_dir: Path, jobs: int | None = None, log=pri
 
     shash = source_hash(manifest)
     sources_cmake = _write_registration(manifest, units, units_dir, out_dir, versions, shash)
-    outcomes = [rewrites.Outcome(**o) for u in units
+    outcomes = [edits.Outcome(**o) for u in units
                 for o in json.loads((units_dir / u.uid / _REWRITES_FILE).read_text())]
-    outcomes += [rewrites.Outcome(name, manifest.module, True, f"{flag} for every file")
-                 for name, flag in rewrites.compile_flags(manifest.rewrites).items()]
+    outcomes += [edits.Outcome(name, manifest.module, True, f"{flag} for every file")
+                 for name, flag in edits.compile_flags(manifest.rewrites).items()]
     variables = {}
     for u in units:
         variables.update(json.loads((units_dir / u.uid / _VARIABLES_FILE).read_text()))
@@ -425,6 +425,17 @@ def _raw_is_current(raw: Path, nestml_key: str) -> bool:
     return key_file.exists() and key_file.read_text() == nestml_key
 
 
+def unit_models(unit: Unit, manifest: Manifest, texts: dict) -> list[edits.Model]:
+    """The models of a point-model unit as the edit passes see them, over the unit's files ``texts``."""
+    paired = unit.neurons[0] if unit.uid.startswith("pair-") else None
+    facts = edits.UnitFacts(
+        unit.description, unit.solver, paired, "gap_junctions" in unit.codegen_opts,
+        {s: edits.SynapseFacts(model, names.plain(model, manifest.suffix), bool(manifest.synapses[model].vt_ports))
+         for model, s in zip(unit.models[1:] if paired else unit.models, unit.synapses)}, manifest.rewrites)
+    return ([edits.Model(n, "neuron", facts, texts) for n in unit.neurons]
+            + [edits.Model(s, "synapse", facts, texts) for s in unit.synapses])
+
+
 def _install_unit(unit: Unit, manifest: Manifest, src: Path, dest: Path, key: str, nestml_key: str) -> None:
     """Keep what the unit registers (a pair also emits the plain neuron, which has its own unit), patch and rewrite it.
 
@@ -450,78 +461,19 @@ def _install_unit(unit: Unit, manifest: Manifest, src: Path, dest: Path, key: st
     (tmp / _VARIABLES_FILE).write_text(json.dumps({n: declared[n] for n in sorted(wanted) if n in declared}, indent=1))
     (tmp / _RAW / "KEY").write_text(nestml_key)
     texts = {f.name: f.read_text() for f in files}
-    outcomes: dict[str, list[rewrites.Outcome]] = {name: [] for name in texts}
+    outcomes: dict[str, list[edits.Outcome]] = {name: [] for name in texts}
     if unit.compartmental:   # NESTML's code as it is: the patches and rewrites know point models only
         return _finish_unit(tmp, dest, texts, outcomes, manifest, key, solver=None)
-    paired = unit.neurons[0] if unit.uid.startswith("pair-") else None
-    if paired:
-        text, found = patches.keep_preceding_history_entry(texts[f"{paired}.cpp"])
-        if not found:
-            raise CodegenError(f"[codegen] the history pruning of {paired} is not what codegen/patches.py "
-                               "expects: this NESTML version needs the patch reviewed")
-        texts[f"{paired}.cpp"] = text
-        if unit.solver != "rk45":
-            text, dropped = patches.drop_post_trace_euler(texts[f"{paired}.cpp"])
-            if not dropped:
-                raise CodegenError(f"[codegen] the trace updates of {paired} are not what codegen/patches.py "
-                                   f"expects ({unit.solver}): this NESTML version needs the patch reviewed")
-            texts[f"{paired}.cpp"] = text
-        taus = {}
-        for model in unit.models[1:]:
-            plain = names.plain(model, manifest.suffix)
-            taus[model] = [v + names.MOVED_VARIABLE + plain for v in patches.moved_variables(texts[f"{paired}.h"], plain)
-                           if v.startswith("tau")]
-        text, found = patches.refuse_unused_tau_minus(texts[f"{paired}.h"], taus)
-        if not found:
-            raise CodegenError(f"[codegen] the set_status of {paired} is not what codegen/patches.py expects: "
-                               "this NESTML version needs the patch reviewed")
-        texts[f"{paired}.h"] = text
-    for neuron in (n for n in unit.neurons if "gap_junctions" in unit.codegen_opts):
-        texts[f"{neuron}.cpp"], missing = patches.gap_junction_neuron(texts[f"{neuron}.cpp"], neuron)
-        if missing:
-            raise CodegenError(f"[codegen] the gap-junction code of {neuron} ({', '.join(missing)}) is not what "
-                               "codegen/patches.py expects: this NESTML version needs the patch reviewed")
-    post_lookups = set().union(*(rewrites.post_loop_lookups(texts[f"{s}.h"]) for s in unit.synapses)) if paired else set()
-    for neuron in unit.neurons:
-        cpp, header, outs = rewrites.rewrite_neuron(texts[f"{neuron}.cpp"], texts[f"{neuron}.h"], neuron,
-                                                    manifest.rewrites, paired=neuron == paired,
-                                                    post_lookups=post_lookups)
-        texts[f"{neuron}.cpp"], texts[f"{neuron}.h"] = cpp, header
-        outcomes[f"{neuron}.cpp"] = outcomes[f"{neuron}.h"] = outs
-    for model, nest_name in zip(unit.models[1:] if paired else unit.models, unit.synapses):
-        moved = []
-        header = texts[f"{nest_name}.h"]
-        if paired:
-            plain = names.plain(model, manifest.suffix)
-            moved = patches.moved_variables(texts[f"{paired}.h"], plain)
-            header, _ = patches.refuse_moved_variables(header, nest_name, plain, paired, moved)
-            header, found = patches.refuse_wrong_neuron(header)
-            if not found:
-                raise CodegenError(f"[codegen] the connection check of {nest_name} is not what codegen/patches.py "
-                                   "expects: this NESTML version needs the patch reviewed")
-            if manifest.synapses[model].vt_ports:
-                header, found = patches.report_volume_transmitter(header)
-                if not found:
-                    raise CodegenError(f"[codegen] the vt-port code of {nest_name} is not what codegen/patches.py "
-                                       "expects: this NESTML version needs the patch reviewed")
-        header, outs = rewrites.rewrite_synapse(header, nest_name, manifest.rewrites, moved, paired=bool(paired))
-        texts[f"{nest_name}.h"] = header
-        outcomes[f"{nest_name}.h"] = outs
-    for name in [n for n in texts if n.endswith(".h")]:
-        texts[name], checked = patches.refuse_non_finite(texts[name])
-        if not checked and patches.has_real_setters(texts[name]):   # integer and boolean values need no check
-            raise CodegenError(f"[codegen] the set_status of {name} is not what codegen/patches.py expects "
-                               "(refuse_non_finite): this NESTML version needs the patch reviewed")
-    if unit.solver in patches.FIXED_STEP:
-        for name in [n for n in texts if n.endswith(".cpp") and "_dynamics(" in texts[n]]:
-            header = name[:-len(".cpp")] + ".h"
-            try:
-                texts[name], texts[header], found = patches.fixed_step_solver(texts[name], texts[header], unit.solver)
-            except exp_euler.NotConditionallyLinear as exc:
-                raise CodegenError(f"[codegen] {unit.description}: solvers: {unit.solver}: {exc}") from None
-            if not found:
-                raise CodegenError(f"[codegen] the forward-Euler code of {name} is not what codegen/patches.py "
-                                   f"expects ({unit.solver}): this NESTML version needs the patch reviewed")
+    models = unit_models(unit, manifest, texts)
+    try:
+        by_model = edits.edit_unit(models)
+    except CodegenError:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    for m in models:
+        outcomes[f"{m.name}.h"] = by_model[m.name]
+        if m.kind == "neuron":
+            outcomes[f"{m.name}.cpp"] = by_model[m.name]
     _finish_unit(tmp, dest, texts, outcomes, manifest, key,
                  solver=unit.solver if unit.solver != "rk45" else "rk45 (NESTML's default)")
 
@@ -530,7 +482,7 @@ def _finish_unit(tmp: Path, dest: Path, texts: dict[str, str], outcomes: dict, m
                  solver: str | None) -> None:
     """Write a unit's files with their banners and report into ``tmp``, then put ``tmp`` in ``dest``'s place."""
     for name, text in texts.items():
-        head = rewrites.banner(outcomes[name], manifest.rewrites)
+        head = edits.banner(outcomes[name], manifest.rewrites)
         if solver and "_dynamics" in text:   # the models that integrate ODEs numerically say with what
             head += f"// nestml-lab: numeric ODE solver: {solver} (module.yaml `solvers:`)\n"
         (tmp / name).write_text(head + text)
@@ -579,7 +531,7 @@ def _write_registration(manifest: Manifest, units: list[Unit], units_dir: Path, 
         if f.suffix == ".cpp" and str(f) not in sources:
             f.unlink()
     include_dirs = [str(units_dir / u.uid) for u in units]
-    options = list(rewrites.compile_flags(manifest.rewrites).values())
+    options = list(edits.compile_flags(manifest.rewrites).values())
     text = env.get_template("sources.cmake.jinja2").render(sources=sources, include_dirs=include_dirs,
                                                            compile_options=options, **common)
     path = out_dir / "sources.cmake"

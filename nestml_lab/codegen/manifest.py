@@ -9,7 +9,7 @@ from pathlib import Path
 import yaml
 
 from nestml_lab import yaml_strict
-from nestml_lab.codegen import names, rewrites
+from nestml_lab.codegen import edits, names
 from nestml_lab.codegen.errors import ManifestError
 
 MANIFEST_NAME = "module.yaml"
@@ -104,8 +104,8 @@ class Manifest:
     neurons: tuple[str, ...]
     synapses: dict[str, SynapseSpec] = field(default_factory=dict)
     pairs: tuple[PairSpec, ...] = ()
-    #: Rewrites of NESTML's C++ to apply (codegen/rewrites.py); () builds NESTML's code as it is.
-    rewrites: tuple[str, ...] = rewrites.ALL
+    #: Speed rewrites of NESTML's C++ to apply (codegen/edits); () builds NESTML's code as it is.
+    rewrites: tuple[str, ...] = edits.REWRITES
     #: Folder of the generated code, builds and installed modules (``build:``, default ``build`` beside the manifest).
     build_dir: Path | None = None
     #: NESTML's numeric ODE solver per model (``solvers:``; a model not named gets NESTML's default, rk45).
@@ -201,17 +201,8 @@ def is_compartmental(path: Path) -> bool:
         return False
 
 
-#: The numeric ODE solvers a model may ask for (``solvers:``), each with the NESTML ``numeric_solver`` it is
-#: generated with. ``rk45``: adaptive RKF45 through GSL (NESTML's default for any ODE without an exact
-#: solution). ``forward-Euler``: NESTML's fixed-step Euler, every variable advanced from the values at the
-#: start of the step (NEST's izhikevich). ``semi-implicit-Euler``: fixed-step Euler taking the variables one
-#: at a time in the order the state block declares them, each from the values already advanced this step
-#: (Izhikevich's published scripts: V first, then u with the new V). ``rk4``: the classical fixed-step
-#: fourth-order Runge-Kutta. ``exponential-Euler``: Brian2's exponential Euler (each variable exact for its
-#: linear part, the rest frozen over the step; codegen/exp_euler.py). The last three are the toolkit's
-#: rewrites of NESTML's Euler code (codegen/patches.py).
-SOLVERS = {"rk45": "rk45", "forward-Euler": "forward-Euler", "semi-implicit-Euler": "forward-Euler",
-           "rk4": "forward-Euler", "exponential-Euler": "forward-Euler"}
+#: The numeric ODE solvers a model may ask for (``solvers:``): codegen/edits/solvers.py.
+SOLVERS = edits.SOLVERS
 
 
 @dataclass(frozen=True)
@@ -378,14 +369,14 @@ def _check_port_roles(neuron: str, syns: list, synapses: dict, path: Path, numbe
 def parse_rewrites(value, path: Path) -> tuple[str, ...]:
     """``all`` (default), ``none``, or a list of rewrite names -> the rewrites to apply, in their fixed order."""
     if value in ("all", None):
-        return rewrites.ALL
+        return edits.REWRITES
     if value in ("none", False, []):
         return ()
     _expect(isinstance(value, list) and all(isinstance(v, str) for v in value), path,
-            f"'rewrites' must be 'all', 'none' or a list of {list(rewrites.ALL)}, got {value!r}")
-    unknown = sorted(set(value) - set(rewrites.ALL))
-    _expect(not unknown, path, f"unknown rewrite(s) {unknown}; known: {list(rewrites.ALL)}")
-    return tuple(r for r in rewrites.ALL if r in value)
+            f"'rewrites' must be 'all', 'none' or a list of {list(edits.REWRITES)}, got {value!r}")
+    unknown = sorted(set(value) - set(edits.REWRITES))
+    _expect(not unknown, path, f"unknown rewrite(s) {unknown}; known: {list(edits.REWRITES)}")
+    return tuple(r for r in edits.REWRITES if r in value)
 
 
 _HEADER = re.compile(r"^[ \t]*(?:model|neuron|synapse)[ \t]+([A-Za-z_]\w*)[ \t]*:", re.M)

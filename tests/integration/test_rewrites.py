@@ -1,4 +1,4 @@
-"""The speed rewrites (codegen/rewrites.py) change no result: every catalog model, rewritten and not, side by side.
+"""The speed rewrites (codegen/edits) change no result: every catalog model, rewritten and not, side by side.
 
 The unrewritten catalog is a second module (``nestml_lab.unrewritten``, suffix
 ``_nestmlraw``) loaded into the same kernel, so both versions of a model get

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from nestml_lab.codegen import exp_euler
+from nestml_lab.codegen.edits import exp_euler
 
 #: an AdEx right-hand side as NESTML 9 writes it into the GSL dynamics function
 BODY = {

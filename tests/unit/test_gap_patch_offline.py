@@ -1,4 +1,4 @@
-"""The gap-junction patches (codegen/patches.py, point 8) on NESTML 9.0.0's committed raw output of the catalog's
+"""The gap-junction patches (codegen/edits/fixes.py, the fix gap_junctions) on NESTML 9.0.0's committed raw output of the catalog's
 hh_psc_alpha_gap_neuron, as a module build runs them, without NESTML, NEST or a compiler."""
 
 import re
@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from nestml_lab import paths
-from nestml_lab.codegen import generate, patches
+from nestml_lab.codegen import generate
+from nestml_lab.codegen.edits import fixes
 from nestml_lab.codegen.errors import CodegenError
 from nestml_lab.codegen.manifest import load_manifest
 
@@ -29,7 +30,7 @@ def _update(source: str) -> str:
 def test_the_gap_junction_fixes_apply_to_nestml_9s_output():
     raw = _raw()
     assert "set_node_uses_wfr" not in raw   # NESTML 9.0.0: NEST never iterates its gap neurons
-    text, missing = patches.gap_junction_neuron(raw, NEURON)
+    text, missing = fixes.gap_junction_neuron(raw, NEURON)
     assert missing == []
     assert text.count("set_node_uses_wfr( nest::kernel().simulation_manager.use_wfr() );") == 2   # both constructors
     assert "gap_junction_step = 0.0;" not in raw and text.count("gap_junction_step = 0.0;") == 2
@@ -41,8 +42,8 @@ def test_the_gap_junction_fixes_apply_to_nestml_9s_output():
     assert "gap_junction_step = B_.__step;" not in update
     # the continuous inputs (I_stim, I_gap) are read once per step, not once per port: a second reading found
     # the first one's emptied buffer, and a step_current_generator never reached the neuron
-    assert raw.count(patches._CONTINUOUS_READ) == 2 and update.count(patches._CONTINUOUS_READ) == 1
-    assert patches.gap_junction_neuron(text, NEURON) == (text, [])  # once only
+    assert raw.count(fixes._CONTINUOUS_READ) == 2 and update.count(fixes._CONTINUOUS_READ) == 1
+    assert fixes.gap_junction_neuron(text, NEURON) == (text, [])  # once only
 
 
 @pytest.mark.parametrize("damage,says", [
@@ -53,7 +54,7 @@ def test_the_gap_junction_fixes_apply_to_nestml_9s_output():
     (lambda s: s.replace(f"{NEURON}::{NEURON}():", f"{NEURON}::{NEURON}() :"), "two constructors"),
 ])
 def test_gap_junction_code_unlike_nestml_9s_is_refused_by_name(damage, says):
-    _, missing = patches.gap_junction_neuron(damage(_raw()), NEURON)
+    _, missing = fixes.gap_junction_neuron(damage(_raw()), NEURON)
     assert any(says in m for m in missing), missing
 
 
@@ -64,7 +65,7 @@ def test_a_build_stops_naming_the_neuron_when_the_gap_code_is_not_recognised(tmp
     shutil.copytree(FIXTURES / UNIT, src)
     cpp = src / f"{NEURON}.cpp"
     cpp.write_text(cpp.read_text().replace("gap_junction_step = B_.__step;", "gap_junction_step = B_.__step * 1;"))
-    with pytest.raises(CodegenError, match=f"the gap-junction code of {NEURON} .*this NESTML version needs the "
-                                           "patch reviewed"):
+    with pytest.raises(CodegenError, match=f"the fix gap_junctions .* did not find what it expects in {NEURON}: "
+                                           r"the gap-junction code \(the time of its gap current.*NESTML 9.0.0's code"):
         generate._install_unit(unit, manifest, src, tmp_path / UNIT, key="test", nestml_key="raw")
-    assert not (tmp_path / UNIT).exists()
+    assert not (tmp_path / UNIT).exists() and not (tmp_path / f"{UNIT}.new").exists()

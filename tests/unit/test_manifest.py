@@ -59,11 +59,11 @@ def test_model_without_source_file_is_refused(catalog):
 
 
 def test_rewrites_all_none_or_a_list(tmp_path):
-    from nestml_lab.codegen import rewrites
+    from nestml_lab.codegen import edits
 
     (tmp_path / "a_neuron.nestml").write_text("model a_neuron:\n")
     base = "module: x_module\nneurons: [a_neuron]\n"
-    for value, expected in (("", rewrites.ALL), ("rewrites: all\n", rewrites.ALL), ("rewrites: none\n", ()),
+    for value, expected in (("", edits.REWRITES), ("rewrites: all\n", edits.REWRITES), ("rewrites: none\n", ()),
                             ("rewrites: [synapse_layout, input_buffer]\n", ("input_buffer", "synapse_layout"))):
         (tmp_path / "module.yaml").write_text(base + value)
         assert load_manifest(tmp_path).rewrites == expected

@@ -1,51 +1,59 @@
-"""Small, checked edits to NESTML's generated C++ where its behaviour would mislead a user or is wrong.
+"""The fixes: checked edits to NESTML's generated C++ where its behaviour would mislead a user or is wrong.
 
-1. After co-generation NESTML moves a synapse's postsynaptic parameters into
-   the neuron (``tau_tr_post`` -> the neuron's ``tau_tr_post__for_<synapse>``)
-   but leaves the synapse's own copy settable, where it is silently ignored. We
-   make the synapse refuse it with a message that names the neuron's parameter.
-2. A co-generated neuron prunes its spike history as soon as an entry has been
-   read by every synapse. But a synapse's onReceive(post) block that reads a
-   postsynaptic trace (the triplet rule's o2) needs the entry *before* the
-   spike it processes, which may already be gone: the trace then reads as 0.
-   We keep an entry until the one after it has been read as well.
-3. A synapse with a vt port takes its volume transmitter as a common property
-   (``nest.SetDefaults(synapse, {"volume_transmitter": vt})``), but NESTML's
-   common properties do not report it, and PyNEST's SetDefaults refuses a key
-   that GetDefaults lacks. We report it, as NEST's stdp_dopamine_synapse does.
-4. A co-generated synapse connected to a neuron it was not generated with
-   calls exit(1) (the Python process, a Jupyter kernel, dies). It raises NEST's
-   IllegalConnection instead.
-5. A co-generated neuron accepts ``tau_minus`` (NEST's archiving-node
-   parameter, which every stdp_synapse user sets) and never reads it. It
-   refuses a new value, naming the parameters that count.
-6. Fixed-step solvers NESTML lacks (module.yaml ``solvers:``): its forward
-   Euler step, one evaluation of the dynamics function and ``y += h f``,
-   becomes a semi-implicit Euler step, a classical RK4 step, or an
-   exponential Euler step (Brian2's; codegen/exp_euler.py).
-7. With a fixed-step solver, a co-generated neuron's code that advances a
-   synapse's postsynaptic trace between spikes (outside ``update``) carries an
-   Euler step that does not compile (``get_t()``, ``__timestep``) and does
-   nothing: its dynamics function moves only the trace, whose exact value
-   replaces it on the next line. The step is dropped.
-8. Gap-junction neurons, to do what NEST's own (hh_psc_alpha_gap) do. NESTML
-   9.0.0's never tell NEST they take part in waveform relaxation, so NEST
-   never iterates them: the coupling runs on the neighbours' voltage of the
-   previous communication interval. Once iterated, an iteration would read
-   (and so clear) the spike buffers of the step and send the spikes it finds,
-   spikes that the real update then loses or sends again. And GSL-integrated
-   ones evaluate the neighbours' waveform at the step's end for the whole
-   step (the polynomial's time is set before each GSL call instead of read
-   from GSL's time). On NEST's two-neuron example coupled HH neurons spiked up
-   to 1.4 ms away from hh_psc_alpha_gap. And the time at which a neuron
-   whose V_m is solved exactly reads the waveform is a member no constructor
-   sets: its first step read an uninitialised double (a NaN in one run of
-   twenty coupled LIFs: every V_m NaN from then on, no spike). And the loop
-   that reads the continuous inputs of the step is emitted once per
-   continuous port: with a current port beside the gap port the second
-   reading finds the first one's emptied buffer, so a step_current_generator
-   never reaches the neuron. Each of the six is fixed (the time starts at 0,
-   the step's start; the inputs are read once).
+Each is a pass of the table in ``edits/__init__.py`` (its name first) and fails closed: where NESTML's code
+is not what the fix expects, the build stops, naming the fix and the model.
+
+``moved_parameters``
+    After co-generation NESTML moves a synapse's postsynaptic parameters into
+    the neuron (``tau_tr_post`` -> the neuron's ``tau_tr_post__for_<synapse>``)
+    but leaves the synapse's own copy settable, where it is silently ignored. We
+    make the synapse refuse it with a message that names the neuron's parameter.
+``history_entry``
+    A co-generated neuron prunes its spike history as soon as an entry has been
+    read by every synapse. But a synapse's onReceive(post) block that reads a
+    postsynaptic trace (the triplet rule's o2) needs the entry *before* the
+    spike it processes, which may already be gone: the trace then reads as 0.
+    We keep an entry until the one after it has been read as well.
+``volume_transmitter``
+    A synapse with a vt port takes its volume transmitter as a common property
+    (``nest.SetDefaults(synapse, {"volume_transmitter": vt})``), but NESTML's
+    common properties do not report it, and PyNEST's SetDefaults refuses a key
+    that GetDefaults lacks. We report it, as NEST's stdp_dopamine_synapse does.
+``wrong_neuron``
+    A co-generated synapse connected to a neuron it was not generated with
+    calls exit(1) (the Python process, a Jupyter kernel, dies). It raises NEST's
+    IllegalConnection instead.
+``unused_tau_minus``
+    A co-generated neuron accepts ``tau_minus`` (NEST's archiving-node
+    parameter, which every stdp_synapse user sets) and never reads it. It
+    refuses a new value, naming the parameters that count.
+``non_finite``
+    NESTML's ``set_status`` takes NaN for any value. Every model refuses NaN,
+    and an infinity where the value was finite, naming the variable, as NEST's
+    own models do.
+``gap_junctions``
+    Gap-junction neurons, to do what NEST's own (hh_psc_alpha_gap) do. NESTML
+    9.0.0's never tell NEST they take part in waveform relaxation, so NEST
+    never iterates them: the coupling runs on the neighbours' voltage of the
+    previous communication interval. Once iterated, an iteration would read
+    (and so clear) the spike buffers of the step and send the spikes it finds,
+    spikes that the real update then loses or sends again. And GSL-integrated
+    ones evaluate the neighbours' waveform at the step's end for the whole
+    step (the polynomial's time is set before each GSL call instead of read
+    from GSL's time). On NEST's two-neuron example coupled HH neurons spiked up
+    to 1.4 ms away from hh_psc_alpha_gap. And the time at which a neuron
+    whose V_m is solved exactly reads the waveform is a member no constructor
+    sets: its first step read an uninitialised double (a NaN in one run of
+    twenty coupled LIFs: every V_m NaN from then on, no spike). And the loop
+    that reads the continuous inputs of the step is emitted once per
+    continuous port: with a current port beside the gap port the second
+    reading finds the first one's emptied buffer, so a step_current_generator
+    never reaches the neuron. Each of the six is fixed (the time starts at 0,
+    the step's start; the inputs are read once).
+
+The fix of NESTML's Euler steps outside ``update`` (``post_trace_euler``) is beside the solvers
+(``edits/solvers.py``). The C++ they insert still says ``codegen/patches.py``, the module they came from: the
+generated code of a build stays byte for byte what it was.
 """
 
 from __future__ import annotations
@@ -53,12 +61,8 @@ from __future__ import annotations
 import re
 
 from nestml_lab.codegen import names
-
-
-def moved_variables(neuron_header: str, synapse_plain: str) -> list[str]:
-    """Synapse variables that NESTML moved into the co-generated neuron."""
-    pattern = re.compile(r'const Name _(\w+)' + re.escape(names.MOVED_VARIABLE + synapse_plain) + r'\(')
-    return sorted(set(pattern.findall(neuron_header)))
+from nestml_lab.codegen.edits.cpp import NoMatch, NotApplicable
+from nestml_lab.codegen.edits.model import Model, moved_variables
 
 
 def refuse_moved_variables(synapse_header: str, synapse: str, synapse_plain: str, neuron: str,
@@ -303,103 +307,67 @@ def refuse_non_finite(header: str) -> tuple[str, int]:
     return header, count
 
 
-#: NESTML's forward-Euler step after its call of a dynamics function: y += h f over the state vector
-_EULER_LOOP = (r"[ \t]*for \(size_t i = 0; i < State_::STATE_VEC_SIZE; \+\+i\)\n"
-               r"[ \t]*\{\n"
-               r"[ \t]*S_\.ode_state\[i\] \+= __timestep \* f\[i\];\n"
-               r"[ \t]*\}\n")
-_DYNAMICS_CALL = r"\( get_t\(\), S_\.ode_state, f, reinterpret_cast< void\* >\( this \) \);\n"
+# --------------------------------------------------------------------------- the passes
 
-_EULER_STEP = re.compile(
-    r"(?P<indent>[ \t]*)double f\[State_::STATE_VEC_SIZE\];\n"
-    r"[ \t]*(?P<dyn>\w+_dynamics)" + _DYNAMICS_CALL + _EULER_LOOP)
-
-_SEMI_IMPLICIT_EULER = """\
-{i}// nestml-lab: semi-implicit Euler: the variables one at a time, in the state block's order, each
-{i}// from the values already advanced this step (Izhikevich's scripts: V, then u with the new V)
-{i}double f[State_::STATE_VEC_SIZE];
-{i}for (size_t i = 0; i < State_::STATE_VEC_SIZE; ++i)
-{i}{{
-{i}    {dyn}( get_t(), S_.ode_state, f, reinterpret_cast< void* >( this ) );
-{i}    S_.ode_state[i] += __timestep * f[i];
-{i}}}
-"""
-
-_RK4 = """\
-{i}// nestml-lab: classical fourth-order Runge-Kutta, fixed step (inputs held over the step)
-{i}double k1[State_::STATE_VEC_SIZE], k2[State_::STATE_VEC_SIZE], k3[State_::STATE_VEC_SIZE],
-{i}    k4[State_::STATE_VEC_SIZE], y[State_::STATE_VEC_SIZE];
-{i}const double t0 = get_t();
-{i}{dyn}( t0, S_.ode_state, k1, reinterpret_cast< void* >( this ) );
-{i}for (size_t i = 0; i < State_::STATE_VEC_SIZE; ++i) y[i] = S_.ode_state[i] + 0.5 * __timestep * k1[i];
-{i}{dyn}( t0 + 0.5 * __timestep, y, k2, reinterpret_cast< void* >( this ) );
-{i}for (size_t i = 0; i < State_::STATE_VEC_SIZE; ++i) y[i] = S_.ode_state[i] + 0.5 * __timestep * k2[i];
-{i}{dyn}( t0 + 0.5 * __timestep, y, k3, reinterpret_cast< void* >( this ) );
-{i}for (size_t i = 0; i < State_::STATE_VEC_SIZE; ++i) y[i] = S_.ode_state[i] + __timestep * k3[i];
-{i}{dyn}( t0 + __timestep, y, k4, reinterpret_cast< void* >( this ) );
-{i}for (size_t i = 0; i < State_::STATE_VEC_SIZE; ++i)
-{i}{{
-{i}    S_.ode_state[i] += __timestep / 6.0 * (k1[i] + 2.0 * k2[i] + 2.0 * k3[i] + k4[i]);
-{i}}}
-"""
-
-#: The toolkit's fixed-step solvers, each a rewrite of NESTML's forward-Euler step (exponential Euler's step is
-#: written from the model's equations: codegen/exp_euler.py).
-FIXED_STEP = {"semi-implicit-Euler": _SEMI_IMPLICIT_EULER, "rk4": _RK4, "exponential-Euler": None}
+def moved_parameters(m: Model) -> str:
+    """A co-generated synapse refuses the parameters NESTML moved into its neuron, naming the neuron's."""
+    m.header, _ = refuse_moved_variables(m.header, m.name, m.synapse.plain, m.unit.paired, m.moved())
+    return ""
 
 
-def fixed_step_solver(source: str, header: str, solver: str) -> tuple[str, str, bool]:
-    """Replace NESTML's forward-Euler step in a generated model's ``.cpp`` by ``solver``'s step (a key of
-    :data:`FIXED_STEP`); return the source, the header (exponential Euler adds internal variables) and whether
-    exactly one step was found and replaced.
-    """
-    steps = list(_EULER_STEP.finditer(source))
-    if len(steps) != 1:
-        return source, header, False
-    m = steps[0]
-    if solver == "exponential-Euler":
-        from nestml_lab.codegen import exp_euler
-
-        try:   # NotConditionallyLinear (the model's equations) goes to the caller
-            after = source[m.end():source.find("\n}\n", m.end())]   # the rest of update()
-            source, header = exp_euler.rewrite(source, header, m, frozenset(replaced_by_exact(after)))
-        except ValueError:
-            return source, header, False
-        return source, header, True
-    step = FIXED_STEP[solver].format(i=m["indent"], dyn=m["dyn"])
-    return source[:m.start()] + step + source[m.end():], header, True
+def history_entry(m: Model) -> str:
+    """A co-generated neuron keeps a history entry until the one after it has been read as well."""
+    text, found = keep_preceding_history_entry(m.cpp)
+    if not found:
+        raise NoMatch("the history pruning")
+    m.cpp = text
+    return ""
 
 
-_EXACT = re.compile(r"S_\.ode_state\[State_::(\w+)\] = \1__tmp;")
+def unused_tau_minus(m: Model) -> str:
+    """A co-generated neuron refuses a new tau_minus, naming its synapses' time constants."""
+    taus = {s.model: [v + names.MOVED_VARIABLE + s.plain for v in moved_variables(m.header, s.plain)
+                      if v.startswith("tau")] for s in m.unit.synapses.values()}
+    text, found = refuse_unused_tau_minus(m.header, taus)
+    if not found:
+        raise NoMatch("the set_status")
+    m.header = text
+    return ""
 
 
-def replaced_by_exact(code: str) -> set[str]:
-    """The state variables ``code`` (NESTML's, after a numeric step) sets to their exact values
-    (``S_.ode_state[State_::g_ex] = g_ex__tmp;``): whatever the numeric step made of them is not kept.
-    """
-    return set(_EXACT.findall(code))
+def gap_junctions(m: Model) -> str:
+    """A gap-junction neuron takes part in NEST's waveform relaxation as NEST's own do."""
+    text, missing = gap_junction_neuron(m.cpp, m.name)
+    if missing:
+        raise NoMatch(f"the gap-junction code ({', '.join(missing)})")
+    m.cpp = text
+    return ""
 
 
-_POST_TRACE_EULER = re.compile(
-    r"(?P<indent>[ \t]*)// numeric solver: integrating state variables: (?P<vars>[\w, ]+)\n"
-    r"[ \t]*double f\[State_::STATE_VEC_SIZE\];\n"
-    r"[ \t]*\w+_dynamics_\w+__for_\w+" + _DYNAMICS_CALL + _EULER_LOOP)
+def wrong_neuron(m: Model) -> str:
+    """A co-generated synapse connected to another neuron raises NEST's IllegalConnection, not exit(1)."""
+    text, found = refuse_wrong_neuron(m.header)
+    if not found:
+        raise NoMatch("the connection check")
+    m.header = text
+    return ""
 
 
-def drop_post_trace_euler(source: str) -> tuple[str, int]:
-    """Remove the Euler steps of a co-generated neuron's trace updates outside ``update`` (item 7); return the
-    source and how many were removed (each must integrate postsynaptic traces only).
-    """
-    count = 0
+def volume_transmitter(m: Model) -> str:
+    """A vt-port synapse's common properties report its volume transmitter."""
+    text, found = report_volume_transmitter(m.header)
+    if not found:
+        raise NoMatch("the vt-port code")
+    m.header = text
+    return ""
 
-    def drop(m: re.Match) -> str:
-        nonlocal count
-        traces = [v.strip() for v in m["vars"].split(",")]
-        exact = replaced_by_exact(m.string[m.end():m.end() + 2000])
-        if not all("__for_" in v and v in exact for v in traces):
-            return m.group(0)   # not only traces, or not each replaced by its exact value next: kept
-        count += 1
-        return (f"{m['indent']}// nestml-lab: NESTML's Euler step of {m['vars'].strip()} dropped here (it does not "
-                "compile outside update, and the exact value below replaces it)\n")
 
-    return _POST_TRACE_EULER.sub(drop, source), count
+def non_finite(m: Model) -> str:
+    """Every model's set_status refuses NaN, and infinities where the value was finite."""
+    text, checked = refuse_non_finite(m.header)
+    if not checked:
+        if has_real_setters(m.header):
+            raise NoMatch("the set_status (refuse_non_finite)")
+        raise NotApplicable("integer and boolean values need no check")
+    m.header = text
+    return ""

@@ -31,6 +31,8 @@ from __future__ import annotations
 
 import re
 
+from nestml_lab.codegen.edits.cpp import Refused
+
 _ATOM = re.compile(r"ode_state\[State_::(\w+)\]|node\.(?:P_|V_|S_|B_)\.\w+(?:\[\w+\])?|\b(?:std::)?"
                    r"(exp|log|sqrt|pow|min|max|fabs|abs|tanh|sinh|cosh|sin|cos|tan|expm1|log1p)\s*\(")
 _LINE = re.compile(r"^\s*f\[State_::(\w+)\] = (.*);\s*$", re.M)
@@ -38,7 +40,7 @@ _FUNCTIONS = ("exp", "log", "sqrt", "pow", "min", "max", "fabs", "abs", "tanh", 
               "tan", "expm1", "log1p")
 
 
-class NotConditionallyLinear(Exception):
+class NotConditionallyLinear(Refused):
     """An equation exponential Euler cannot take (the variable is not linear in its own derivative); not a
     ValueError, which means the generated code is not what the rewrite expects.
     """
