@@ -14,7 +14,7 @@ import sys
 import time
 from pathlib import Path
 
-import yaml
+from nestml_lab.codegen import manifest as manifests
 
 #: NESTML's names for what NEST calls otherwise, in most of its library
 COMMON_MAP = {"E_exc": "E_ex", "E_inh": "E_in", "refr_T": "t_ref", "tau_syn_exc": "tau_syn_ex",
@@ -80,11 +80,10 @@ def make_project(folder: Path | str, models: list[str] | None = None) -> tuple[P
         twin, extra, options = LIBRARY_TWINS[m]
         twins[m] = {"twin": f"nest:{twin}", "map": {**COMMON_MAP, **extra}, **options}
     # NESTML's code as it generates it: the toolkit's speed rewrites are off
-    manifest = {"module": "nestml_library_module", "suffix": "_nestml_library", "rewrites": "none",
-                "neurons": chosen, "twins": twins}
-    path = folder / "module.yaml"
-    path.write_text("# NESTML's library neurons with their NEST twins (written by nestml_lab.library)\n"
-                    + yaml.safe_dump(manifest, sort_keys=False))
+    manifest = manifests.derive(path=folder / manifests.MANIFEST_NAME, module="nestml_library_module",
+                                suffix="_nestml_library", rewrites="none", neurons=chosen, twins=twins)
+    path = manifests.write(manifest, folder, header="NESTML's library neurons with their NEST twins (written by "
+                                                    "nestml_lab.library)")
     return path, [m for m in shipped if m not in LIBRARY_TWINS]
 
 

@@ -337,16 +337,15 @@ def _model_name(text: str, what: str) -> str:
 
 
 def _solvers(opts: dict, manifest: dict, sources: dict) -> dict:
-    """NESTML's ``numeric_solver`` as the manifest's ``solvers:``: on the point neurons and the synapses generated
-    alone (a paired synapse is generated with its neuron, and so with its solver; a compartmental model has none).
+    """NESTML's ``numeric_solver`` as the manifest's ``solvers:``: on the point neurons (a paired synapse is
+    generated with its neuron, and so with its solver; the toolkit's solver steps are written for neurons; a
+    compartmental model has none).
     """
     if not opts.get("numeric_solver"):
         return {}
-    paired = {s for p in manifest["pairs"] for s in p["synapses"]}
     from nestml_lab.codegen.manifest import mechanism_line
 
     names = [n for n in manifest["neurons"] if mechanism_line(sources[n]) is None]
-    names += [s for s in manifest["synapses"] if s not in paired]
     return {"solvers": {n: opts["numeric_solver"] for n in names}} if names else {}
 
 
@@ -432,29 +431,48 @@ def _caller_message(text: str, folder: Path, key: str) -> str:
     return text + "\n(file names are the models' names; line numbers are those of the model text)"
 
 
+#: What a manifest derived from a call is named in its errors (never the cache folder it is written to).
+CALL_OPTIONS = "the call's options"
+
+
+def _checked(sources: dict, manifest: dict, module_name: str | None):
+    """The call's manifest, derived and checked in memory against what its models declare (NESTML's own checks
+    run with the build); a refusal names the call's options and the models' names.
+    """
+    from nestml_lab.codegen import interface
+    from nestml_lab.codegen import manifest as manifests
+    from nestml_lab.codegen.errors import ManifestError
+
+    checked = manifests.from_data({"module": module_name or "nestml_call_module", **manifest}, Path(CALL_OPTIONS),
+                                  texts=sources)
+    interfaces = {m.name: m for name, text in sources.items() for m in interface.read(name, text) if m.name == name}
+    wrong = interface.check_manifest(checked, interfaces, lambda *keys: None)
+    if wrong:
+        raise ManifestError(wrong[0][0], wrong[0][1] + "".join(f"\n  {place}: {message}" for place, message in wrong[1:]))
+    return checked
+
+
 def _build(sources: dict, manifest: dict, module_name: str | None, say: _Say):
     """Build (or find in the cache) the module of these sources and manifest; return its loaded stamp."""
-    import yaml
-
     from nestml_lab import module as modules
+    from nestml_lab.codegen import manifest as manifests
     from nestml_lab.cmake import running_nest
     from nestml_lab.codegen.errors import CodegenError
     from nestml_lab.project import Project, make_module
 
+    checked = _checked(sources, manifest, module_name)   # in memory: no cache folder is named before this
     target = running_nest()   # the sources are NESTML 9 text: each entry point upgraded them as it read them
     from nestml_lab.codegen.generate import code_key
 
     # the toolkit's code is part of the key: an upgraded toolkit builds anew (the cache holds the old build)
     key = hashlib.sha256(json.dumps({"sources": sources, "manifest": manifest, "module": module_name,
                                      "nest": target.key, "code": code_key()}, sort_keys=True).encode()).hexdigest()[:16]
-    name = module_name or f"nestml_{key}_module"
     folder = cache_root() / key
     if not (folder / "module.yaml").is_file():
         folder.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{key}.", dir=folder.parent))
-        for model, text in sources.items():
-            (tmp / f"{model}.nestml").write_text(text)
-        (tmp / "module.yaml").write_text(yaml.safe_dump({"module": name, **manifest}, sort_keys=False))
+        manifests.write(manifests.derive(checked, path=tmp / "module.yaml",
+                                         module=module_name or f"nestml_{key}_module"), tmp)
         try:
             os.rename(tmp, folder)
         except OSError:   # another process made it first: the same content

@@ -10,12 +10,11 @@ git-ignored), made by the same :func:`nestml_lab.project.make_module`.
 
 from __future__ import annotations
 
-import re
-import shutil
 from pathlib import Path
 
 from nestml_lab import paths
-from nestml_lab.codegen.manifest import MANIFEST_NAME
+from nestml_lab.codegen import manifest as manifests
+from nestml_lab.codegen.manifest import MANIFEST_NAME, load_manifest
 from nestml_lab.module import Module, load
 from nestml_lab.project import make_module
 
@@ -24,32 +23,19 @@ SUFFIX = "_nestmlraw"
 ROOT = paths.NEST_MODULE_DIR / "unrewritten"
 
 
-def _copy_if_changed(src: Path, dest: Path) -> None:
-    if not dest.exists() or dest.read_bytes() != src.read_bytes():
-        shutil.copy2(src, dest)
-
-
 def copy_project(models_dir: Path, root: Path, module: str, suffix: str, rewrites: str) -> Path:
     """``root/models``: ``models_dir``'s models, a manifest with another module name, suffix and rewrites.
 
-    Its build folder is ``root/build``. Files that did not change keep their
-    modification times, so the copy's generation cache stays valid.
+    Its build folder is ``root/build``. Files whose content did not change are not written again, so the copy's
+    generation cache stays valid.
     """
     models = Path(root) / "models"
-    models.mkdir(parents=True, exist_ok=True)
-    wanted = {src.name for src in Path(models_dir).glob("*.nestml")}
-    for name in wanted:
-        _copy_if_changed(Path(models_dir) / name, models / name)
+    copy = manifests.derive(load_manifest(models_dir), path=models / MANIFEST_NAME, module=module, suffix=suffix,
+                            build="../build", rewrites=rewrites)
+    manifests.write(copy, models, header=f"{models_dir}'s models as {module} (written by nestml_lab.unrewritten)")
     for old in models.glob("*.nestml"):
-        if old.name not in wanted:
+        if old.stem not in copy.texts:
             old.unlink()
-    text = (Path(models_dir) / MANIFEST_NAME).read_text()
-    for key, value in (("module", module), ("suffix", suffix), ("build", "../build"), ("rewrites", rewrites)):
-        text = re.sub(rf"^{key}: .*\n?", "", text, flags=re.M)
-        text += f"\n{key}: {value}"
-    manifest = models / MANIFEST_NAME
-    if not manifest.exists() or manifest.read_text() != text + "\n":
-        manifest.write_text(text + "\n")
     return models
 
 

@@ -142,7 +142,8 @@ def check_manifest(manifest, interfaces: dict[str, Model], lines) -> list[tuple[
     out = []
 
     def say(keys: tuple, message: str) -> None:
-        out.append((f"{manifest.path}:{lines(*keys)}", message))
+        line = lines(*keys)
+        out.append((f"{manifest.path}:{line}" if line else str(manifest.path), message))
 
     for n in manifest.neurons:
         m = interfaces.get(n)
@@ -153,8 +154,7 @@ def check_manifest(manifest, interfaces: dict[str, Model], lines) -> list[tuple[
 
     compartmental = manifest.compartmental()
     for n in compartmental:
-        src = manifest.source(n)
-        where = f"{src.name}:{mechanism_line(src.read_text(errors='replace'))}"
+        where = f"{manifest.source(n).name}:{mechanism_line(manifest.source_text(n))}"
         if n in manifest.gap_junctions:
             say(("gap_junctions", n), f"gap_junctions: {n} is a compartmental model (@mechanism:: at {where}); "
                                       "NESTML 9 gives gap junctions to point neurons only")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -11,11 +12,12 @@ import yaml
 from nestml_lab import yaml_strict
 from nestml_lab.codegen import edits, names
 from nestml_lab.codegen.errors import ManifestError
+from nestml_lab.codegen.manifest_entries import (_IDENT, COMPARTMENTAL, CONTINUOUS_BUFFERING, GapSpec,  # noqa: F401
+                                                 PairSpec, SynapseSpec, TwinSpec, _check_keys, _check_port_roles,
+                                                 _expect, _gap_junctions, _synapse_spec, _twins, find_source,
+                                                 is_compartmental, mechanism_line, model_names, parse_rewrites)
 
 MANIFEST_NAME = "module.yaml"
-#: NESTML's continuous_state_buffering_method values.
-CONTINUOUS_BUFFERING = ("continuous_time_buffer", "post_spike_based")
-_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")   # with .match: the whole string, no trailing newline
 
 
 @dataclass(frozen=True)
@@ -33,65 +35,6 @@ class Registration:
     def same_as(self) -> str | None:
         """NESTML's name when this is a short name, else None."""
         return self.nestml_name if self.nestml_name != self.name else None
-
-
-@dataclass(frozen=True)
-class SynapseSpec:
-    """A synapse of the project.
-
-    Parameters
-    ----------
-    name : str
-        Model name (file ``<name>.nestml``).
-    weight_variable : str
-        Variable that NEST's ``weight`` connection parameter maps to.
-    post_ports : tuple of str
-        Spike input ports fed by the postsynaptic neuron's spikes.
-    continuous_ports : tuple of (str, str)
-        ``(synapse port, neuron variable)``: continuous input ports that read a
-        variable of the postsynaptic neuron (NESTML's ``stdsp_synapse`` style).
-    vt_ports : tuple of str
-        Spike input ports fed by a NEST ``volume_transmitter`` (third factor,
-        NESTML's ``neuromodulated_stdp_synapse`` style).
-    delay_variable : str or None
-        Variable that NEST's ``delay`` connection parameter maps to.
-    continuous_buffering : str or None
-        How continuous ports get the neuron's value (NESTML's
-        ``continuous_state_buffering_method``): ``continuous_time_buffer``
-        (NESTML's default: a history, dendritic delay respected) or
-        ``post_spike_based`` (the neuron's current value).
-
-    Any post, continuous or vt port means the synapse exists only co-generated
-    with a neuron (a pair).
-    """
-
-    name: str
-    weight_variable: str
-    post_ports: tuple[str, ...] = ()
-    continuous_ports: tuple[tuple[str, str], ...] = ()
-    vt_ports: tuple[str, ...] = ()
-    delay_variable: str | None = None
-    continuous_buffering: str | None = None
-
-    @property
-    def needs_partner(self) -> bool:
-        """Whether the synapse reads its postsynaptic neuron (post ports, continuous ports, a volume transmitter) and so
-        exists only co-generated with one.
-        """
-        return bool(self.post_ports or self.continuous_ports or self.vt_ports)
-
-    def pair_options(self) -> dict:
-        """This synapse's entry in NESTML's ``neuron_synapse_pairs`` option."""
-        return {"post_ports": list(self.post_ports) + [list(c) for c in self.continuous_ports],
-                "vt_ports": list(self.vt_ports)}
-
-
-@dataclass(frozen=True)
-class PairSpec:
-    """A neuron co-generated with one or more plastic synapses."""
-
-    neuron: str
-    synapses: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -117,6 +60,28 @@ class Manifest:
     gap_junctions: dict = field(default_factory=dict)
     #: model name -> its file, for the models whose file is named otherwise (read from the files' headers).
     files: dict = field(default_factory=dict)
+    #: model name -> NESTML text, for a manifest derived in memory before its files are written (:func:`derive`).
+    texts: dict = field(default_factory=dict, compare=False, repr=False)
+
+    def source_text(self, model: str) -> str:
+        """A model's NESTML text: the one given in memory, else its file's."""
+        if model in self.texts:
+            return self.texts[model]
+        return self.source(model).read_text(errors="replace")
+
+    def to_data(self) -> dict:
+        """The manifest as the YAML mapping that :func:`from_data` validates back into it (comments aside)."""
+        rewrites = "all" if self.rewrites == edits.REWRITES else (list(self.rewrites) or "none")
+        data: dict = {"module": self.module, "suffix": self.suffix, "neurons": list(self.neurons),
+                      "synapses": {n: s.to_data() for n, s in self.synapses.items()},
+                      "pairs": [{"neuron": p.neuron, "synapses": list(p.synapses)} for p in self.pairs],
+                      "rewrites": rewrites}
+        if self.build_dir is not None:
+            data["build"] = os.path.relpath(self.build_dir, self.models_dir)
+        for key, entries in (("solvers", self.solvers), ("twins", self.twins), ("gap_junctions", self.gap_junctions)):
+            if entries:
+                data[key] = {m: (e if isinstance(e, str) else e.to_data()) for m, e in entries.items()}
+        return data
 
     @property
     def models_dir(self) -> Path:
@@ -131,6 +96,8 @@ class Manifest:
         """The neurons written for NESTML's compartmental target: their files declare ``@mechanism::`` currents
         (NESTML's NEST_compartmental generator builds them; NEST runs them as it runs its ``cm_default``).
         """
+        if self.texts:
+            return tuple(n for n in self.neurons if mechanism_line(self.source_text(n)) is not None)
         return tuple(n for n in self.neurons if is_compartmental(self.source(n)))
 
     @property
@@ -183,224 +150,10 @@ class Manifest:
 
 
 #: NESTML's target for compartmental models (``@mechanism::``); point models go to its ``NEST`` target.
-COMPARTMENTAL = "NEST_compartmental"
-_MECHANISM = re.compile(r"^[^#\n]*@mechanism::", re.M)
-
-
-def mechanism_line(text: str) -> int | None:
-    """The line of a model text's first ``@mechanism::`` outside a comment (a compartmental model); None if none."""
-    m = _MECHANISM.search(text)
-    return text.count("\n", 0, m.start()) + 1 if m else None
-
-
-def is_compartmental(path: Path) -> bool:
-    """Whether a NESTML file is a compartmental model (a ``@mechanism::`` outside a comment)."""
-    try:
-        return mechanism_line(Path(path).read_text(errors="replace")) is not None
-    except OSError:
-        return False
-
 
 #: The numeric ODE solvers a model may ask for (``solvers:``): codegen/edits/solvers.py.
 SOLVERS = edits.SOLVERS
 
-
-@dataclass(frozen=True)
-class GapSpec:
-    """A neuron's gap junctions (``gap_junctions:``): the continuous input port that takes the gap current and
-    the state variable that is the membrane potential (NESTML's ``gap_current_port`` and
-    ``membrane_potential_variable``).
-    """
-
-    port: str
-    variable: str
-
-    def codegen_option(self) -> dict:
-        """NESTML's ``gap_junctions`` code generator option."""
-        return {"enable": True, "gap_current_port": self.port, "membrane_potential_variable": self.variable}
-
-
-def _gap_junctions(data, neurons: list, path: Path) -> dict:
-    """The ``gap_junctions:`` entries: ``neuron: {port: I_gap, variable: V_m}``."""
-    _expect(isinstance(data, dict), path, "'gap_junctions' must map neuron names to {port: <gap current port>, "
-                                          "variable: <membrane potential>}")
-    out = {}
-    for model, spec in data.items():
-        _expect(model in neurons, path, f"gap_junctions: '{model}' is no neuron of this manifest; it has: "
-                f"{', '.join(neurons)}", ("gap_junctions", model))
-        _expect(isinstance(spec, dict), path, f"gap_junctions: '{model}': give {{port: I_gap, variable: V_m}}",
-                ("gap_junctions", model))
-        _check_keys(spec, {"port", "variable"}, f"gap_junctions: '{model}'", path)
-        for key in ("port", "variable"):
-            _expect(isinstance(spec.get(key), str) and _IDENT.match(spec[key]) is not None, path,
-                    f"gap_junctions: '{model}': {key} must be a name, got {spec.get(key)!r}", ("gap_junctions", model))
-        out[model] = GapSpec(spec["port"], spec["variable"])
-    return out
-
-
-@dataclass(frozen=True)
-class TwinSpec:
-    """A neuron's NEST built-in twin (``twins:``): what ``nestml-lab validate`` runs it against."""
-
-    twin: str                                  # NEST's model name (written nest:<name>)
-    map: dict = field(default_factory=dict)    # our parameter or state name -> the twin's
-    weight: float | None = None                # input spike weight in the twin's unit (None: from its kind)
-    current_pA: float | None = None            # the first current step (None: from the twin's rheobase)
-
-
-def _twins(data, neurons: list, path: Path) -> dict:
-    """The ``twins:`` entries: ``model: nest:<name>``, or ``model: {twin: nest:<name>, map: {ours: theirs},
-    weight: w, current_pA: I}``.
-    """
-    _expect(isinstance(data, dict), path, "'twins' must map neuron names to nest:<model> or {twin: nest:<model>, ...}")
-    out = {}
-    for model, spec in data.items():
-        _expect(model in neurons, path, f"twins: '{model}' is no neuron of this manifest; it has: "
-                f"{', '.join(neurons)}", ("twins", model))
-        spec = {"twin": spec} if isinstance(spec, str) else spec
-        _expect(isinstance(spec, dict), path, f"twins: '{model}': give nest:<model> or a mapping", ("twins", model))
-        _check_keys(spec, {"twin", "map", "weight", "current_pA"}, f"twins: '{model}'", path)
-        twin = spec.get("twin")
-        _expect(isinstance(twin, str) and twin.startswith("nest:") and _IDENT.match(twin[5:]) is not None, path,
-                f"twins: '{model}': twin {twin!r} must be written nest:<NEST model>", ("twins", model))
-        mapping = spec.get("map") or {}
-        _expect(isinstance(mapping, dict) and all(isinstance(k, str) and isinstance(v, str)
-                                                  for k, v in mapping.items()), path,
-                f"twins: '{model}': map must be {{our name: the twin's name}}", ("twins", model))
-        for key in ("weight", "current_pA"):
-            _expect(spec.get(key) is None or isinstance(spec[key], (int, float)), path,
-                    f"twins: '{model}': {key} must be a number", ("twins", model))
-        out[model] = TwinSpec(twin[5:], dict(mapping), spec.get("weight"), spec.get("current_pA"))
-    return out
-
-
-def _expect(cond: bool, path: Path, message: str, keys: tuple | None = None) -> None:
-    """Raise ManifestError with ``message`` unless ``cond``; the line is that of the key path ``keys`` (YAML
-    marks), else the first line naming a quoted name of the message.
-    """
-    if not cond:
-        line = None
-        if Path(path).is_file():
-            if keys:
-                from nestml_lab.codegen.interface import manifest_lines
-
-                line = manifest_lines(path)(*keys)
-            else:
-                line = _line_naming(path, message)
-        raise ManifestError(f"{path}:{line}" if line else path, message)
-
-
-def _line_naming(path: Path, message: str) -> int:
-    """The manifest line that holds the first name quoted in ``message`` (1 when none can be found)."""
-    try:
-        lines = Path(path).read_text().splitlines()
-    except (OSError, UnicodeDecodeError):
-        return 1
-    for name in re.findall(r"'([^'\s]+)'", message):
-        for number, line in enumerate(lines, 1):
-            code = line.split("#", 1)[0]
-            if re.search(rf"(?<![\w]){re.escape(name)}(?![\w])", code):
-                return number
-    return 1
-
-
-def _check_keys(d: dict, allowed: set[str], where: str, path: Path) -> None:
-    unknown = sorted(set(d) - allowed)
-    _expect(not unknown, path, f"unknown key(s) {unknown} in {where}; allowed: {sorted(allowed)}")
-
-
-def _synapse_spec(name: str, opts, path: Path) -> SynapseSpec:
-    """One entry of ``synapses:``; ports are lists of names, a continuous port ``{port: neuron_variable}``."""
-    opts = opts or {}
-    _expect(isinstance(opts, dict), path, f"options of synapse {name!r} must be a mapping")
-    _check_keys(opts, {"weight_variable", "delay_variable", "post_ports", "vt_ports", "continuous_buffering"},
-                f"synapse {name!r}", path)
-    _expect("weight_variable" in opts, path, f"synapse {name!r} needs a 'weight_variable'")
-    _expect(isinstance(opts["weight_variable"], str) and _IDENT.match(opts["weight_variable"]) is not None, path,
-            f"'weight_variable' of synapse {name!r} must be a variable name, got {opts['weight_variable']!r}")
-    spiking, continuous = [], []
-    raw_ports = opts.get("post_ports") or []
-    _expect(isinstance(raw_ports, list), path, f"'post_ports' of synapse {name!r} must be a list")
-    for port in raw_ports:
-        if isinstance(port, str):
-            _expect(_IDENT.match(port) is not None, path, f"post port {port!r} of synapse {name!r} is not a port name")
-            spiking.append(port)
-        elif isinstance(port, dict) and len(port) == 1:   # {synapse_port: neuron_variable}
-            continuous.append(next(iter(port.items())))
-        elif isinstance(port, list) and len(port) == 2:   # NESTML's [synapse_port, neuron_variable]
-            continuous.append(tuple(port))
-        else:
-            _expect(False, path, f"post port {port!r} of synapse {name!r}: expected a port name, or "
-                                 "{synapse_port: neuron_variable} for a continuous port")
-    for port, var in continuous:
-        _expect(all(isinstance(x, str) and _IDENT.match(x) for x in (port, var)), path,
-                f"continuous post port {port!r}: {var!r} of synapse {name!r} must name a port and a neuron variable")
-    vt = opts.get("vt_ports") or []
-    _expect(isinstance(vt, list) and all(isinstance(p, str) for p in vt), path,
-            f"'vt_ports' of synapse {name!r} must be a list of port names")
-    _expect(len(vt) <= 1, path, f"synapse {name!r}: NESTML 9 supports one vt port, got {vt}")
-    all_ports = spiking + [p for p, _ in continuous] + vt
-    _expect(len(set(all_ports)) == len(all_ports), path, f"synapse {name!r} lists a port twice: {all_ports}")
-    delay = opts.get("delay_variable")
-    _expect(delay is None or (isinstance(delay, str) and _IDENT.match(delay) is not None), path,
-            f"'delay_variable' of synapse {name!r} must be a variable name, got {delay!r}")
-    buffering = opts.get("continuous_buffering")
-    _expect(buffering in (None, *CONTINUOUS_BUFFERING), path,
-            f"'continuous_buffering' of synapse {name!r} must be one of {list(CONTINUOUS_BUFFERING)}, got {buffering!r}")
-    _expect(buffering is None or continuous, path,
-            f"synapse {name!r} sets 'continuous_buffering' but has no continuous post port")
-    return SynapseSpec(name, str(opts["weight_variable"]), tuple(spiking), tuple(continuous), tuple(vt), delay,
-                       buffering)
-
-
-def _check_port_roles(neuron: str, syns: list, synapses: dict, path: Path, number: int) -> None:
-    """NESTML 9.0.0 looks a port's role (post or vt) up across all synapses of a pair: a name must keep one role."""
-    role: dict[str, str] = {}
-    for s in syns:
-        spec = synapses[s]
-        for kind, ports in (("post", spec.post_ports + tuple(p for p, _ in spec.continuous_ports)),
-                            ("vt", spec.vt_ports)):
-            for port in ports:
-                _expect(role.setdefault(port, kind) == kind, path,
-                        f"pair #{number} ({neuron}): port {port!r} is a {role[port]} port of one synapse and a "
-                        f"{kind} port of another; NESTML 9 cannot tell them apart in one pair: rename one")
-
-
-def parse_rewrites(value, path: Path) -> tuple[str, ...]:
-    """``all`` (default), ``none``, or a list of rewrite names -> the rewrites to apply, in their fixed order."""
-    if value in ("all", None):
-        return edits.REWRITES
-    if value in ("none", False, []):
-        return ()
-    _expect(isinstance(value, list) and all(isinstance(v, str) for v in value), path,
-            f"'rewrites' must be 'all', 'none' or a list of {list(edits.REWRITES)}, got {value!r}")
-    unknown = sorted(set(value) - set(edits.REWRITES))
-    _expect(not unknown, path, f"unknown rewrite(s) {unknown}; known: {list(edits.REWRITES)}")
-    return tuple(r for r in edits.REWRITES if r in value)
-
-
-_HEADER = re.compile(r"^[ \t]*(?:model|neuron|synapse)[ \t]+([A-Za-z_]\w*)[ \t]*:", re.M)
-
-
-def model_names(path: Path) -> list[str]:
-    """The models a ``.nestml`` file declares, read from its header lines (no parsing: milliseconds)."""
-    try:
-        return _HEADER.findall(Path(path).read_text(errors="replace"))
-    except OSError:
-        return []
-
-
-def find_source(folder: Path, model: str) -> Path | None:
-    """The file of ``folder`` that holds ``model``: ``<model>.nestml`` if it does, else the one whose header
-    names it (files are named as people name them: ``my_rule.nestml`` may hold ``model stdp_synapse:``).
-    """
-    named = Path(folder) / f"{model}.nestml"
-    if named.is_file() and model in (model_names(named) or [model]):
-        return named
-    for f in sorted(Path(folder).glob("*.nestml")):
-        if f != named and model in model_names(f):
-            return f
-    return named if named.is_file() else None
 
 
 def load_manifest(path: Path | str) -> Manifest:
@@ -434,6 +187,19 @@ def load_manifest(path: Path | str) -> Manifest:
         lines = re.findall(r"line (\d+)", str(exc))
         line = mark.line + 1 if mark is not None else (int(lines[-1]) if lines else None)
         raise ManifestError(f"{path}:{line}" if line else path, f"not valid YAML: {exc}") from None
+    return from_data(data, path)
+
+
+def from_data(data, path: Path | str, texts: dict | None = None) -> Manifest:
+    """Validate a manifest given as its YAML mapping; ``path`` is where its file is or would be (its folder
+    holds the models), ``texts`` the models' NESTML texts when they are not (yet) files there.
+
+    Raises
+    ------
+    ManifestError
+        Naming ``path`` (and the line, where the file exists) and what is wrong.
+    """
+    path = Path(path)
     _expect(isinstance(data, dict), path, "expected a mapping at the top level")
     _check_keys(data, {"module", "suffix", "neurons", "synapses", "pairs", "rewrites", "build", "solvers", "twins",
                        "gap_junctions"}, "the top level", path)
@@ -485,6 +251,9 @@ def load_manifest(path: Path | str) -> Manifest:
     files = {}
     for model in list(neurons) + list(synapses):
         _expect(_IDENT.match(model) is not None, path, f"model name {model!r} is not an identifier")
+        if texts is not None:
+            _expect(model in texts, path, f"model {model!r}: no NESTML text given for it")
+            continue
         found = find_source(path.parent, model)
         _expect(found is not None, path, f"model {model!r}: no .nestml file in {path.parent} holds it (neither "
                                          f"{model}.nestml nor a file with a 'model {model}:' line)")
@@ -508,7 +277,49 @@ def load_manifest(path: Path | str) -> Manifest:
     manifest = Manifest(path, module, suffix, tuple(neurons), synapses, tuple(pairs),
                         parse_rewrites(data.get("rewrites", "all"), path), (path.parent / build).resolve(),
                         dict(solvers), _twins(data.get("twins") or {}, neurons, path),
-                        _gap_junctions(data.get("gap_junctions") or {}, neurons, path), files)
+                        _gap_junctions(data.get("gap_junctions") or {}, neurons, path), files, dict(texts or {}))
     paired = [names.paired_neuron(p.neuron, p.synapses, suffix) for p in pairs]
     _expect(len(set(paired)) == len(paired), path, "two pairs give the same co-generated neuron")
     return manifest
+
+
+def derive(base: Manifest | None = None, *, path: Path | str | None = None, texts: dict | None = None,
+           **entries) -> Manifest:
+    """A manifest derived in memory and validated before any file is written: ``base``'s entries (none: an
+    empty manifest) with ``entries`` replacing them (``module="x_module"``, ``rewrites="none"``, ``neurons=[...]``:
+    the keys and values of ``module.yaml``), at ``path`` (default: ``base``'s), its models ``texts`` when given
+    in memory (default: ``base``'s texts, or its files' when the manifest moves to another folder).
+
+    Raises
+    ------
+    ManifestError
+        As :func:`load_manifest`, naming ``path``.
+    """
+    data = base.to_data() if base is not None else {}   # a relative build folder moves with the manifest
+    data.update(entries)
+    path = Path(path) if path is not None else base.path
+    if texts is None and base is not None and base.texts:
+        texts = base.texts
+    if texts is None and base is not None and Path(path).parent != base.models_dir:
+        texts = {m: base.source_text(m) for m in (*base.neurons, *base.synapses)}
+    return from_data(data, path, texts)
+
+
+def write(manifest: Manifest, folder: Path | str, header: str = "") -> Path:
+    """Write ``manifest`` as ``folder/module.yaml`` and the models it holds in memory as ``<model>.nestml``
+    beside it (files whose content did not change are not touched); return the manifest's path.
+    """
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    for model, text in manifest.texts.items():
+        target = folder / f"{model}.nestml"
+        if not target.is_file() or target.read_text() != text:
+            target.write_text(text)
+    data = manifest.to_data()
+    if "build" in data:
+        data["build"] = os.path.relpath(manifest.build_folder, folder)
+    text = (f"# {header}\n" if header else "") + yaml.safe_dump(data, sort_keys=False)
+    path = folder / MANIFEST_NAME
+    if not path.is_file() or path.read_text() != text:
+        path.write_text(text)
+    return path

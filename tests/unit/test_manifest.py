@@ -142,3 +142,32 @@ def test_every_catalog_neuron_has_its_test_drive():
     neurons = set(m.neurons) - set(m.compartmental())
     assert set(drive) == neurons, f"models/test_drive.yaml: add {sorted(neurons - set(drive))}, remove {sorted(set(drive) - neurons)}"
     assert all(set(d) == {"dc_pA", "drive_pA", "spike_weight"} for d in drive.values())
+
+
+def test_a_manifest_round_trips_through_its_data_and_derives_in_memory(tmp_path):
+    """One typed way to derive a manifest: from a base, with overrides, from texts in memory; validated before a
+    file is written, and written as what it is."""
+    from nestml_lab.codegen import manifest as manifests
+
+    catalog = load_manifest(paths.MODELS_DIR)
+    assert manifests.from_data(catalog.to_data(), catalog.path) == catalog
+    copy = manifests.derive(catalog, path=tmp_path / "copy" / "module.yaml", module="copy_module", suffix="_copy",
+                            rewrites="none", build="../build")
+    assert not (tmp_path / "copy").exists()   # nothing written yet
+    assert (copy.module, copy.rewrites, copy.build_folder) == ("copy_module", (), tmp_path / "build")
+    assert set(copy.texts) == set(catalog.neurons) | set(catalog.synapses)
+    assert copy.compartmental() == catalog.compartmental()   # read from the texts in memory
+    written = manifests.write(copy, tmp_path / "copy")
+    again = load_manifest(written)
+    assert (again.module, again.suffix, again.rewrites, again.pairs) == ("copy_module", "_copy", (), catalog.pairs)
+    assert again.build_folder == tmp_path / "build"
+    # a derived manifest is validated like a file, naming where it would be, with no line (there is no file)
+    neuron = (paths.MODELS_DIR / "iaf_psc_exp_neuron.nestml").read_text()
+    with pytest.raises(ManifestError, match=r"\[manifest\] the call's options: solvers: 'iaf_psc_exp_neuron': "
+                                            r"'rk5' is not one of"):
+        manifests.derive(path="the call's options", texts={"iaf_psc_exp_neuron": neuron}, module="m_module",
+                         neurons=["iaf_psc_exp_neuron"], solvers={"iaf_psc_exp_neuron": "rk5"})
+    with pytest.raises(ManifestError, match="model 'other_neuron': no NESTML text given for it"):
+        manifests.derive(path="the call's options", texts={"iaf_psc_exp_neuron": neuron}, module="m_module",
+                         neurons=["other_neuron"])
+    assert not Path("the call's options").exists()
