@@ -41,7 +41,7 @@ def run(p: dict) -> dict:
     import nest
     import numpy as np
 
-    from nestml_lab import module as catalog
+    from nestml_lab import catalog
     from nestml_lab.provenance import peak_rss_mb
 
     nest.set_verbosity("M_ERROR")

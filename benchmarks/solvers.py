@@ -25,7 +25,7 @@ import json, sys, time
 import nest, numpy as np
 import nestml_lab
 from nestml_lab import paths
-from nestml_lab.notebook import build_models
+from nestml_lab.module_cache import build_models
 model, twin, solver, rate, weight, n, t_sim = sys.argv[1:8]
 n, t_sim, rate, weight = int(n), float(t_sim), float(rate), float(weight)
 nest.set_verbosity("M_ERROR")

@@ -6,10 +6,11 @@ The pipeline, one subpackage or module per step::
     nestml_lab.cmake     C++ -> .so for one NEST installation (CMake project inside)
     nestml_lab.project   a project folder; make_module() runs the steps above
     nestml_lab.module    load() a built module into NEST, name its models
+    nestml_lab.catalog   the catalog (models/): its module and the NEST names of its models
     nestml_lab.experiments  STDP window, networks, ... on the catalog (models/) or a project
     nestml_lab.networks  experiment trees: a network and its sessions in one YAML file (schema, build, run, store)
     nestml_lab.export    runs and results as Neo blocks, NIX files, pandas tables
-    nestml_lab.notebook  NESTML's generate_code_for / generate_nest_target, cached, never stale
+    nestml_lab.module_cache  NESTML's generate_code_for / generate_nest_target, cached, never stale
     nestml_lab.sweeps    an experiment over a grid of its parameters, on Dask
 
 Typical use::
@@ -24,15 +25,17 @@ from __future__ import annotations
 _EXPORTS = {
     "make_module": "nestml_lab.project", "Project": "nestml_lab.project", "new_project": "nestml_lab.project",
     "load": "nestml_lab.module", "Module": "nestml_lab.module", "ModuleNotBuiltError": "nestml_lab.module",
-    "install_module": "nestml_lab.module", "reset_kernel": "nestml_lab.module", "neuron_model": "nestml_lab.module",
-    "synapse_model": "nestml_lab.module", "pair_models": "nestml_lab.module",
-    "moved_parameter": "nestml_lab.module", "catalog": "nestml_lab.module",
+    "install_module": "nestml_lab.catalog", "reset_kernel": "nestml_lab.module", "neuron_model": "nestml_lab.catalog",
+    "synapse_model": "nestml_lab.catalog", "pair_models": "nestml_lab.catalog",
+    "moved_parameter": "nestml_lab.catalog",
     "installed_modules": "nestml_lab.module", "ModuleClashError": "nestml_lab.module",
     "StaleModuleError": "nestml_lab.module",
-    "generate_code_for": "nestml_lab.notebook", "generate_nest_target": "nestml_lab.notebook",
-    "generate_nest_compartmental_target": "nestml_lab.notebook",
+    "generate_code_for": "nestml_lab.module_cache", "generate_nest_target": "nestml_lab.module_cache",
+    "generate_nest_compartmental_target": "nestml_lab.module_cache",
     "sweep": "nestml_lab.sweeps",
 }
+#: Subpackages reached as attributes (``nestml_lab.catalog.module()``) without importing them first.
+_SUBMODULES = ("catalog",)
 __all__ = sorted(_EXPORTS)
 
 
@@ -42,4 +45,8 @@ def __getattr__(name: str):
         import importlib
 
         return getattr(importlib.import_module(_EXPORTS[name]), name)
+    if name in _SUBMODULES:
+        import importlib
+
+        return importlib.import_module(f"nestml_lab.{name}")
     raise AttributeError(f"module 'nestml_lab' has no attribute {name!r}")

@@ -6,9 +6,8 @@ variables they declare, the sources it was built from and the NEST it was
 built for. :func:`load` returns a :class:`Module` that refuses a stamp which
 does not match the project's sources or the running NEST, saying what to run.
 
-The catalog in this repository (``models/``) is one such project; the
-functions at the end (:func:`neuron_model`, :func:`pair_models`, ...) name its
-models for the experiments.
+The catalog in this repository (``models/``) is one such project;
+:mod:`nestml_lab.catalog` names its models for the experiments.
 """
 
 from __future__ import annotations
@@ -19,7 +18,6 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from nestml_lab import paths
 from nestml_lab.codegen.errors import CodegenError
 from nestml_lab.codegen.generate import source_hash
 from nestml_lab.codegen.manifest import Manifest, load_manifest
@@ -422,71 +420,6 @@ def install_from(folder: Path, module: str) -> None:
         nest.verbosity = before
 
 
-# --- the catalog (models/ in this repository), as the experiments use it -----------------
-
-_catalog: Module | None = None
-
-
-def _catalog_stamp() -> Module:
-    """The catalog's module as its stamp describes it (not checked, not installed): for its names."""
-    global _catalog
-    if _catalog is None or _catalog.stamp != json.loads(_catalog.stamp_path.read_text()):
-        from nestml_lab.cmake import running_nest
-
-        running = running_nest()
-        stamp = Project.open(paths.MODELS_DIR).stamp_path(running)
-        if not stamp.is_file():
-            raise ModuleNotBuiltError(f"no catalog module for {running.describe()} at {stamp}: run `make module"
-                                      + (" NEST=mpi`" if running.mpi else "`"))
-        _catalog = Module(stamp)
-    return _catalog
-
-
-def catalog(check_sources: bool = True) -> Module:
-    """The catalog's module, checked and installed (again after every ``nest.ResetKernel()``)."""
-    return _catalog_stamp().check(sources=check_sources).install()
-
-
-def manifest() -> Manifest:
-    """The catalog manifest (models/module.yaml)."""
-    return load_manifest(paths.MODELS_DIR)
-
-
-def install_module(check_sources: bool = True) -> str:
-    """Load the catalog module into the running NEST (again after ResetKernel); return its name."""
-    return catalog(check_sources).name
-
-
-def installed_stamp() -> dict:
-    """Provenance of the catalog module built for the running NEST."""
-    return _catalog_stamp().stamp
-
-
-def neuron_model(neuron: str) -> str:
-    """NEST name of a catalog neuron on its own, e.g. ``"izhikevich_neuron"`` -> ``"izhikevich_neuron_nestml"``."""
-    return _catalog_stamp().neuron(neuron)
-
-
-def synapse_model(synapse: str) -> str:
-    """NEST name of a catalog synapse generated on its own (one without post ports)."""
-    return _catalog_stamp().synapse(synapse)
-
-
-def pair_models(neuron: str, synapse: str) -> tuple[str, str]:
-    """Short NEST names ``(neuron, synapse)`` of a co-generated catalog pair."""
-    return _catalog_stamp().pair(neuron, synapse)
-
-
-def moved_parameter(synapse: str, variable: str) -> str:
-    """Name, in the co-generated neuron, of a catalog synapse's parameter NESTML moved there.
-
-    e.g. ``moved_parameter("stdp_synapse", "tau_tr_post")`` -> ``"tau_tr_post__for_stdp_synapse_nestml"``.
-    """
-    from nestml_lab.codegen import names
-
-    return names.moved_variable(variable, synapse, manifest().suffix)
-
-
 def reset_kernel(also: Module | None = None) -> None:
     """``nest.ResetKernel()``, then install again every module this process installed.
 
@@ -505,8 +438,10 @@ def reset_kernel(also: Module | None = None) -> None:
     if also is not None and also.name not in _INSTALLED:
         modules.append(also)
     if not modules:   # the catalog, where it is built (a pip-installed toolkit has none: NEST's models only)
+        from nestml_lab import catalog
+
         try:
-            install_module()
+            catalog.install_module()
         except (ModuleNotBuiltError, CodegenError):
             pass
         return

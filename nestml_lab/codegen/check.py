@@ -67,7 +67,7 @@ def _run_target(files: list[str], platform: str) -> list[dict]:
 
 def _logs_folder() -> Path:
     """Where a check keeps what outlives it (a NESTML crash's traceback): beside the module cache."""
-    from nestml_lab.notebook import cache_root
+    from nestml_lab.module_cache import cache_root
 
     folder = cache_root().parent / "logs"
     folder.mkdir(parents=True, exist_ok=True)

@@ -51,7 +51,7 @@ BRIAN2_METHODS = {"exponential-Euler": "exponential_euler", "rk4": "rk4", "forwa
 def solver_module(solver: str, progress=None):
     """The catalog's AdEx with its stp_stdp_synapse, built with ``solver`` (cached, beside the catalog)."""
     from nestml_lab import paths
-    from nestml_lab.notebook import build_models
+    from nestml_lab.module_cache import build_models
 
     sources = {m: (paths.MODELS_DIR / f"{m}.nestml").read_text() for m in ("aeif_cond_exp_neuron", "stp_stdp_synapse")}
     return build_models(sources, solver=solver, suffix="_" + solver.replace("-", "_").lower(), log=progress,

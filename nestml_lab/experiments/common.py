@@ -7,7 +7,8 @@ from pathlib import Path
 import numpy as np
 
 from nestml_lab import atomic, parallel
-from nestml_lab import module as catalog
+from nestml_lab import catalog, paths
+from nestml_lab.module import Module, load as load_module, reset_kernel
 
 BUILTIN_PREFIX = "nest:"
 #: Colours of excitatory and inhibitory cells in every figure.
@@ -21,25 +22,25 @@ def project_value(project) -> str | None:
     """
     if project is None:
         return None
-    if isinstance(project, catalog.Module):
+    if isinstance(project, Module):
         return str(project.project)
     return str(Path(project))
 
 
-def project_module(project) -> catalog.Module:
+def project_module(project) -> Module:
     """The module whose models an experiment's names refer to, checked and installed into NEST.
 
     ``project``: a project folder or manifest (or a loaded Module); None is the catalog (``models/``).
     Other modules installed before stay installed (:func:`nestml_lab.module.reset_kernel`).
     """
-    if isinstance(project, catalog.Module):
+    if isinstance(project, Module):
         return project.check().install()
     if project is None:
-        return catalog.catalog()
-    return catalog.load(project)
+        return catalog.module()
+    return load_module(project)
 
 
-def resolve_models(synapse: str, neuron: str, mod: catalog.Module | None = None) -> tuple[str, str]:
+def resolve_models(synapse: str, neuron: str, mod: Module | None = None) -> tuple[str, str]:
     """NEST names ``(neuron, synapse)`` for a synapse on a neuron of a module (default: the catalog), or NEST
     built-ins.
 
@@ -47,8 +48,8 @@ def resolve_models(synapse: str, neuron: str, mod: catalog.Module | None = None)
     ``nest:iaf_psc_exp``). A plastic synapse that reads the postsynaptic neuron
     exists only co-generated with a neuron of its module, so it cannot be put on a built-in neuron.
     """
-    mod = mod if mod is not None else catalog._catalog_stamp()
-    where = "the catalog" if mod.project == catalog.paths.MODELS_DIR else f"{mod.name} ({mod.project})"
+    mod = mod if mod is not None else catalog.stamp()
+    where = "the catalog" if mod.project == paths.MODELS_DIR else f"{mod.name} ({mod.project})"
     syn_builtin = synapse.startswith(BUILTIN_PREFIX)
     neu_builtin = neuron.startswith(BUILTIN_PREFIX)
     if syn_builtin:
@@ -129,7 +130,7 @@ def check_names(model: str, params: dict, kind: str, neuron: str | None = None) 
 def _kick(neuron: str, resolution_ms: float, neuron_params: dict, weight: float) -> np.ndarray:
     import nest
 
-    catalog.reset_kernel()
+    reset_kernel()
     nest.resolution = resolution_ms
     n = nest.Create(neuron, params=neuron_params)
     sg = nest.Create("spike_generator", params={"spike_times": [10.0]})

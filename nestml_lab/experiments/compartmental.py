@@ -21,7 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
-from nestml_lab import module as catalog
+
+from nestml_lab.module import reset_kernel
 from nestml_lab.experiments import common
 from nestml_lab.experiments.contract import Experiment, param
 from nestml_lab.provenance import provenance
@@ -83,7 +84,7 @@ class CompartmentalResult:
 
 
 def _run(nest, model: str, dt: float, p: CompartmentalParams, mod):
-    catalog.reset_kernel(also=mod)
+    reset_kernel(also=mod)
     nest.resolution = dt
     cm = nest.Create(model)
     cm.compartments = [{"parent_idx": -1, "params": dict(p.soma)},

@@ -27,7 +27,9 @@ from pathlib import Path
 
 import numpy as np
 
-from nestml_lab import module as catalog
+from nestml_lab import catalog
+
+from nestml_lab.module import reset_kernel
 from nestml_lab import parallel, paths
 from nestml_lab.experiments import common
 from nestml_lab.experiments.contract import Experiment, param
@@ -207,7 +209,7 @@ def _judged(panel: IzhikevichPanel, spikes, t, v) -> Run:
 
 def izhikevich_models(solver: str, progress=None):
     """The catalog's Izhikevich neuron and its two equation variants, built with ``solver`` (cached)."""
-    from nestml_lab.notebook import build_models
+    from nestml_lab.module_cache import build_models
 
     text = (paths.MODELS_DIR / "izhikevich_neuron.nestml").read_text()
     sources = {"izhikevich_neuron": text}
@@ -224,7 +226,7 @@ def izhikevich_nest(panel: IzhikevichPanel, model: str) -> Run:
     """The panel on a NEST model: ``I_e`` follows the script's current; spikes on the script's clock."""
     import nest
 
-    catalog.reset_kernel()
+    reset_kernel()
     nest.resolution = panel.tau
     t, current = panel_current(panel)
     neuron = nest.Create(model, params={"a": panel.a, "b": panel.b, "c": panel.c, "d": panel.d, "V_th": 30.0,
@@ -312,7 +314,7 @@ def naud_nest(p: FiringPatternsParams, models: dict) -> dict:
 
     out = {}
     for label, model in models.items():
-        catalog.reset_kernel()
+        reset_kernel()
         nest.resolution = p.naud_resolution_ms
         params = [dict(zip(NAUD_FIELDS, map(float, values)), V_peak=0.0, t_ref=0.0, V_m=float(values[2]), w=0.0)
                   for values, _ in NAUD_2008.values()]
@@ -338,9 +340,9 @@ def run(p: FiringPatternsParams, progress=None) -> FiringPatternsResult:
     say = progress or (lambda line: None)
     nest.verbosity = nest.VerbosityLevel.ERROR
     izh, naud, models = {}, {}, {}
-    catalog.reset_kernel()   # modules are installed before any node exists; each run's reset reinstalls them
+    reset_kernel()   # modules are installed before any node exists; each run's reset reinstalls them
     mod = izhikevich_models(p.solver, progress).install() if "izhikevich" in p.families else None
-    cat = catalog.catalog() if "naud" in p.families else None
+    cat = catalog.module() if "naud" in p.families else None
     if mod is not None:
         for panel in IZHIKEVICH_2004:
             name = "izhikevich_neuron" if panel.equation == "standard" else f"izhikevich_{panel.equation}_neuron"

@@ -24,7 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
-from nestml_lab import module as catalog
+
+from nestml_lab.module import reset_kernel
 from nestml_lab import parallel
 from nestml_lab.experiments import common
 from nestml_lab.experiments.contract import Experiment, param
@@ -88,7 +89,7 @@ class GapJunctionsResult:
 
 
 def _kernel(nest, p: GapJunctionsParams, mod) -> None:
-    catalog.reset_kernel(also=mod)
+    reset_kernel(also=mod)
     nest.SetKernelStatus({"resolution": p.resolution_ms, "local_num_threads": p.threads, "use_wfr": True})
 
 

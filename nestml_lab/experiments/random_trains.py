@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from nestml_lab import module as catalog
+
+from nestml_lab.module import reset_kernel
 from nestml_lab.experiments import common
 from nestml_lab.provenance import provenance
 
@@ -91,7 +92,7 @@ def run(p: RandomTrainsParams) -> RandomTrainsResult:
     neuron, synapse, drive, latency = common.prepare(p)
     pre_t, kick_t = trains(p, latency)
 
-    catalog.reset_kernel()
+    reset_kernel()
     nest.resolution = p.resolution_ms
     res = p.resolution_ms
     pre = nest.Create("parrot_neuron", p.n_pairs)

@@ -17,7 +17,9 @@ from pathlib import Path
 
 import numpy as np
 
-from nestml_lab import module as catalog
+from nestml_lab import catalog
+
+from nestml_lab.module import reset_kernel
 from nestml_lab import references
 from nestml_lab.experiments import common
 from nestml_lab.experiments.contract import Experiment, param
@@ -65,7 +67,7 @@ def run(p: Seed001Params, progress=None) -> Seed001Result:
     catalog.install_module()
     neuron, synapse = common.resolve_models(p.synapse, p.neuron)
     common.check_names(synapse, p.synapse_params, "synapse")
-    catalog.reset_kernel()
+    reset_kernel()
     nest.resolution = p.resolution_ms
     kicks = p.kicks()
     n = len(kicks)

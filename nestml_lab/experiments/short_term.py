@@ -14,7 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
-from nestml_lab import module as catalog
+
+from nestml_lab.module import reset_kernel
 from nestml_lab import parallel
 from nestml_lab import references
 from nestml_lab.experiments import common
@@ -96,7 +97,7 @@ def run(p: ShortTermParams, progress=None) -> ShortTermResult:
     synapse = p.synapse[len(common.BUILTIN_PREFIX):] if builtin else mod.synapse(p.synapse)
     with_reference = p.reference if p.reference is not None else (p.project is None or builtin)
     combos = [(name, rate) for name in p.sets for rate in p.rates_hz]
-    catalog.reset_kernel()
+    reset_kernel()
     nest.resolution = p.resolution_ms
     h = p.resolution_ms
     trains = [common.on_grid(p.t_first_ms + np.arange(p.n_spikes) * 1000.0 / rate, h) for _, rate in combos]

@@ -35,7 +35,7 @@ from pathlib import Path
 
 import numpy as np
 
-from nestml_lab import module as catalog
+from nestml_lab import catalog
 from nestml_lab.experiments import common
 from nestml_lab.experiments.contract import Experiment, param
 

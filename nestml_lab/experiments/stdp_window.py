@@ -7,7 +7,9 @@ from pathlib import Path
 
 import numpy as np
 
-from nestml_lab import module as catalog
+from nestml_lab import catalog
+
+from nestml_lab.module import reset_kernel
 from nestml_lab import references
 from nestml_lab.experiments import common
 from nestml_lab.experiments.contract import Experiment, param
@@ -207,7 +209,7 @@ def _evaluate(expr: str, names: dict, target: str) -> float:
 
 def _simulate(nest, neuron: str, synapse: str, p: StdpWindowParams, dts: np.ndarray, drive: float,
               latency: float):
-    catalog.reset_kernel()
+    reset_kernel()
     nest.resolution = p.resolution_ms
     res = p.resolution_ms
     period = 1000.0 / p.frequency_hz

@@ -9,7 +9,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from nestml_lab import module as catalog
+from nestml_lab import catalog
+
+from nestml_lab.module import ModuleNotBuiltError, load as load_module, reset_kernel
 from nestml_lab.codegen.errors import CodegenError
 from nestml_lab.networks import memory
 from nestml_lab.networks.checks import TreeError
@@ -42,15 +44,15 @@ def build(nest, tree: Tree, say) -> Network:
     """Reset NEST, load the tree's modules, set the kernel up and build the network (``say``: progress)."""
     from nestml_lab import parallel
 
-    catalog.reset_kernel()
+    reset_kernel()
     leaves = [*tree.neuron_models.values(), *tree.synapse_models.values()]
     if any("catalog" in leaf["params"] for leaf in leaves):   # installed before any node exists
-        catalog.catalog()
+        catalog.module()
     modules = []
     for folder in tree.modules:
         try:
-            modules.append(catalog.load(folder))   # installed beside the catalog; reset_kernel keeps them
-        except catalog.ModuleNotBuiltError as exc:
+            modules.append(load_module(folder))   # installed beside the catalog; reset_kernel keeps them
+        except ModuleNotBuiltError as exc:
             raise TreeError(f"{tree.source}: modules: {exc}") from None
     nest.verbosity = nest.VerbosityLevel.ERROR
     nest.resolution = tree.kernel["resolution_ms"]
@@ -240,13 +242,13 @@ def _find(leaf: dict, kind: str, modules: list, where: str) -> str:
         if "catalog" not in p:
             yield from modules
         try:
-            stamp = catalog._catalog_stamp()
-        except (catalog.ModuleNotBuiltError, CodegenError) as exc:
+            stamp = catalog.stamp()
+        except (ModuleNotBuiltError, CodegenError) as exc:
             if "catalog" in p:
                 raise TreeError(f"{where}: catalog: {name}: {exc}") from None
             tried.append(f"the catalog: not built here ({str(exc).splitlines()[0]})")
             return
-        yield stamp if "catalog" in p else catalog.catalog()
+        yield stamp if "catalog" in p else catalog.module()
 
     for mod in candidates():
         try:

@@ -6,7 +6,7 @@ import yaml
 
 import nestml_lab
 from nestml_lab import paths
-from nestml_lab.module import manifest
+from nestml_lab.catalog import manifest
 
 pytestmark = pytest.mark.nest
 

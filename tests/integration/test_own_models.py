@@ -46,7 +46,7 @@ def test_init_gives_the_project_its_own_suffix(own_project):
 def test_stdp_window_on_the_users_synapse_equals_its_nest_twin(own_project, nest_kernel):
     nest = nest_kernel
     mine = nestml_lab.load(own_project)
-    cat = nestml_lab.catalog()
+    cat = nestml_lab.catalog.module()
     p = stdp_window.StdpWindowParams(project=mine, synapse="additive_stdp_synapse", neuron="lif_delta_neuron",
                                      w0=5.0, n_dt=41, n_pairings=20, reference="nest:stdp_synapse",
                                      reference_map=TO_STDP_SYNAPSE)

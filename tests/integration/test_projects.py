@@ -38,7 +38,7 @@ def _tree_digest(*roots: Path) -> dict:
 @pytest.fixture(scope="module")
 def user_project(built_module, tmp_path_factory):
     """`pip install` the toolkit elsewhere, then init and build a project with it, away from the checkout."""
-    catalog = nestml_lab.catalog(check_sources=False)
+    catalog = nestml_lab.catalog.module(check_sources=False)
     catalog_files = [paths.GENERATED_DIR, catalog.so_path.parent]
     before = _tree_digest(*catalog_files)
     work = tmp_path_factory.mktemp("user")
@@ -89,7 +89,7 @@ def test_user_project_builds_in_its_own_folder_and_loads_beside_the_catalog(nest
     assert "my_models_module.cpp" in compiled.units and compiled.link > 0, times.read_text()
 
     mine = nestml_lab.load(project)
-    catalog = nestml_lab.catalog()
+    catalog = nestml_lab.catalog.module()
     neuron, synapse = mine.pair("lif_delta_neuron", "additive_stdp_synapse")
     # init gave the project its own suffix (from the folder name), so nothing clashes with the catalog
     assert (neuron, synapse) == ("lif_delta_neuron_my_models__with_additive_stdp_synapse_my_models",
@@ -150,7 +150,7 @@ def test_stamp_refuses_edited_sources_and_another_nest(user_project, tmp_path):
 
 
 def test_models_and_parameters_are_listed_without_nestml_internals(nest_kernel):
-    catalog = nestml_lab.catalog()
+    catalog = nestml_lab.catalog.module()
     neuron, synapse = catalog.pair("iaf_psc_exp_neuron", "stdp_synapse")
     params = catalog.parameters(neuron)
     assert params["tau_m"] == 10.0 and params["C_m"] == 250.0
@@ -168,7 +168,7 @@ def test_models_and_parameters_are_listed_without_nestml_internals(nest_kernel):
 
 def test_short_pair_names_are_registered_and_are_the_same_model(nest_kernel):
     nest = nest_kernel
-    catalog = nestml_lab.catalog()
+    catalog = nestml_lab.catalog.module()
     short_n, short_s = catalog.pair("iaf_psc_exp_neuron", "stdp_nn_symm_synapse")
     long_n = catalog.models()[short_n].same_as
     assert long_n and len(long_n) > 100 and len(short_n) < 60
@@ -191,7 +191,7 @@ DELAY = 0.1
 def test_neuromodulated_stdp_equals_nest_stdp_dopamine_synapse(nest_kernel):
     nest = nest_kernel
     nest.resolution = 0.1
-    catalog = nestml_lab.catalog()
+    catalog = nestml_lab.catalog.module()
     neuron, synapse = catalog.pair("iaf_psc_exp_neuron", "neuromodulated_stdp_synapse")
     tau_post = catalog.moved("iaf_psc_exp_neuron", "neuromodulated_stdp_synapse")["tau_tr_post"]
     rng = np.random.default_rng(3)
@@ -241,7 +241,7 @@ def test_neuromodulated_stdp_equals_nest_stdp_dopamine_synapse(nest_kernel):
 def test_continuous_port_reads_the_postsynaptic_membrane_potential(nest_kernel, i_e):
     """No post spikes: each pre spike depresses by A_ltd * max(0, V_m - theta_minus), V_m held at a steady state."""
     nest = nest_kernel
-    catalog = nestml_lab.catalog()
+    catalog = nestml_lab.catalog.module()
     neuron, synapse = catalog.pair("iaf_psc_exp_neuron", "voltage_ltd_stdp_synapse")
     post = nest.Create(neuron, params={"I_e": i_e})            # below threshold: V_ss = E_L + I_e tau_m / C_m
     v_ss = -70.0 + i_e * 10.0 / 250.0

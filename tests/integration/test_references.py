@@ -135,7 +135,7 @@ def test_tsodyks_measured_ratio_near_closed_form(built_module):
 def test_reference_defaults_are_the_catalog_defaults(built_module):
     import nest
 
-    from nestml_lab import module as catalog
+    from nestml_lab import catalog
 
     for synapse, defaults in [("stdp_synapse", references.STDP_DEFAULTS),
                               ("stdp_triplet_synapse", references.TRIPLET_DEFAULTS),

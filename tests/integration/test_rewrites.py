@@ -14,7 +14,7 @@ from edge_cases import later_stdp_weights
 
 import nestml_lab
 from nestml_lab import paths, unrewritten
-from nestml_lab.module import manifest
+from nestml_lab.catalog import manifest
 
 pytestmark = [pytest.mark.nest, pytest.mark.slow]   # builds the unrewritten catalog (about 2 min cold)
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from nestml_lab import module as catalog
+from nestml_lab import catalog
 
 pytestmark = pytest.mark.nest
 

@@ -2,7 +2,6 @@
 
 import subprocess
 import textwrap
-from pathlib import Path
 
 import pytest
 
