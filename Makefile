@@ -58,10 +58,10 @@ sweep-example: module
 	@$(LAB) sweep stdp-window --grid frequency_hz=1,5,10 w0=20,50 \
 		--set n_dt=21 n_pairings=20 dt_min_ms=-50 dt_max_ms=50 --out $(OUT)/sweeps/stdp_window $(ARGS)
 
-# NESTML's shipped neurons against NEST's built-ins (nestml_lab/library.py): builds them in build/nestml_library
+# NESTML's shipped neurons against NEST's built-ins (nestml_lab/conformance/library.py): builds them in build/nestml_library
 # (4-5 min), writes results/validate_library/conformance.{md,csv,json}.
 validate-library: setup
-	@$(VENV)/bin/python -m nestml_lab.library --out $(OUT)/validate_library
+	@$(LAB) validate --nestml-library --out $(OUT)/validate_library
 
 # Optional: Brian2 for the AdEx-network cross-check, in its own environment (brian2 needs numpy < 2.4).
 brian2-setup:

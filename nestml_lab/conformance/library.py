@@ -1,16 +1,14 @@
 """NESTML's shipped neuron library as a project, each model named with its NEST built-in twin.
 
-``make validate-library`` (``python -m nestml_lab.library``) copies the installed NESTML package's own model
-files into a scratch folder (nothing of them is committed), writes the ``module.yaml`` below with a ``twins:``
-entry per model that has a NEST built-in, builds the module and runs ``nestml-lab validate`` on it: the table
-of which of NESTML's models match NEST's, and how closely (results/validate_library/conformance.md).
+``nestml-lab validate --nestml-library`` (``make validate-library``) copies the installed NESTML package's own
+model files into a scratch folder (nothing of them is committed), writes the ``module.yaml`` below with a
+``twins:`` entry per model that has a NEST built-in, builds the module and runs the twins' comparison on it: the
+table of which of NESTML's models match NEST's, and how closely (results/validate_library/conformance.md).
 """
 
 from __future__ import annotations
 
-import argparse
 import shutil
-import sys
 import time
 from pathlib import Path
 
@@ -87,29 +85,20 @@ def make_project(folder: Path | str, models: list[str] | None = None) -> tuple[P
     return path, [m for m in shipped if m not in LIBRARY_TWINS]
 
 
-def main(argv=None) -> int:
-    """``python -m nestml_lab.library``: validate NESTML's neuron library against its NEST twins; return the exit
-    status.
+def run(work: Path | str = "build/nestml_library", out: Path | str = "results/validate_library",
+        models: list[str] | None = None, log=print) -> tuple[list, dict[str, Path]]:
+    """Build NESTML's library neurons that have a NEST twin in ``work`` and run each against its twin; write the
+    table into ``out``; return the comparisons and the files written (``nestml-lab validate --nestml-library``).
     """
-    parser = argparse.ArgumentParser(prog="python -m nestml_lab.library", description=__doc__.splitlines()[0])
-    parser.add_argument("--work", default="build/nestml_library", help="scratch project folder")
-    parser.add_argument("--out", default="results/validate_library", help="where the table goes")
-    parser.add_argument("--models", nargs="+", help="only these library neurons")
-    args = parser.parse_args(argv)
-    from nestml_lab import validate
+    from nestml_lab.conformance import twins
     from nestml_lab.project import make_module
 
     start = time.time()
-    manifest, without = make_project(args.work, args.models)
-    print(f"[library] {len(LIBRARY_TWINS) if not args.models else len(args.models)} NESTML library neurons with "
-          f"a NEST twin in {args.work}; building", flush=True)
-    make_module(manifest.parent, log=lambda line: print(line, flush=True))
-    results = validate.validate(manifest.parent)
-    files = validate.save(results, args.out, without)
-    print(validate.markdown(results, without))
-    print(f"[library] done in {time.time() - start:.0f} s: {', '.join(str(p) for p in files.values())}")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+    manifest, without = make_project(work, models)
+    log(f"[library] {len(models or LIBRARY_TWINS)} NESTML library neurons with a NEST twin in {work}; building")
+    make_module(manifest.parent, log=log)
+    results = twins.validate(manifest.parent)
+    files = twins.save(results, out, without)
+    log(twins.markdown(results, without))
+    log(f"[library] done in {time.time() - start:.0f} s: {', '.join(str(p) for p in files.values())}")
+    return results, files
