@@ -250,7 +250,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
 def cmd_validate(args: argparse.Namespace) -> int:
     """Run a project's neurons (or NESTML's library) against the NEST twins its manifest names; write the
-    conformance table."""
+    conformance table.
+    """
     from nestml_lab import conformance
 
     if args.nestml_library == (args.project is not None):
@@ -308,7 +309,7 @@ def cmd_golden(args: argparse.Namespace) -> int:
 
 def _experiment_values(exp, args: argparse.Namespace) -> dict:
     """The parameters given on the command line, converted; the rest keep the parameter class's defaults."""
-    from nestml_lab.experiments.contract import parameters
+    from nestml_lab.experiments.shared.contract import parameters
 
     values = {}
     for par in parameters(exp.params):
@@ -324,7 +325,7 @@ def _experiment_values(exp, args: argparse.Namespace) -> dict:
 
 
 def cmd_experiment(args: argparse.Namespace) -> int:
-    """Run one registered experiment: run, save, plot, summary (nestml_lab.experiments.contract)."""
+    """Run one registered experiment: run, save, plot, summary (nestml_lab.experiments.shared.contract)."""
     exp = args.experiment
     params = exp.params(**_experiment_values(exp, args))
     exp.execute(params, args.out, progress=_progress)
@@ -333,7 +334,7 @@ def cmd_experiment(args: argparse.Namespace) -> int:
 
 def _add_experiment(sub, exp) -> None:
     """A subcommand for a registered experiment, its options made from the parameter class."""
-    from nestml_lab.experiments.contract import parameters
+    from nestml_lab.experiments.shared.contract import parameters
 
     p = sub.add_parser(exp.name, help=exp.help, description=f"{exp.help}. Parameters: {exp.params.__module__}."
                        f"{exp.params.__name__}; every option shows its default and unit.")
@@ -434,7 +435,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", required=True, help="run folder to write")
     p.set_defaults(func=cmd_run_tree)
 
-    from nestml_lab.experiments.contract import registry
+    from nestml_lab.experiments.shared.contract import registry
 
     for exp in registry().values():
         _add_experiment(sub, exp)

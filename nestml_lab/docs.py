@@ -121,7 +121,7 @@ def model_page(path: Path, folder: str = "models") -> str:
 
 def experiment_page(exp) -> str:
     """The documentation page of one experiment: what it does and every parameter with default and unit."""
-    from nestml_lab.experiments.contract import parameters
+    from nestml_lab.experiments.shared.contract import parameters
 
     mod = sys.modules[exp.module]
     page = [f"# {exp.name}", "", exp.help[0].upper() + exp.help[1:] + ".", "",
@@ -162,7 +162,7 @@ def validation_page(docs: Path) -> str:
     """docs/validation.md with the firing patterns' criteria (from their data) and, where this checkout has
     run them, the figures of ``make firing-patterns`` and the table of ``make validate-library``.
     """
-    from nestml_lab.experiments.patterns_data import IZHIKEVICH_2004, NAUD_2008
+    from nestml_lab.experiments.shared.patterns_data import IZHIKEVICH_2004, NAUD_2008
 
     rows = ["| panel | a, b, c, d | step (ms) | criterion checked |", "|---|---|---|---|"]
     rows += [f"| ({p.key}) {p.name} | {p.a:g}, {p.b:g}, {p.c:g}, {p.d:g} | {p.tau:g} | {_cell(p.criterion)} |"
@@ -202,7 +202,7 @@ def prepare(work: Path, models: Path = paths.MODELS_DIR) -> Path:
     ``models``: the project whose models get pages (default: the catalog).
     """
     from nestml_lab.codegen.manifest import load_manifest
-    from nestml_lab.experiments.contract import registry
+    from nestml_lab.experiments.shared.contract import registry
     from nestml_lab.networks import schema
 
     shutil.copytree(DOCS, work / "docs", dirs_exist_ok=True)

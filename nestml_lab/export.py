@@ -141,7 +141,7 @@ def pd14_to_neo(result) -> "neo.Block":  # noqa: F821
     included).
     """
     neo, pq = _neo()
-    from nestml_lab.experiments import pd14_params as P
+    from nestml_lab.experiments.shared import pd14_params as P
 
     p = result.params
     t0, t1 = p.t_presim_ms, p.t_presim_ms + p.t_sim_ms

@@ -57,7 +57,7 @@ def _seed001() -> dict[str, np.ndarray]:
 
 
 def _random_trains(synapse: str, neuron: str, w0: float, **kw) -> dict[str, np.ndarray]:
-    from nestml_lab.experiments import random_trains
+    from nestml_lab.experiments.shared import random_trains
 
     r = random_trains.run(random_trains.RandomTrainsParams(synapse=synapse, neuron=neuron, w0=w0, seed=2024, **kw))
     return {"pair": np.arange(len(r.w), dtype=float), "w": r.w}

@@ -103,7 +103,7 @@ def compare(mod, model: str, spec, t_ms: float = 1500.0, resolution_ms: float = 
 
     from nestml_lab import module as modules
     from nestml_lab import parallel
-    from nestml_lab.experiments.common import spikes_by_sender
+    from nestml_lab.experiments.shared.common import spikes_by_sender
 
     ours = mod.neuron(model)
     modules.reset_kernel()
@@ -195,7 +195,7 @@ def validate(project, log=print, **kwargs) -> list[Comparison]:
     import nest
 
     from nestml_lab import module as modules
-    from nestml_lab.experiments.common import check_builtin
+    from nestml_lab.experiments.shared.common import check_builtin
 
     nest.verbosity = nest.VerbosityLevel.ERROR
     nest.ResetKernel()   # a module is installed before any node exists
@@ -238,7 +238,7 @@ def save(results: list[Comparison], out_dir: Path | str, without_twin: list[str]
     file is replaced only when its new version is complete; under MPI rank 0 writes).
     """
     from nestml_lab import atomic
-    from nestml_lab.experiments.common import save_table
+    from nestml_lab.experiments.shared.common import save_table
 
     out = Path(out_dir)
     files = save_table(out, "conformance", HEADER, [r.row() for r in results], [asdict(r) for r in results])

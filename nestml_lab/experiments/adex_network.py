@@ -23,8 +23,8 @@ from pathlib import Path
 import numpy as np
 
 from nestml_lab.codegen.manifest import SOLVERS
-from nestml_lab.experiments import common
-from nestml_lab.experiments.contract import Experiment, param
+from nestml_lab.experiments.shared import common
+from nestml_lab.experiments.shared.contract import Experiment, param
 
 # AdEx exemplar classes: Gerstner, Kistler, Naud & Paninski (2014), Neuronal Dynamics, Table 6.1 (the table
 # the notebook reads from adex_params.csv). Shared: R = 500 MOhm, E_L -70 mV, V_th -50 mV, Delta_T 2 mV.

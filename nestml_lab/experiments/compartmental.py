@@ -23,8 +23,8 @@ import numpy as np
 
 
 from nestml_lab.module import reset_kernel
-from nestml_lab.experiments import common
-from nestml_lab.experiments.contract import Experiment, param
+from nestml_lab.experiments.shared import common
+from nestml_lab.experiments.shared.contract import Experiment, param
 from nestml_lab.provenance import provenance
 
 #: The spike train each receptor type receives (ms): bursts that sum up, and single spikes.

@@ -31,9 +31,9 @@ from nestml_lab import catalog
 
 from nestml_lab.module import reset_kernel
 from nestml_lab import parallel, paths
-from nestml_lab.experiments import common
-from nestml_lab.experiments.contract import Experiment, param
-from nestml_lab.experiments.patterns_data import IZHIKEVICH_2004, NAUD_2008, NAUD_FIELDS, IzhikevichPanel
+from nestml_lab.experiments.shared import common
+from nestml_lab.experiments.shared.contract import Experiment, param
+from nestml_lab.experiments.shared.patterns_data import IZHIKEVICH_2004, NAUD_2008, NAUD_FIELDS, IzhikevichPanel
 from nestml_lab.provenance import provenance
 
 FAMILIES = ("izhikevich", "naud")

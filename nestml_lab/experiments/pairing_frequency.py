@@ -14,8 +14,9 @@ from pathlib import Path
 import numpy as np
 
 from nestml_lab.data import SJOSTROM_2001
-from nestml_lab.experiments import common, stdp_window
-from nestml_lab.experiments.contract import Experiment, param
+from nestml_lab.experiments import stdp_window
+from nestml_lab.experiments.shared import common
+from nestml_lab.experiments.shared.contract import Experiment, param
 from nestml_lab.provenance import provenance
 
 

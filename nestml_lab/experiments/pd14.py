@@ -16,9 +16,9 @@ from pathlib import Path
 
 import numpy as np
 
-from nestml_lab.experiments import common
-from nestml_lab.experiments import pd14_params as P
-from nestml_lab.experiments.contract import Experiment, param
+from nestml_lab.experiments.shared import common
+from nestml_lab.experiments.shared import pd14_params as P
+from nestml_lab.experiments.shared.contract import Experiment, param
 
 #: The two neuron implementations: NEST's iaf_psc_exp and the catalog's iaf_psc_exp_neuron.
 IMPLEMENTATIONS = ("nest", "nestml")

@@ -18,8 +18,8 @@ import numpy as np
 from nestml_lab.module import reset_kernel
 from nestml_lab import parallel
 from nestml_lab import references
-from nestml_lab.experiments import common
-from nestml_lab.experiments.contract import Experiment, param
+from nestml_lab.experiments.shared import common
+from nestml_lab.experiments.shared.contract import Experiment, param
 from nestml_lab.provenance import provenance
 
 # Tsodyks, Pawelzik & Markram (1998) style parameter sets (catalog parameter names; times in ms)

@@ -36,8 +36,8 @@ from pathlib import Path
 import numpy as np
 
 from nestml_lab import catalog
-from nestml_lab.experiments import common
-from nestml_lab.experiments.contract import Experiment, param
+from nestml_lab.experiments.shared import common
+from nestml_lab.experiments.shared.contract import Experiment, param
 
 
 @dataclass(frozen=True)

@@ -11,8 +11,8 @@ from nestml_lab import catalog
 
 from nestml_lab.module import reset_kernel
 from nestml_lab import references
-from nestml_lab.experiments import common
-from nestml_lab.experiments.contract import Experiment, param
+from nestml_lab.experiments.shared import common
+from nestml_lab.experiments.shared.contract import Experiment, param
 from nestml_lab.provenance import provenance
 
 

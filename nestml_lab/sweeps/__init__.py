@@ -47,7 +47,7 @@ class SweepResult:
 
 
 def _experiment(experiment):
-    from nestml_lab.experiments.contract import Experiment, registry
+    from nestml_lab.experiments.shared.contract import Experiment, registry
 
     if isinstance(experiment, Experiment) and experiment.name:
         return experiment
@@ -125,7 +125,7 @@ def sweep(experiment, grid, fixed: dict | None = None, seeds: int | None = None,
     if clash:
         raise GridError(f"{', '.join(sorted(clash))}: both swept and fixed")
     if seeds:
-        from nestml_lab.experiments.contract import parameters
+        from nestml_lab.experiments.shared.contract import parameters
 
         if "seed" not in {p.name for p in parameters(exp.params)}:
             raise GridError(f"{exp.name} has no seed parameter: it is deterministic, --seeds does not apply")

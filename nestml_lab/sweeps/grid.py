@@ -15,7 +15,7 @@ import json
 import re
 from dataclasses import dataclass
 
-from nestml_lab.experiments.contract import Experiment, Parameter, parameters
+from nestml_lab.experiments.shared.contract import Experiment, Parameter, parameters
 
 _NUMBER_UNIT = re.compile(r"^\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*([A-Za-z/%^0-9 ]*?)\s*$")
 

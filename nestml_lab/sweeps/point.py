@@ -82,7 +82,7 @@ def _record_numbers(numbers: dict) -> dict:
 def main() -> int:
     """The point's process: the spec on standard input; exit 0 once the folder is whole."""
     from nestml_lab import atomic
-    from nestml_lab.experiments.contract import registry
+    from nestml_lab.experiments.shared.contract import registry
     from nestml_lab.sweeps import grid
 
     spec = json.loads(sys.stdin.read())

@@ -51,7 +51,7 @@ def figure(frame, axes, name: str, folder: Path, experiment: str) -> Path | None
     """``name`` over the grid: a line over one parameter (seeds: mean and standard deviation), a heatmap over
     two (the mean over seeds); None for more dimensions or no finished point.
     """
-    from nestml_lab.experiments.common import pyplot, save_figure
+    from nestml_lab.experiments.shared.common import pyplot, save_figure
 
     swept = [a for a in axes if a.name != "seed"]
     ok = frame[frame["status"] == "ok"]

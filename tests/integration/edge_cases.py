@@ -7,7 +7,7 @@ import numpy as np
 
 import nestml_lab
 from nestml_lab import references
-from nestml_lab.experiments import common
+from nestml_lab.experiments.shared import common
 
 #: synapse -> (neuron it is co-generated with, w0, synapse parameters, moved neuron parameters). The weights
 #: are small, so that what the plastic synapse adds does not move the postsynaptic spikes the kicks make.

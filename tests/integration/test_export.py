@@ -7,8 +7,9 @@ import numpy as np
 import pytest
 
 from nestml_lab import export, networks
-from nestml_lab.experiments import common, pd14
-from nestml_lab.experiments import pd14_params as P
+from nestml_lab.experiments import pd14
+from nestml_lab.experiments.shared import common
+from nestml_lab.experiments.shared import pd14_params as P
 
 neo = pytest.importorskip("neo")
 pq = pytest.importorskip("quantities")

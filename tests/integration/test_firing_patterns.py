@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from nestml_lab.experiments import firing_patterns as fp
-from nestml_lab.experiments.patterns_data import IZHIKEVICH_2004, NAUD_2008
+from nestml_lab.experiments.shared.patterns_data import IZHIKEVICH_2004, NAUD_2008
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from nestml_lab.experiments import pd14
-from nestml_lab.experiments import pd14_params as P
+from nestml_lab.experiments.shared import pd14_params as P
 
 
 def test_derived_parameters_match_the_paper():

@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 from nestml_lab import references
-from nestml_lab.experiments import random_trains, short_term, stdp_window
+from nestml_lab.experiments import short_term, stdp_window
+from nestml_lab.experiments.shared import random_trains
 
 pytestmark = pytest.mark.nest
 

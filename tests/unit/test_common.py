@@ -6,7 +6,7 @@ import json
 import numpy as np
 import pytest
 
-from nestml_lab.experiments import common
+from nestml_lab.experiments.shared import common
 
 
 def test_save_table_writes_header_rows_and_metadata(tmp_path):

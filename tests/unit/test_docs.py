@@ -3,7 +3,7 @@
 import pytest
 
 from nestml_lab import docs, paths
-from nestml_lab.experiments.contract import registry
+from nestml_lab.experiments.shared.contract import registry
 
 pytest.importorskip("mkdocs")
 

@@ -6,7 +6,7 @@ import textwrap
 import pytest
 
 from nestml_lab import cli, paths
-from nestml_lab.experiments import contract
+from nestml_lab.experiments.shared import contract
 
 EXPECTED = {"adex-network", "compartmental", "firing-patterns", "gap-junctions", "pairing-frequency", "pd14", "seed001", "short-term", "song2000", "stdp-window"}
 
@@ -56,7 +56,7 @@ TOY = textwrap.dedent('''
     from dataclasses import dataclass
     from pathlib import Path
 
-    from nestml_lab.experiments.contract import Experiment, param
+    from nestml_lab.experiments.shared.contract import Experiment, param
 
 
     @dataclass(frozen=True)

@@ -3,8 +3,9 @@
 import numpy as np
 import pytest
 
-from nestml_lab.experiments import common, pd14
-from nestml_lab.experiments import pd14_params as P
+from nestml_lab.experiments import pd14
+from nestml_lab.experiments.shared import common
+from nestml_lab.experiments.shared import pd14_params as P
 
 elephant = pytest.importorskip("elephant")
 neo = pytest.importorskip("neo")

@@ -2,7 +2,7 @@
 
 import pytest
 
-from nestml_lab.experiments.contract import registry
+from nestml_lab.experiments.shared.contract import registry
 from nestml_lab.sweeps import GridError, sweep
 from nestml_lab.sweeps.grid import apply, parse_assignments, points
 

@@ -6,7 +6,7 @@ nothing of the toolkit. It reads the network parameters from a JSON file
 (written from :class:`AdexNetworkParams` by :func:`adex_network.brian2_crosscheck`)
 and writes rates, ISI CVs and timings per condition:
 
-    .venv-brian2/bin/python nestml_lab/experiments/adex_brian2.py params.json out.json
+    .venv-brian2/bin/python nestml_lab/experiments/shared/adex_brian2.py params.json out.json
 
 The equations are the notebook's: AdEx with conductance synapses, the
 Tsodyks-Markram release (p_s, n_s) and the additive clipped STDP of the

@@ -148,6 +148,8 @@ def registry() -> dict[str, Experiment]:
 
     found = {}
     for info in sorted(pkgutil.iter_modules(experiments.__path__), key=lambda i: i.name):
+        if info.ispkg:   # shared/: what the experiments share
+            continue
         mod = importlib.import_module(f"{experiments.__name__}.{info.name}")
         exp = getattr(mod, "EXPERIMENT", None)
         if isinstance(exp, Experiment):

@@ -14,7 +14,7 @@ import numpy as np
 
 
 from nestml_lab.module import reset_kernel
-from nestml_lab.experiments import common
+from nestml_lab.experiments.shared import common
 from nestml_lab.provenance import provenance
 
 
