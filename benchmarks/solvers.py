@@ -13,11 +13,13 @@ from __future__ import annotations
 import json
 
 from benchmarks.common import PYTHON, ROOT, TIMED_RUN, ab_pairs, child_json, env_for, log, summary
+from benchmarks.twins import catalog_twin
 
-#: catalog neuron -> (NEST twin, Poisson rate (Hz), weight, solvers it takes)
+#: catalog neuron -> (Poisson rate (Hz), weight, solvers it takes); its twin is the one the catalog's module.yaml
+#: names (``twins:``)
 MODELS = {
-    "izhikevich_neuron": ("izhikevich", 3000.0, 1.5, ("rk45", "forward-Euler", "semi-implicit-Euler", "rk4")),
-    "aeif_cond_exp_neuron": ("aeif_cond_exp", 20000.0, 4.0, ("rk45", "exponential-Euler", "rk4", "forward-Euler")),
+    "izhikevich_neuron": (3000.0, 1.5, ("rk45", "forward-Euler", "semi-implicit-Euler", "rk4")),
+    "aeif_cond_exp_neuron": (20000.0, 4.0, ("rk45", "exponential-Euler", "rk4", "forward-Euler")),
 }
 
 _CHILD = """
@@ -54,7 +56,8 @@ def bench_solvers(quick: bool) -> dict:
     """
     n, t_sim, rounds = (500, 200.0, 2) if quick else (2000, 500.0, 4)
     res: dict = {"neurons": n, "t_sim_ms": t_sim, "rounds": rounds, "models": {}}
-    for model, (twin, rate, weight, solvers) in MODELS.items():
+    for model, (rate, weight, solvers) in MODELS.items():
+        twin = catalog_twin(model)
         command = lambda s, n=n, t=t_sim: [PYTHON, "-c", _CHILD, model, twin, s, str(rate), str(weight), str(n),
                                            str(t)]
         nest_runs: list = []

@@ -15,14 +15,25 @@ import json
 
 from benchmarks.common import PYTHON, ROOT, TIMED_RUN, ab_pairs, env_for, log, summary
 
-#: catalog neuron -> (NEST twin, Poisson rate (Hz), weight of the input in the twin's unit)
-TWINS = {
-    "iaf_psc_exp_neuron": ("iaf_psc_exp", 8000.0, 87.8),
-    "iaf_psc_alpha_neuron": ("iaf_psc_alpha", 8000.0, 87.8),
-    "iaf_cond_exp_neuron": ("iaf_cond_exp", 20000.0, 1.5),
-    "izhikevich_neuron": ("izhikevich", 3000.0, 1.5),
-    "aeif_cond_exp_neuron": ("aeif_cond_exp", 20000.0, 4.0),
+#: catalog neuron -> (Poisson rate (Hz), weight of the input in its twin's unit); the twin is the one the
+#: catalog's module.yaml names (``twins:``)
+DRIVES = {
+    "iaf_psc_exp_neuron": (8000.0, 87.8),
+    "iaf_psc_alpha_neuron": (8000.0, 87.8),
+    "iaf_cond_exp_neuron": (20000.0, 1.5),
+    "izhikevich_neuron": (3000.0, 1.5),
+    "aeif_cond_exp_neuron": (20000.0, 4.0),
 }
+
+
+def catalog_twin(neuron: str) -> str:
+    """The NEST twin of a catalog neuron, as models/module.yaml names it (``twins:``)."""
+    from nestml_lab import catalog
+
+    twins = catalog.manifest().twins
+    if neuron not in twins:
+        raise KeyError(f"{neuron} has no twin in the catalog's module.yaml (twins:); it names: {', '.join(twins)}")
+    return twins[neuron].twin
 
 _CHILD = """
 import json, sys, time
@@ -31,7 +42,7 @@ import nestml_lab
 catalog_name, twin, rate, weight, n, t_sim, which = sys.argv[1:8]
 n, t_sim, rate, weight = int(n), float(t_sim), float(rate), float(weight)
 nest.set_verbosity("M_ERROR")
-cat = nestml_lab.catalog()
+cat = nestml_lab.catalog.module()
 model = cat.neuron(catalog_name) if which == "catalog" else twin
 info = cat.models()[cat.neuron(catalog_name)]
 declared = {**info.parameters, **info.state}   # the catalog model's own parameters and state
@@ -68,7 +79,8 @@ def bench_twins(quick: bool) -> dict:
     """Each catalog neuron and its twin, A/B pairs; ratio of the medians, identical spikes or not."""
     n, t_sim, pairs = (500, 200.0, 2) if quick else (2000, 500.0, 4)
     res: dict = {"neurons": n, "t_sim_ms": t_sim, "pairs": pairs, "models": {}}
-    for catalog_name, (twin, rate, weight) in TWINS.items():
+    for catalog_name, (rate, weight) in DRIVES.items():
+        twin = catalog_twin(catalog_name)
         runs = _ab_runs(lambda which: [PYTHON, "-c", _CHILD, catalog_name, twin, str(rate), str(weight), str(n),
                                        str(t_sim), which], pairs)
         entry = _side_by_side(twin, runs["catalog"], runs["nest"])
@@ -96,7 +108,7 @@ from nestml_lab.experiments.stdp_window import _POST_TIME_CONSTANTS
 ours_name, twin, which, n, t_sim = sys.argv[1:6]
 n, t_sim = int(n), float(t_sim)
 nest.set_verbosity("M_ERROR")
-cat = nestml_lab.catalog()
+cat = nestml_lab.catalog.module()
 plastic = ours_name in _POST_TIME_CONSTANTS
 if plastic:
     neuron, syn = cat.pair("iaf_psc_exp_neuron", ours_name)

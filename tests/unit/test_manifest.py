@@ -171,3 +171,14 @@ def test_a_manifest_round_trips_through_its_data_and_derives_in_memory(tmp_path)
         manifests.derive(path="the call's options", texts={"iaf_psc_exp_neuron": neuron}, module="m_module",
                          neurons=["other_neuron"])
     assert not Path("the call's options").exists()
+
+
+def test_the_catalog_names_the_twins_its_benchmarks_run_against():
+    """The twin and solver benchmarks read their NEST twins from the catalog's module.yaml (twins:)."""
+    from benchmarks import solvers, twins
+
+    named = load_manifest(paths.MODELS_DIR).twins
+    assert set(twins.DRIVES) | set(solvers.MODELS) <= set(named)
+    assert twins.catalog_twin("izhikevich_neuron") == "izhikevich"
+    with pytest.raises(KeyError, match="cm_default_neuron has no twin in the catalog's module.yaml"):
+        twins.catalog_twin("cm_default_neuron")
