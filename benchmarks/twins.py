@@ -104,7 +104,7 @@ import json, sys, time
 import nest, numpy as np
 import nestml_lab
 from nestml_lab import references
-from nestml_lab.experiments.stdp_window import _POST_TIME_CONSTANTS
+from nestml_lab.experiments.shared.stdp_references import POST_TIME_CONSTANTS as _POST_TIME_CONSTANTS
 ours_name, twin, which, n, t_sim = sys.argv[1:6]
 n, t_sim = int(n), float(t_sim)
 nest.set_verbosity("M_ERROR")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import math
 import os
-import re
 import sys
 import time
 from pathlib import Path
@@ -59,51 +58,18 @@ def _check_writable(out: Path) -> None:
         raise OSError(f"--out {out}: cannot write there ({existing} is not a writable folder)")
 
 
-class _StageLines:
-    """``nestml-lab module``'s output without ``-v``: a line per stage with its time, each NESTML warning once
-    per model, the compile progress; the per-unit lines go (they stay in the build log and with ``-v``).
-    """
-
-    _DETAIL = ("[codegen]   ", "[cmake] configuring", "[nestml]     warning", "[codegen] where the time went",
-               "[compile] translation units:")
-
-    def __init__(self, catalog: bool = False):
-        self.warnings: set = set()
-        self.catalog = catalog   # the toolkit's own models: their warnings (a variable named `a` like the unit,
-        self.held = 0            # NEST's steps()) are what correct models cause; counted, shown with -v
-
-    def __call__(self, line: str) -> None:
-        if "warning:" in line and line.lstrip().startswith("[nestml]"):
-            text = line.split("warning:", 1)[1].strip()
-            model = text.split(":", 1)[0]
-            key = (model, re.sub(r"^\S+:\d+:\d+: ", "", text))
-            if key not in self.warnings:
-                self.warnings.add(key)
-                if self.catalog:
-                    self.held += 1
-                else:
-                    print(f"[nestml] warning: {text}", flush=True)
-            return
-        if line.startswith("[codegen] done") and self.held:
-            print(f"[nestml] {self.held} warning(s) on the catalog's own models, none a fault (variables named like "
-                  "units, NEST's steps()): -v shows them", flush=True)
-            self.held = 0
-        if not line.startswith(self._DETAIL):
-            print(line, flush=True)
-
-
 def cmd_module(args: argparse.Namespace) -> int:
     """Generate (cached), compile and install a project's module."""
-    from nestml_lab.project import make_module
-
     from nestml_lab import paths
+    from nestml_lab.progress import StageLines, report_rewrites
+    from nestml_lab.project import make_module
 
     project = _project_arg(args.project or args.models)
     folder = project if project.is_dir() else project.parent
-    lines = _progress if args.verbose else _StageLines(catalog=folder.resolve() == paths.MODELS_DIR.resolve())
+    lines = _progress if args.verbose else StageLines(catalog=folder.resolve() == paths.MODELS_DIR.resolve())
     made = make_module(project, jobs=args.jobs, nest_config=args.nest_config,
                        rewrites=() if args.no_rewrites else None, log=lines)
-    _report_rewrites(made.module.manifest.rewrites, made.report.rewrites, args.verbose)
+    report_rewrites(made.module.manifest.rewrites, made.report.rewrites, args.verbose)
     print(f"[module] {made.module.name}: {len(made.module.stamp['models'])} models, "
           f"{len(made.report.generated)} units generated, {len(made.report.cached)} cached; "
           f"installed {made.module.so_path} in {made.seconds:.1f} s", flush=True)
@@ -132,29 +98,6 @@ def cmd_models(args: argparse.Namespace) -> int:
     nest.verbosity = nest.VerbosityLevel.WARNING
     print(load(_project_arg(args.project), check_sources=not args.no_check).describe())
     return 0
-
-
-def _report_rewrites(enabled: tuple, outcomes: list, verbose: bool = False) -> None:
-    """One line for what was rewritten; with ``verbose``, one more per rewrite that was skipped or applied only
-    in part (with its reason).
-    """
-    if not enabled:
-        print("[rewrite] none: NESTML's generated code is built as it is (--no-rewrites or `rewrites: none`)",
-              flush=True)
-        return
-    applied = [o for o in outcomes if o.applied]
-    models = {o.model for o in outcomes}
-    if not verbose:
-        skipped = len(outcomes) - len(applied)
-        print(f"[rewrite] {len(applied)} of {len(outcomes)} speed rewrite(s) applied on {len(models)} model(s)"
-              + (f", {skipped} not applicable (why: -v, or each generated file's header)" if skipped else ""),
-              flush=True)
-        return
-    print(f"[rewrite] {len(applied)} of {len(outcomes)} rewrite(s) tried on {len(models)} generated model(s) applied; "
-          f"enabled: {', '.join(enabled)}; details in each generated file's header", flush=True)
-    for o in outcomes:
-        if not o.applied or "propagators only" in o.detail or "flags kept" in o.detail:
-            print(f"[rewrite]   {o.line()}", flush=True)
 
 
 def _assignments(items: list[str], flag: str, text: bool = False) -> dict:

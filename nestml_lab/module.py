@@ -15,13 +15,13 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 
 from nestml_lab.codegen.errors import CodegenError
 from nestml_lab.codegen.generate import source_hash
 from nestml_lab.codegen.manifest import Manifest, load_manifest
 from nestml_lab.layout import Project
+from nestml_lab.nest_loading import file_hash, install_from, mapped_libraries
 
 
 class ModuleNotBuiltError(RuntimeError):
@@ -99,7 +99,7 @@ class Module:
         built_for = self.stamp.get("nest_target")
         if built_for is None or "so_sha256" not in self.stamp:
             raise ModuleNotBuiltError(f"{self.stamp_path} was written by an older nestml-lab: {redo}")
-        if _file_hash(self.so_path) != self.stamp["so_sha256"]:
+        if file_hash(self.so_path) != self.stamp["so_sha256"]:
             from nestml_lab.cmake import check_elf
 
             why = check_elf(self.so_path) or "its content differs from what was built"
@@ -176,7 +176,7 @@ class Module:
         so that an edit, a rebuild and a load in one process run the new code.
         """
         current = os.stat(self.so_path).st_ino
-        mapped = [(path, inode) for path, inode in _mapped_libraries() if Path(path).name == self.so_path.name]
+        mapped = [(path, inode) for path, inode in mapped_libraries() if Path(path).name == self.so_path.name]
         if not mapped or (str(self.so_path), current) in mapped:
             return self.so_path
         return self._fresh_copy()
@@ -188,7 +188,7 @@ class Module:
         loaded = self.so_path.parent / "loaded"
         folder = loaded / self.stamp["so_sha256"][:12]
         copy = folder / self.so_path.name
-        if not copy.is_file() or _file_hash(copy) != self.stamp["so_sha256"]:
+        if not copy.is_file() or file_hash(copy) != self.stamp["so_sha256"]:
             folder.mkdir(parents=True, exist_ok=True)
             tmp = folder / f".{copy.name}.partial-{os.getpid()}"
             shutil.copyfile(self.so_path, tmp)
@@ -384,42 +384,6 @@ def load(where: Path | str | None = None, check_sources: bool = True) -> Module:
     return module.check(sources=check_sources).install()
 
 
-@lru_cache(maxsize=32)
-def _hash_of(path: str, size: int, mtime_ns: int) -> str:
-    from nestml_lab.cmake import sha256_file
-
-    return sha256_file(Path(path))
-
-
-def _file_hash(path: Path) -> str:
-    """sha256 of a file, computed again only when its size or modification time changes."""
-    st = path.stat()
-    return _hash_of(str(path), st.st_size, st.st_mtime_ns)
-
-
-def put_on_search_path(folder: Path) -> None:
-    """Put ``folder`` first on the library search path libltdl reads at ``nest.Install``, in this process.
-
-    First: another folder with a library of the same name (an older copy) must not win.
-    """
-    search = [p for p in os.environ.get("LD_LIBRARY_PATH", "").split(os.pathsep) if p and p != str(folder)]
-    os.environ["LD_LIBRARY_PATH"] = os.pathsep.join([str(folder), *search])
-
-
-def install_from(folder: Path, module: str) -> None:
-    """``nest.Install(module)`` from ``folder``, which is put on the library search path libltdl reads."""
-    import nest
-
-    put_on_search_path(folder)
-    # NEST says "loaded module ..." at INFO after every ResetKernel; only warnings and errors get through
-    before = nest.verbosity
-    nest.verbosity = max(before, nest.VerbosityLevel.WARNING)
-    try:
-        nest.Install(module)
-    finally:
-        nest.verbosity = before
-
-
 def reset_kernel(also: Module | None = None) -> None:
     """``nest.ResetKernel()``, then install again every module this process installed.
 
@@ -453,21 +417,3 @@ def reset_kernel(also: Module | None = None) -> None:
 def installed_modules() -> list[Module]:
     """The modules this process installed into NEST (what :func:`reset_kernel` installs again)."""
     return list(_INSTALLED.values())
-
-
-def _mapped_libraries() -> list[tuple[str, int]]:
-    """``(path, inode)`` of every shared library this process has mapped (Linux: /proc/self/maps)."""
-    out = set()
-    try:
-        with open("/proc/self/maps") as maps:
-            for line in maps:
-                parts = line.split(maxsplit=5)
-                if len(parts) == 6 and ".so" in parts[5]:
-                    path = parts[5].strip()
-                    if path.endswith(" (deleted)"):
-                        path = path[: -len(" (deleted)")]
-                    out.add((path, int(parts[4])))
-    except OSError:
-        pass
-    return sorted(out)
-

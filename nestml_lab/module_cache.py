@@ -24,9 +24,10 @@ import json
 import os
 import re
 import shutil
-import sys
 import tempfile
 from pathlib import Path
+
+from nestml_lab.progress import Lines, Say
 
 #: Environment variable naming the cache folder (default: ``$XDG_CACHE_HOME/nestml-lab``, else
 #: ``~/.cache/nestml-lab``).
@@ -88,7 +89,7 @@ def generate_code_for(nestml_neuron_model: str, nestml_synapse_model: str | None
     nestml_lab.cmake.BuildError
         The C++ does not compile, or a tool is missing.
     """
-    say = _Say(logging_level)
+    say = Say(logging_level)
     _check_module_name(module_name)
     opts = _check_options(codegen_opts)
     if "delay_variable" in opts:
@@ -153,7 +154,7 @@ def generate_nest_target(input_path, target_path: str | None = None, install_pat
     nestml_lab.cmake.BuildError
         C++ that does not compile.
     """
-    say = _Say(logging_level)
+    say = Say(logging_level)
     if not suffix:
         raise ValueError("generate_nest_target(suffix=''): NESTML's default leaves the models' names as they are, and "
                          "the toolkit builds every module so that it can load beside NEST's models and other modules: "
@@ -225,7 +226,7 @@ def build_models(sources: dict, solver: str | None = None, suffix: str = SUFFIX,
     it, ``.neuron(name)`` gives NEST's names, ``.project`` its folder). ``log`` takes the build's lines.
     """
     synapses = dict(synapses or {})
-    say = _Lines(log)
+    say = Lines(log)
     sources = {name: _upgraded(name, text, say, synapses.get(name, {}).get("weight_variable"))
                for name, text in sources.items()}
     neurons = [name for name in sources if name not in synapses]
@@ -236,71 +237,6 @@ def build_models(sources: dict, solver: str | None = None, suffix: str = SUFFIX,
 
 
 # --- the pieces ----------------------------------------------------------------------------------------------
-
-class _Say:
-    """Progress and messages at NESTML's logging levels; in a notebook the compile step is a progress bar."""
-
-    def __init__(self, level: str):
-        level = str(level).upper()
-        if level not in ("DEBUG", "INFO", "WARNING", "ERROR", "NO"):
-            raise ValueError(f"logging_level {level!r}: one of DEBUG, INFO, WARNING, ERROR, NO")
-        self.warnings = level in ("DEBUG", "INFO", "WARNING")
-        self.progress = level in ("DEBUG", "INFO") or (self.warnings and not _in_notebook())
-        self.bar = None
-
-    def __call__(self, line: str) -> None:
-        """One line of the pipeline's log."""
-        if line.startswith("[nestml]") and "warning:" in line:
-            if self.warnings:
-                print(line.strip(), file=sys.stderr, flush=True)
-            return
-        if line.startswith("[compile]") and _in_notebook():
-            self._bar(line)
-            return
-        if self.progress:
-            print(line, flush=True)
-
-    def _bar(self, line: str) -> None:
-        match = re.match(r"\[compile\]\s+(\d+) %", line)
-        if match is None:
-            if self.bar is not None and " built in " in line:
-                self.bar.update(100 - self.bar.n)
-                self.bar.close()
-                self.bar = None
-            return
-        if self.bar is None:
-            import warnings
-
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                from tqdm.auto import tqdm
-            self.bar = tqdm(total=100, desc="compiling the NEST module", unit="%")
-        self.bar.update(int(match.group(1)) - self.bar.n)
-
-    def note(self, line: str) -> None:
-        """A message for the user (an upgrade report, a dropped option): shown at WARNING and below."""
-        if self.warnings:
-            print(line, file=sys.stderr, flush=True)
-
-
-class _Lines(_Say):
-    """Every line to one callable (or nowhere), as an experiment's progress."""
-
-    def __init__(self, sink=None):
-        super().__init__("WARNING")
-        self.sink = sink or (lambda line: None)
-
-    def __call__(self, line: str) -> None:
-        self.sink(line.strip())
-
-    def note(self, line: str) -> None:
-        self.sink(line.strip())
-
-
-def _in_notebook() -> bool:
-    """Whether this runs in a Jupyter kernel (stdout is no terminal and ipykernel is loaded)."""
-    return "ipykernel" in sys.modules and not sys.stdout.isatty()
-
 
 def _check_module_name(module_name: str | None) -> None:
     """NESTML's rule for ``module_name``, said before any work (not by the manifest of a cache folder)."""
@@ -396,7 +332,7 @@ def _synapse_spec(name: str, text: str, opts: dict, post_ports: list, vt_ports: 
     return spec
 
 
-def _upgraded(name: str, text: str, say: _Say, weight_variable: str | None = None) -> str:
+def _upgraded(name: str, text: str, say: Say, weight_variable: str | None = None) -> str:
     """Older NESTML text (1-8) rewritten to NESTML 9 (the report shown), or refused where the upgrade cannot tell.
 
     ``weight_variable``: what the call names as NEST's weight, which settles a ``@nest::weight`` annotation.
@@ -452,9 +388,10 @@ def _checked(sources: dict, manifest: dict, module_name: str | None):
     return checked
 
 
-def _build(sources: dict, manifest: dict, module_name: str | None, say: _Say):
+def _build(sources: dict, manifest: dict, module_name: str | None, say: Say):
     """Build (or find in the cache) the module of these sources and manifest; return its loaded stamp."""
     from nestml_lab import module as modules
+    from nestml_lab.nest_loading import put_on_search_path
     from nestml_lab.codegen import manifest as manifests
     from nestml_lab.cmake import running_nest
     from nestml_lab.codegen.errors import CodegenError
@@ -488,5 +425,5 @@ def _build(sources: dict, manifest: dict, module_name: str | None, say: _Say):
                 shutil.rmtree(folder, ignore_errors=True)
             raise exc.with_traceback(None) from None
         module.check()
-    modules.put_on_search_path(module.library().parent)   # nest.Install(name) finds it, with no variables set
+    put_on_search_path(module.library().parent)   # nest.Install(name) finds it, with no variables set
     return module

@@ -36,47 +36,10 @@ from pathlib import Path
 
 from nestml_lab.codegen import upgrade_layout
 from nestml_lab.codegen.upgrade_layout import split_comment as _split_comment
-
-# --------------------------------------------------------------------------- units
-
-_PREFIXES = ["Y", "Z", "E", "P", "T", "G", "M", "k", "h", "da", "d", "c", "m", "u", "n", "p", "f", "a", "z", "y"]
-# Bases that may appear with a prefix; a bare single letter (m, g, h, d, ...) is far more often a
-# variable than a unit, so only the bare bases below count without a prefix.
-_BASES = ["V", "A", "S", "Ohm", "F", "s", "Hz", "mol", "M", "g", "m", "L", "l", "K", "C", "W", "J", "N", "Pa",
-          "H", "Wb", "T"]
-_BARE = {"V", "A", "S", "Ohm", "F", "s", "Hz", "mol", "Pa", "Wb", "min"}
-UNITS = _BARE | {p + b for p in _PREFIXES for b in _BASES}
-
-_KEYWORDS = {
-    "model", "neuron", "synapse", "state", "parameters", "internals", "equations", "input", "output", "update",
-    "onReceive", "onCondition", "function", "inline", "kernel", "recordable", "return", "if", "elif", "else",
-    "for", "while", "in", "step", "and", "or", "not", "true", "false", "True", "False", "inf", "spike",
-    "continuous", "real", "integer", "boolean", "string", "void", "e", "t",
-}
-
-_IDENT = r"[A-Za-z_][A-Za-z_0-9]*"
-_TOKEN = re.compile(r"""
-    (?P<num>(?:\d+\.\d*|\.\d+|\d+)(?:[eE][+-]?\d+)?)
-  | (?P<ident>[A-Za-z_][A-Za-z_0-9]*'*)
-  | (?P<op>\*\*|[-+*/%()\[\],=<>!:;?.@&|~^{}])
-  | (?P<ws>\s+)
-  | (?P<other>.)
-""", re.VERBOSE)
-
-# a declaration: names, then a type, then "=", "<-", "[[" or the end of the code
-_TYPE = r"(?:\(?\s*(?:1|[A-Za-z_][A-Za-z_0-9]*)[A-Za-z_0-9\s/*()]*?)"
-_DECL = re.compile(rf"^(?P<indent>\s*)(?P<mods>(?:recordable\s+|inline\s+)*)"
-                   rf"(?P<names>{_IDENT}'*(?:\[[^\]]*\])?(?:\s*,\s*{_IDENT}'*)*)"
-                   rf"(?P<type>\s+{_TYPE})\s*(?P<rest>=.*|<-.*|\[\[.*)?$")
-_PORT = re.compile(rf"^\s*(?P<name>{_IDENT})\s*(?:\[\s*{_IDENT}\s*\])?(?P<type>\s+[^<]*?)?\s*<-")
-_FUNC = re.compile(rf"^\s*function\s+(?P<name>{_IDENT})\s*\((?P<args>[^)]*)\)(?P<ret>[^:]*):")
-_KERNEL = re.compile(rf"^\s*kernel\s+(?P<names>{_IDENT}(?:\s*,\s*{_IDENT})*)\s*=")
-_FOR = re.compile(rf"^\s*for\s+(?P<name>{_IDENT})\s+in\b")
-_HEADER = re.compile(rf"^(?P<indent>\s*)(?P<kw>neuron|synapse)(?P<rest>\s+{_IDENT}\s*:)")
-_OUTPUT_SPIKE = re.compile(r"^(?P<indent>\s*)spike\s*\((?P<args>[^)]*)\)\s*$")
-_ANNOTATION = re.compile(r"\s*@nest::(?P<what>delay|weight)\b")
-_EMIT = re.compile(r"\b(?P<fn>emit_spike|deliver_spike)\s*\(")
-_BLOCK = re.compile(rf"^\s*(?P<name>{_IDENT})\s*(?:\(.*\))?\s*:\s*$")
+from nestml_lab.codegen.upgrade_syntax import (ANNOTATION, BLOCK, DECL, EMIT, HEADER, IDENT, OUTPUT_SPIKE, TYPED_PORT,
+                                               UNITS, call_args, declared_names, fix_units, is_keyword_line,
+                                               missing_update_block, rescale_port_uses, strip_newline,
+                                               typed_spike_ports, uses)
 
 
 @dataclass
@@ -148,157 +111,6 @@ class UpgradeResult:
         return out
 
 
-# --------------------------------------------------------------------------- helpers
-
-def _strip_newline(line: str) -> tuple[str, str]:
-    body = line.rstrip("\r\n")
-    return body, line[len(body):]
-
-
-def _declared_names(codes: list[str]) -> set[str]:
-    """Every name the model declares anywhere: variables, parameters, ports, kernels, functions, arguments."""
-    names: set[str] = set()
-    for code in codes:
-        if m := _FUNC.match(code):
-            names.add(m.group("name"))
-            for arg in m.group("args").split(","):
-                parts = arg.split()
-                if parts:
-                    names.add(parts[0])
-            continue
-        if m := _KERNEL.match(code):
-            names.update(n.strip() for n in m.group("names").split(","))
-            continue
-        if m := _FOR.match(code):
-            names.add(m.group("name"))
-            continue
-        if m := _PORT.match(code):
-            names.add(m.group("name"))
-            continue
-        if (m := _DECL.match(code)) and not _is_keyword_line(m):
-            names.update(n.strip() for n in m.group("names").split(","))
-    return names
-
-
-def _is_keyword_line(m: re.Match) -> bool:
-    first = m.group("names").split(",")[0].strip()
-    return first in _KEYWORDS or m.group("type").strip().split()[0].rstrip(":") in {"in", "step"}
-
-
-def _expression_spans(code: str) -> list[tuple[int, int]]:
-    """The parts of a line of code that are expressions (where a free-standing unit can occur)."""
-    if _FUNC.match(code) or _PORT.match(code) or _HEADER.match(code):
-        return []
-    if _BLOCK.match(code) and "(" not in code:
-        return []
-    m = _DECL.match(code)
-    if m and not _is_keyword_line(m):
-        rest = m.group("rest")
-        if rest and rest.startswith("="):
-            start = m.start("rest") + 1
-            end = len(code)
-            # a trailing [[ guard ]] is an expression too; keep it in the span
-            return [(start, end)]
-        if rest and rest.startswith("[["):
-            return [(m.start("rest"), len(code))]
-        return []
-    return [(0, len(code))]
-
-
-def _fix_units(code: str, declared: set[str]) -> tuple[str, list[str]]:
-    """Put a ``1`` before every free-standing unit in the expression parts of ``code``."""
-    spans = _expression_spans(code)
-    if not spans:
-        return code, []
-    fixed_units = []
-    out = []
-    pos = 0
-    for start, end in spans:
-        out.append(code[pos:start])
-        tokens = [(m.lastgroup, m.group()) for m in _TOKEN.finditer(code[start:end])]
-        significant = [i for i, (kind, _) in enumerate(tokens) if kind != "ws"]
-        literal: set[int] = set()     # token indices of units that belong to a literal ("0 pA/ms")
-        for n, i in enumerate(significant):
-            kind, text = tokens[i]
-            if kind != "ident" or text not in UNITS or text in declared:
-                continue
-            prev = tokens[significant[n - 1]] if n > 0 else None
-            nxt = tokens[significant[n + 1]] if n + 1 < len(significant) else None
-            if prev is not None and (prev[0] == "num" or prev[1] in {".", "@", "::"}):
-                literal.add(i)
-                continue              # "1 mV" is already NESTML 9
-            if i >= 2 and tokens[i - 1][1] in {"/", "*"} and (i - 2) in literal:
-                literal.add(i)
-                continue              # the rest of a compound literal unit, written without spaces
-            if prev is not None and prev[0] == "ident" and prev[1] not in _KEYWORDS:
-                continue              # a type after a name: not an expression position
-            if nxt is not None and nxt[1] == "(":
-                continue              # a function call
-            after = tokens[significant[n + 2]] if n + 2 < len(significant) else None
-            guard = nxt is not None and (nxt[1] == "**" or (nxt[1] in {"*", "/"} and after is not None
-                                                            and after[0] != "num" and after[1] not in UNITS))
-            replacement = f"(1 {text})" if guard else f"1 {text}"
-            tokens[i] = (kind, replacement)
-            fixed_units.append(text)
-        _guard_literals(tokens, declared)
-        out.append("".join(text for _, text in tokens))
-        pos = end
-    out.append(code[pos:])
-    return "".join(out), fixed_units
-
-
-def _guard_literals(tokens: list, declared: set[str]) -> None:
-    """``1 pF * I_syn`` -> ``(1 pF) * I_syn``, in place: NESTML 9's grammar reads a literal's unit on through
-    ``*`` and ``/``, so it takes ``pF * I_syn`` for the unit (and reports "I_syn used before declaration" at no line).
-    """
-    sig = [i for i, (kind, _) in enumerate(tokens) if kind != "ws"]
-
-    def unit_at(n: int) -> bool:
-        if n >= len(sig):
-            return False
-        kind, text = tokens[sig[n]]
-        after = tokens[sig[n + 1]][1] if n + 1 < len(sig) else None
-        return kind == "ident" and text in UNITS and text not in declared and after != "("
-
-    for n, i in enumerate(sig):
-        if tokens[i][0] != "num" or not unit_at(n + 1) or (n > 0 and tokens[sig[n - 1]][1] in {"(1", "**"}):
-            continue
-        last = n + 1
-        while last + 2 < len(sig) and tokens[sig[last + 1]][1] in {"*", "/"} and unit_at(last + 2):
-            last += 2
-        if last + 2 < len(sig) and tokens[sig[last + 1]][1] in {"*", "/"} and tokens[sig[last + 2]][0] != "num":
-            tokens[i] = (tokens[i][0], "(" + tokens[i][1])
-            j = sig[last]
-            tokens[j] = (tokens[j][0], tokens[j][1] + ")")
-
-
-def _call_args(code: str, open_paren: int) -> tuple[list[str], int] | None:
-    """Split the arguments of the call whose '(' is at ``open_paren``; return (args, index of ')')."""
-    depth, args, current = 0, [], []
-    for i in range(open_paren, len(code)):
-        ch = code[i]
-        if ch == "(":
-            depth += 1
-            if depth == 1:
-                continue
-        elif ch == ")":
-            depth -= 1
-            if depth == 0:
-                args.append("".join(current).strip())
-                return [a for a in args if a != ""] if args != [""] else [], i
-        elif ch == "," and depth == 1:
-            args.append("".join(current).strip())
-            current = []
-            continue
-        current.append(ch)
-    return None
-
-
-def _uses(name: str, codes: list[str], skip: set[int]) -> list[int]:
-    pattern = re.compile(rf"(?<![A-Za-z_0-9.]){re.escape(name)}(?![A-Za-z_0-9])")
-    return [i for i, code in enumerate(codes) if i not in skip and pattern.search(code)]
-
-
 # --------------------------------------------------------------------------- NESTML sources
 
 def upgrade_text(text: str, path: str = "<model>", weight_variable: str | None = None) -> UpgradeResult:
@@ -341,7 +153,7 @@ def _upgrade_lines(text: str, path: str, weight_variable: str | None = None,
     bodies, endings, codes, comments = [], [], [], []
     in_doc = False
     for line in raw:
-        body, ending = _strip_newline(line)
+        body, ending = strip_newline(line)
         bodies.append(body)
         endings.append(ending)
         if body.count('"""') % 2 == 1:
@@ -356,10 +168,10 @@ def _upgrade_lines(text: str, path: str, weight_variable: str | None = None,
         code, comment = _split_comment(body)
         codes.append(code)
         comments.append(comment)
-    declared = _declared_names(codes)
+    declared = declared_names(codes)
     new_codes = list(codes)
     notes: dict[int, list[str]] = {}
-    typed_ports = _typed_spike_ports(codes)
+    typed_ports = typed_spike_ports(codes)
     delay_candidates: dict[str, int] = {}   # delay variable -> line index where it was removed from a call
     annotated_delay: dict[str, int] = {}    # delay variable -> line index of its declaration
     block = None
@@ -367,24 +179,24 @@ def _upgrade_lines(text: str, path: str, weight_variable: str | None = None,
     for i, code in enumerate(codes):
         if not code.strip():
             continue
-        if m := _BLOCK.match(code):
+        if m := BLOCK.match(code):
             block = m.group("name")
-        if m := _HEADER.match(code):
+        if m := HEADER.match(code):
             new_codes[i] = f"{m.group('indent')}model{m.group('rest')}" + code[m.end():]
             name = m.group("rest").strip().rstrip(":").strip()
             notes.setdefault(i, []).append(f"'{m.group('kw')} {name}:' is 'model {name}:' in NESTML 9")
             continue
-        if block == "output" and (m := _OUTPUT_SPIKE.match(code)):
+        if block == "output" and (m := OUTPUT_SPIKE.match(code)):
             new_codes[i] = f"{m.group('indent')}spike"
             notes.setdefault(i, []).append("the output port carries no attributes in NESTML 9 "
                                            f"(was spike({m.group('args').strip()}))")
             continue
         current = new_codes[i]
-        if m := _ANNOTATION.search(current):
+        if m := ANNOTATION.search(current):
             what = m.group("what")
-            decl = _DECL.match(current)
+            decl = DECL.match(current)
             name = decl.group("names").split(",")[0].strip() if decl else None
-            current = _ANNOTATION.sub("", current)
+            current = ANNOTATION.sub("", current)
             if what == "delay" and name:
                 annotated_delay[name] = i
                 notes.setdefault(i, []).append("@nest::delay removed: the delay is set through NEST's "
@@ -400,14 +212,14 @@ def _upgrade_lines(text: str, path: str, weight_variable: str | None = None,
                                                    "synapse in the manifest (models/module.yaml)")
         # emit_spike(w, d) / deliver_spike(w, d)
         search_from = 0
-        while m := _EMIT.search(current, search_from):
-            parsed = _call_args(current, m.end() - 1)
+        while m := EMIT.search(current, search_from):
+            parsed = call_args(current, m.end() - 1)
             if parsed is None:
                 result.findings.append(Finding(i + 1, f"{m.group('fn')}( without a closing ')' on this line"))
                 break
             args, close = parsed
             fn = m.group("fn")
-            if len(args) == 2 and re.fullmatch(_IDENT, args[1]):
+            if len(args) == 2 and re.fullmatch(IDENT, args[1]):
                 delay_candidates.setdefault(args[1], i)
                 replacement = f"emit_spike({args[0]})"
                 notes.setdefault(i, []).append(f"{fn}(w, {args[1]}) -> emit_spike(w): the delay '{args[1]}' is "
@@ -437,12 +249,12 @@ def _upgrade_lines(text: str, path: str, weight_variable: str | None = None,
             notes.setdefault(i, []).append(f"spike port '{name}' is untyped in NESTML 9 (it counts spikes, 1/s); "
                                            "its uses are rescaled to keep their unit")
         elif typed_ports:
-            current, rescaled = _rescale_port_uses(current, typed_ports, codes, unit_kernels)
+            current, rescaled = rescale_port_uses(current, typed_ports, codes, unit_kernels)
             if rescaled:
                 notes.setdefault(i, []).append(", ".join(rescaled) + ": a spike port counts spikes (1/s) in "
                                                "NESTML 9 and its convolution has the kernel's unit; the factors "
                                                "keep the old unit (the sum of weights)")
-        fixed, units = _fix_units(current, declared)
+        fixed, units = fix_units(current, declared)
         if units:
             notes.setdefault(i, []).append(
                 "free-standing unit(s) " + ", ".join(dict.fromkeys(units)) + " written as '1 <unit>' "
@@ -455,13 +267,13 @@ def _upgrade_lines(text: str, path: str, weight_variable: str | None = None,
     # delay variables: remove the declaration when nothing but the removed argument used it
     removed_lines: set[int] = set()
     for name, where in {**delay_candidates, **annotated_delay}.items():
-        decl_lines = [j for j, c in enumerate(new_codes) if (d := _DECL.match(c)) and not _is_keyword_line(d)
+        decl_lines = [j for j, c in enumerate(new_codes) if (d := DECL.match(c)) and not is_keyword_line(d)
                       and [n.strip() for n in d.group("names").split(",")] == [name]]
         if not decl_lines:
             result.removed_delay_variables.append(name)
             continue
         j = decl_lines[0]
-        others = _uses(name, new_codes, skip={j})
+        others = uses(name, new_codes, skip={j})
         if others:
             result.findings.append(Finding(j + 1, f"'{name}' was the spike delay but is still used on line(s) "
                                                   f"{', '.join(str(k + 1) for k in others)}; kept. Its value no "
@@ -473,7 +285,7 @@ def _upgrade_lines(text: str, path: str, weight_variable: str | None = None,
                                        "now NEST's `delay` in syn_spec")
 
     # a compartmental model (@mechanism::) has no update block: NEST's compartment tree integrates it
-    added = None if any("@mechanism::" in c for c in codes) else _missing_update_block(new_codes, codes, removed_lines)
+    added = None if any("@mechanism::" in c for c in codes) else missing_update_block(new_codes, codes, removed_lines)
     if added is not None:
         j, block = added
         notes.setdefault(j, []).append("an update: block with integrate_odes() added: NESTML 9 integrates the "
@@ -497,76 +309,10 @@ def _upgrade_lines(text: str, path: str, weight_variable: str | None = None,
     return result
 
 
-_TYPED_PORT = re.compile(rf"^\s*(?P<name>{_IDENT})\s+(?!integer\b|boolean\b)(?P<unit>[A-Za-z_][^<]*?)"
-                         r"\s*<-\s*(?:(?:excitatory|inhibitory)\s+)*spike\b")
-
-
-def _typed_spike_ports(codes: list[str]) -> dict[str, int]:
-    """Spike ports declared with a single unit or ``real`` (``spikes pA <- spike``): name -> line index."""
-    out = {}
-    for i, code in enumerate(codes):
-        m = _TYPED_PORT.match(code)
-        if m and (m.group("unit").strip() in UNITS or m.group("unit").strip() == "real"):
-            out[m.group("name")] = i
-    return out
-
-
-def _port_unit(codes: list[str], line: int) -> str:
-    return _TYPED_PORT.match(codes[line]).group("unit").strip()
-
-
-def _rescale_port_uses(code: str, ports: dict[str, int], codes: list[str],
-                       unit_kernels: set = frozenset()) -> tuple[str, list[str]]:
-    """A port of unit U: ``convolve(K, spikes)`` -> ``(convolve(K, spikes) * 1 U)`` (a convolution with a spike
-    port has the kernel's unit in NESTML 9), any other use ``spikes`` -> ``(spikes * 1 U * 1 s)``; a ``real``
-    port: ``spikes`` -> ``(spikes * 1 s)``. Not in ``onReceive(spikes)`` or ``spikes.x``.
-    """
-    if re.match(r"^\s*onReceive\s*\(", code):
-        return code, []
-    done = []
-    for name, line in ports.items():
-        unit = _port_unit(codes, line)
-        factor = "" if unit == "real" else f" * 1 {unit}"
-        held: list[str] = []
-
-        def hold(m: re.Match, factor=factor, held=held) -> str:
-            given = m.group("kernel") in unit_kernels    # the kernel's own unit is on it already
-            held.append(f"({m.group(0)}{factor})" if factor and not given else m.group(0))
-            return f"\0{len(held) - 1}\0"
-
-        new = re.sub(rf"\bconvolve\s*\(\s*(?P<kernel>{_IDENT})\s*,\s*{re.escape(name)}\s*\)", hold, code)
-        pattern = re.compile(rf"(?<![\w.]){re.escape(name)}\b(?!\s*\.|\s*\()")
-        new = pattern.sub(f"({name}{factor} * 1 s)", new)
-        new = re.sub(r"\x00(\d+)\x00", lambda m: held[int(m.group(1))], new)
-        if new != code:
-            what = f"convolve(..., {name}){factor}" if held and factor else f"'{name}' -> '({name}{factor} * 1 s)'"
-            done.append(what)
-            code = new
-    return code, done
-
-
-def _missing_update_block(new_codes: list[str], codes: list[str], removed: set[int]) -> tuple[int, str] | None:
-    """Where to add ``update: integrate_odes()``: after the model's last line, if it has equations but no update."""
-    blocks = {}
-    for i, code in enumerate(codes):
-        if m := _BLOCK.match(code):
-            blocks.setdefault(m.group("name"), (i, len(code) - len(code.lstrip())))
-    if "equations" not in blocks or "update" in blocks:
-        return None
-    if any(re.search(r"\bintegrate_odes\s*\(", c) for c in codes):
-        return None
-    last = max((i for i, c in enumerate(new_codes) if c.strip() and i not in removed), default=None)
-    if last is None:
-        return None
-    indent = " " * blocks["equations"][1]
-    body = indent + ("    " if indent else "    ")
-    return last, f"\n\n{indent}update:\n{body}integrate_odes()"
-
-
 def _old_syntax_findings(code: str, i: int, result: UpgradeResult) -> None:
     """Older constructs the upgrade does not rewrite, because the rewrite changes meaning or needs a choice."""
     stripped = code.strip()
-    m = _TYPED_PORT.match(code)
+    m = TYPED_PORT.match(code)
     if m and m.group("unit").strip() not in UNITS and m.group("unit").strip() != "real":
         result.findings.append(Finding(i + 1, f"spike port '{m.group('name')}' has a unit expression "
                                               f"({m.group('unit').strip()}): in NESTML 9 spike ports are untyped "

@@ -226,6 +226,6 @@ def _say(record: dict, p: Point, records: dict, failed: list, total: int, log) -
 
 
 def _in_notebook() -> bool:
-    from nestml_lab.module_cache import _in_notebook as inside
+    from nestml_lab.progress import in_notebook as inside
 
     return inside()

@@ -238,3 +238,14 @@ def test_speed_rewrites_off_leave_nestmls_code():
 def test_flag_rewrites_edit_no_code():
     assert all(p.run is None and p.flag.startswith("-f") for p in edits.PASSES if p.kind == edits.FLAG)
     assert {p.name for p in edits.PASSES if p.kind == edits.FLAG} == {"no_math_errno", "direct_calls"}
+
+
+def test_the_pipeline_page_lists_the_passes_in_their_order():
+    """docs/pipeline.md's table of passes is the table's order (the docs say what the code does)."""
+    import re
+
+    page = (Path(__file__).resolve().parents[2] / "docs" / "pipeline.md").read_text()
+    rows = re.findall(r"^\| (\d+) \| `(\w+)`", page, re.M)
+    running = [p.name for p in edits.PASSES if p.run is not None]
+    assert [name for _, name in rows] == running
+    assert [int(n) for n, _ in rows] == list(range(1, len(running) + 1))
