@@ -315,12 +315,17 @@ def moved_parameters(m: Model) -> str:
     return ""
 
 
+def _found(result: tuple[str, bool], what: str) -> str:
+    """The text a patch returned, or NoMatch naming ``what`` where it did not find NESTML's code."""
+    text, found = result
+    if not found:
+        raise NoMatch(what)
+    return text
+
+
 def history_entry(m: Model) -> str:
     """A co-generated neuron keeps a history entry until the one after it has been read as well."""
-    text, found = keep_preceding_history_entry(m.cpp)
-    if not found:
-        raise NoMatch("the history pruning")
-    m.cpp = text
+    m.cpp = _found(keep_preceding_history_entry(m.cpp), "the history pruning")
     return ""
 
 
@@ -328,37 +333,26 @@ def unused_tau_minus(m: Model) -> str:
     """A co-generated neuron refuses a new tau_minus, naming its synapses' time constants."""
     taus = {s.model: [v + names.MOVED_VARIABLE + s.plain for v in moved_variables(m.header, s.plain)
                       if v.startswith("tau")] for s in m.unit.synapses.values()}
-    text, found = refuse_unused_tau_minus(m.header, taus)
-    if not found:
-        raise NoMatch("the set_status")
-    m.header = text
+    m.header = _found(refuse_unused_tau_minus(m.header, taus), "the set_status")
     return ""
 
 
 def gap_junctions(m: Model) -> str:
     """A gap-junction neuron takes part in NEST's waveform relaxation as NEST's own do."""
     text, missing = gap_junction_neuron(m.cpp, m.name)
-    if missing:
-        raise NoMatch(f"the gap-junction code ({', '.join(missing)})")
-    m.cpp = text
+    m.cpp = _found((text, not missing), f"the gap-junction code ({', '.join(missing)})")
     return ""
 
 
 def wrong_neuron(m: Model) -> str:
     """A co-generated synapse connected to another neuron raises NEST's IllegalConnection, not exit(1)."""
-    text, found = refuse_wrong_neuron(m.header)
-    if not found:
-        raise NoMatch("the connection check")
-    m.header = text
+    m.header = _found(refuse_wrong_neuron(m.header), "the connection check")
     return ""
 
 
 def volume_transmitter(m: Model) -> str:
     """A vt-port synapse's common properties report its volume transmitter."""
-    text, found = report_volume_transmitter(m.header)
-    if not found:
-        raise NoMatch("the vt-port code")
-    m.header = text
+    m.header = _found(report_volume_transmitter(m.header), "the vt-port code")
     return ""
 
 
