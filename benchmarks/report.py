@@ -85,6 +85,10 @@ def markdown(r: dict) -> str:
                        f"{_s(cold)} (everything) | only the edited unit is regenerated and recompiled |")
             out.append(f"| no NEST probe (nest_version passed to NESTML) and cmake only when its arguments change "
                        f"| {_s(nochange)} for nothing changed | | no process imports NEST during `make module` |")
+        if b.get("notebook_loop"):
+            from benchmarks.notebook_loop import markdown as notebook_markdown
+
+            out += notebook_markdown(b["notebook_loop"])
         out.append("")
     br = r.get("brunel")
     if br:

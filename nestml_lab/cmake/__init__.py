@@ -197,6 +197,10 @@ def compile_module(module: str, generated_dir: Path, build_dir: Path, target: Ne
     times = build / "compile-times.txt"   # written by timed_launcher.sh: start, end, output per compilation and link
     times.write_text("")
     env = dict(os.environ, NESTML_LAB_TIMES=str(times))
+    # ccache hashes the paths a compilation names; below the build folder, relative ones: a translation unit of
+    # the same text compiled in another build folder (a notebook cell's edit is a new folder of the module cache,
+    # whose synapse's unit did not change) is then found in the compiler cache
+    env.setdefault("CCACHE_BASEDIR", str(Path(generated_dir).resolve().parent))
     for attempt in (1, 2):
         _run([cmake, "--build", str(build), "-j", str(jobs or os.cpu_count())], log_path, "compile", generated_dir,
              progress=log, env=env)
