@@ -81,14 +81,18 @@ def _notebook(neuron: Path, synapse: Path, repeats: int):
 
 def bench_notebook_loop(quick: bool) -> dict:
     """The notebook cell: first call, a parameter default edited, an equation edited; medians and stages; then the
-    same without the compiler cache's relative paths (the lever: ``CCACHE_BASEDIR``, set by every build).
+    same without each lever: the compiler cache's relative paths (``CCACHE_BASEDIR``, set by every build), R11.
     """
     res = _loop(quick, lever=True)
     res["without_relative_paths"] = _loop(quick, lever=False)["calls"]
+    from nestml_lab.codegen.edits import REWRITES
+
+    without = ",".join(r for r in REWRITES if r != "defaults_unit")
+    res["without_defaults_unit"] = _loop(quick, lever=True, rewrites=without)["calls"]
     return res
 
 
-def _loop(quick: bool, lever: bool) -> dict:
+def _loop(quick: bool, lever: bool, rewrites: str | None = None) -> dict:
     """One kernel's run of the cell and its edits, in a fresh module cache and compiler cache."""
     import nbclient
 
@@ -97,7 +101,7 @@ def _loop(quick: bool, lever: bool) -> dict:
     work = Path(tempfile.mkdtemp(prefix="notebook-loop-"))
     # with the lever the build sets CCACHE_BASEDIR (none here); without, "" keeps ccache's paths absolute
     env = {"NESTML_LAB_CACHE": str(work / "cache"), "CCACHE_DIR": str(work / "ccache"),
-           "CCACHE_BASEDIR": None if lever else ""}
+           "CCACHE_BASEDIR": None if lever else "", "NESTML_LAB_REWRITES": rewrites}
     saved = {k: os.environ.get(k) for k in env}
     for k, v in env.items():   # the kernel inherits them
         if v is None:
@@ -107,7 +111,8 @@ def _loop(quick: bool, lever: bool) -> dict:
     try:
         nb = _notebook(models / "seed001_izhikevich_neuron.nestml", models / "seed001_stdp_synapse.nestml", repeats)
         log(f"[bench/notebook] seed 001's neuron + synapse in a Jupyter kernel: first call, then {repeats} x "
-            f"{' and '.join(EDITS)} edited" + ("" if lever else "; the compiler cache without relative paths"))
+            f"{' and '.join(EDITS)} edited" + ("" if lever else "; the compiler cache without relative paths")
+            + (f"; rewrites {rewrites}" if rewrites else ""))
         nbclient.NotebookClient(nb, timeout=1800, kernel_name="python3",
                                 resources={"metadata": {"path": str(work)}}).execute()
     finally:
@@ -154,6 +159,14 @@ def markdown(r: dict) -> list[str]:
                 "(`CCACHE_BASEDIR`, set by every build), so that a cell's edit, a new folder of the module cache, finds "
                 "the translation units whose text did not change (the synapse's, 9 s):", "",
                 "| the cell | with | without | without / with |", "|---|---|---|---|"]
+        for label, c in r["calls"].items():
+            a, b = c["seconds"]["median"], off[label]["seconds"]["median"]
+            out.append(f"| {label} | {a:.1f} s | {b:.1f} s | {b / a:.2f} |")
+    off = r.get("without_defaults_unit")
+    if off:
+        out += ["", "Lever: R11 `defaults_unit`, a neuron's literal defaults in a translation unit of their own, so that "
+                "an edited default leaves the neuron's unit (5-6 s, twice for a pair's plain and co-generated neuron) "
+                "to the compiler cache:", "", "| the cell | with | without | without / with |", "|---|---|---|---|"]
         for label, c in r["calls"].items():
             a, b = c["seconds"]["median"], off[label]["seconds"]["median"]
             out.append(f"| {label} | {a:.1f} s | {b:.1f} s | {b / a:.2f} |")

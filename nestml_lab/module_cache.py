@@ -32,6 +32,9 @@ from nestml_lab.progress import Lines, Say
 #: Environment variable naming the cache folder (default: ``$XDG_CACHE_HOME/nestml-lab``, else
 #: ``~/.cache/nestml-lab``).
 CACHE_ENV = "NESTML_LAB_CACHE"
+#: Environment variable naming the speed rewrites of the calls' builds: ``all`` (default), ``none`` (NESTML's code as
+#: it is, as ``nestml-lab module --no-rewrites``), or a comma-separated list of them (docs/pipeline.md).
+REWRITES_ENV = "NESTML_LAB_REWRITES"
 #: NESTML's suffix for the models of ``generate_code_for``.
 SUFFIX = "_nestml"
 #: codegen_opts keys the notebook calls understand (others are refused, naming these).
@@ -388,8 +391,26 @@ def _checked(sources: dict, manifest: dict, module_name: str | None):
     return checked
 
 
+def _rewrites() -> dict:
+    """The manifest's ``rewrites:`` from :data:`REWRITES_ENV`, when set."""
+    value = os.environ.get(REWRITES_ENV, "").strip()
+    if not value:
+        return {}
+    if value in ("all", "none"):
+        return {"rewrites": value}
+    from nestml_lab.codegen.edits import REWRITES
+
+    names = [n.strip() for n in value.split(",") if n.strip()]
+    unknown = sorted(set(names) - set(REWRITES))
+    if unknown:
+        raise ValueError(f"{REWRITES_ENV}={value!r}: unknown rewrite(s) {unknown}; give all, none or a comma-separated "
+                         f"list of {', '.join(REWRITES)}")
+    return {"rewrites": names}
+
+
 def _build(sources: dict, manifest: dict, module_name: str | None, say: Say):
     """Build (or find in the cache) the module of these sources and manifest; return its loaded stamp."""
+    manifest = {**manifest, **_rewrites()}   # part of the key: another choice of rewrites is another module
     from nestml_lab import module as modules
     from nestml_lab.nest_loading import put_on_search_path
     from nestml_lab.codegen import manifest as manifests

@@ -286,8 +286,10 @@ def _install_unit(unit: Unit, manifest: Manifest, src: Path, dest: Path, key: st
         raise
     for m in models:
         outcomes[f"{m.name}.h"] = by_model[m.name]
-        if m.kind == "neuron":
-            outcomes[f"{m.name}.cpp"] = by_model[m.name]
+        if m.kind == "neuron":   # and the files a rewrite added for it (R11: <neuron>_defaults.cpp)
+            for name in texts:
+                if name == f"{m.name}.cpp" or name.startswith(f"{m.name}_defaults."):
+                    outcomes[name] = by_model[m.name]
     _finish_unit(tmp, dest, texts, outcomes, manifest, key,
                  solver=unit.solver if unit.solver != "rk45" else "rk45 (NESTML's default)")
 
@@ -333,6 +335,8 @@ def _write_registration(manifest: Manifest, units: list[Unit], units_dir: Path, 
     sources = [str(reg_dir / f"{manifest.module}.cpp")]
     for u in units:
         sources += [str(units_dir / u.uid / f"{n}.cpp") for n in u.neurons]
+        sources += [str(units_dir / u.uid / f"{n}_defaults.cpp") for n in u.neurons   # R11
+                    if (units_dir / u.uid / f"{n}_defaults.cpp").is_file()]
         if u.compartmental:
             sources += [str(units_dir / u.uid / f"{prefix}_{n}.cpp") for n in u.neurons for prefix in _CM_PARTS
                         if (units_dir / u.uid / f"{prefix}_{n}.cpp").is_file()]

@@ -28,7 +28,8 @@ AEIF = "neuron-aeif_cond_exp_neuron"
 #: the test of each pass below; a pass without one fails test_every_pass_has_an_offline_test
 TESTED = {"history_entry", "post_trace_euler", "unused_tau_minus", "gap_junctions", "input_buffer", "trace_lookup",
           "post_values", "zero_terms", "moved_parameters", "wrong_neuron", "volume_transmitter", "synapse_layout",
-          "no_history", "no_last_spike", "lazy_traces", "non_finite", "fixed_step", "no_math_errno", "direct_calls"}
+          "no_history", "no_last_spike", "lazy_traces", "non_finite", "fixed_step", "no_math_errno", "direct_calls",
+          "defaults_unit"}
 
 
 def unit(uid: str, solver: str = "rk45", rewrites=edits.REWRITES, damage=None, folder: str | None = None):
@@ -75,7 +76,8 @@ def test_every_pass_has_an_offline_test():
 
 def test_the_table_is_the_registry_the_manifest_reads():
     assert edits.REWRITES == ("input_buffer", "trace_lookup", "synapse_layout", "no_math_errno", "direct_calls",
-                              "zero_terms", "no_history", "no_last_spike", "lazy_traces", "post_values")
+                              "zero_terms", "no_history", "no_last_spike", "lazy_traces", "post_values",
+                              "defaults_unit")
     assert edits.compile_flags(edits.REWRITES) == {"no_math_errno": "-fno-math-errno",
                                                    "direct_calls": "-fno-semantic-interposition"}
     assert edits.compile_flags(("input_buffer",)) == {}
@@ -226,6 +228,30 @@ def test_lazy_traces():
     _, outs = edited(unit(TRIPLE))
     triplet = next(o for m, o in outs.items() if m.startswith("stdp_triplet_synapse"))
     assert triplet["lazy_traces"].applied and triplet["lazy_traces"].detail.startswith("tr_r2 advanced once")
+
+
+def test_defaults_unit():
+    """R11: the literal defaults leave the neuron's file for a file of numbers; an edited default changes only it."""
+    plain = "iaf_psc_exp_neuron_nestml"
+    texts, outs = edited(unit(TRIPLE))
+    assert outs[plain]["defaults_unit"].applied and "V_th" in outs[plain]["defaults_unit"].detail
+    table = texts[f"{plain}_defaults.cpp"]
+    assert "extern const double nestml_lab_defaults_iaf_psc_exp_neuron_nestml[] = {" in table
+    assert "#include \"" not in table   # no NEST header: milliseconds to compile
+    cpp = texts[f"{plain}.cpp"]
+    assert "P_.V_th = nestml_lab_defaults_iaf_psc_exp_neuron_nestml[" in cpp
+    assert ("extern const double nestml_lab_defaults_iaf_psc_exp_neuron_nestml[];\n\nvoid "
+            "iaf_psc_exp_neuron_nestml::init_state_internal_()") in cpp   # declared before the definition's line
+    assert "S_.V_m = P_.E_L;" in cpp and "S_.r_ref = 0;" in cpp   # another variable, an integer: stay
+    # a default edited in the model: the neuron's file is the same text, its table is not
+    raw = (FIXTURES / TRIPLE / f"{plain}.cpp").read_text()
+    old = next(line for line in raw.splitlines() if line.startswith("  P_.V_th = ") and "// as mV" in line)
+    edited_texts, _ = edited(unit(TRIPLE, damage=replace(old, "  P_.V_th = (-50.); // as mV", plain + ".cpp")))
+    assert edited_texts[f"{plain}.cpp"] == cpp and edited_texts[f"{plain}_defaults.cpp"] != table
+    assert "  (-50.),   // V_th\n" in edited_texts[f"{plain}_defaults.cpp"]
+    # NESTML's blocks not found: NESTML's code kept, no table
+    texts, outs = edited(unit(TRIPLE, damage=replace("  // initial values for parameters\n", "", plain + ".cpp")))
+    assert not outs[plain]["defaults_unit"].applied and f"{plain}_defaults.cpp" not in texts
 
 
 def test_speed_rewrites_off_leave_nestmls_code():

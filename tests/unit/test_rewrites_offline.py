@@ -30,6 +30,7 @@ def installed(tmp_path_factory):
     dest = work / UNIT
     generate._install_unit(unit, manifest, src, dest, key="test", nestml_key="raw")
     texts = {f.name: f.read_text() for f in dest.iterdir() if f.suffix in (".h", ".cpp")}
+    assert {f"{NEURON}_defaults.cpp", f"{PLAIN}_defaults.cpp"} <= set(texts)   # R11's files, installed
     return texts, json.loads((dest / "REWRITES.json").read_text()), dest
 
 
@@ -37,7 +38,7 @@ def test_every_rewrite_applies_to_nestml_9s_output(installed):
     _, report, _ = installed
     applied = {(o["rewrite"], o["model"]) for o in report if o["applied"]}
     assert applied == {("input_buffer", NEURON), ("input_buffer", PLAIN), ("trace_lookup", NEURON),
-                       ("synapse_layout", SYNAPSE)}, report
+                       ("synapse_layout", SYNAPSE), ("defaults_unit", NEURON), ("defaults_unit", PLAIN)}, report
     lookup = next(o for o in report if o["rewrite"] == "trace_lookup")
     assert "propagators only" in lookup["detail"]   # a GSL neuron: the getter also steps its integrator
 

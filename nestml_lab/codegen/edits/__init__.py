@@ -4,7 +4,7 @@ Three kinds, and what each does where NESTML's code is not what it expects:
 
 - ``fix`` (``fixes.py``): NESTML's code misleads a user or is wrong. Fails closed: the build stops with one
   error naming the pass, the model and the NESTML version.
-- ``speed`` (``inputs.py``, ``traces.py``, ``synapses.py``): a rewrite R1-R10 that makes the code run as
+- ``speed`` (``inputs.py``, ``traces.py``, ``synapses.py``, ``defaults.py``): a rewrite R1-R11 that makes the code run as
   fast as NEST's own models and changes no result. Fails open: NESTML's code is kept, and the build's rewrite
   report says why (module.yaml ``rewrites:`` selects them; ``flag`` rewrites are compiler flags of the module).
 - ``solver`` (``solvers.py``): the step of a numeric solver NESTML lacks. Fails closed.
@@ -29,7 +29,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
-from nestml_lab.codegen.edits import fixes, inputs, solvers, synapses, traces
+from nestml_lab.codegen.edits import defaults, fixes, inputs, solvers, synapses, traces
 from nestml_lab.codegen.edits.cpp import NoMatch, NotApplicable, Refused
 from nestml_lab.codegen.edits.model import Model, Outcome, SynapseFacts, UnitFacts
 from nestml_lab.codegen.errors import CodegenError
@@ -51,7 +51,7 @@ class Pass:
     kind: str
     on: str
     run: Callable[[Model], str] | None
-    label: str = ""   # R1-R10 for the rewrites (docs and BENCHMARKS.md name them so)
+    label: str = ""   # R1-R11 for the rewrites (docs and BENCHMARKS.md name them so)
     flag: str = ""    # the compiler flag of a flag rewrite
 
     def summary(self) -> str:
@@ -80,6 +80,7 @@ PASSES = (
     Pass("lazy_traces", SPEED, "paired synapse", synapses.lazy_traces, "R9"),
     Pass("non_finite", FIX, "model", fixes.non_finite),
     Pass("fixed_step", SOLVER, "neuron", solvers.fixed_step),
+    Pass("defaults_unit", SPEED, "neuron", defaults.defaults_unit, "R11"),
     Pass("no_math_errno", FLAG, "module", None, "R4", "-fno-math-errno"),
     Pass("direct_calls", FLAG, "module", None, "R5", "-fno-semantic-interposition"),
 )
@@ -96,7 +97,7 @@ _ON = {
     "module": lambda m: False,
 }
 
-#: The speed rewrites' names (module.yaml ``rewrites:``), in the order of their labels R1-R10.
+#: The speed rewrites' names (module.yaml ``rewrites:``), in the order of their labels R1-R11.
 REWRITES = tuple(p.name for p in sorted((p for p in PASSES if p.kind in (SPEED, FLAG)), key=lambda p: int(p.label[1:])))
 #: The numeric solvers' names (module.yaml ``solvers:``) -> :class:`solvers.Solver`.
 SOLVERS = solvers.SOLVERS
