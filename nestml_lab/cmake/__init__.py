@@ -43,13 +43,28 @@ def _check_compiler() -> str:
     return cxx
 
 
-_SOURCE_ERROR = re.compile(r"^(/[^:\s]+\.(?:h|cpp)):\d+:\d+: (?:fatal )?error:", re.M)
+_SOURCE_ERROR = re.compile(r"^([^:\s]+\.(?:h|cpp)):\d+:\d+: (?:fatal )?error:", re.M)
+
+
+def _generated_file(name: str, generated_dir: Path | None) -> Path | None:
+    """The generated file a compiler message names: by its absolute path, or by one relative to the compiler's
+    folder (ccache's base_dir makes the paths below the build folder relative: ``../../generated/units/...``).
+    """
+    if generated_dir is None:
+        return None
+    path = Path(name)
+    if path.is_absolute():
+        return path if generated_dir in path.parents else None
+    if generated_dir.name in path.parts:
+        found = generated_dir.joinpath(*path.parts[path.parts.index(generated_dir.name) + 1:])
+        return found if found.is_file() else None
+    return None
 
 
 def _failing_model(log_text: str, generated_dir: Path | None) -> str | None:
     for m in _SOURCE_ERROR.finditer(log_text):
-        path = Path(m.group(1))
-        if generated_dir is not None and generated_dir in path.parents:
+        path = _generated_file(m.group(1), generated_dir)
+        if path is not None:
             return path.stem
     return None
 
@@ -85,6 +100,10 @@ def _run(cmd: list[str], log: Path, stage: str, generated_dir: Path | None = Non
         text = log.read_text(errors="replace")[start:]
         model = _failing_model(text, generated_dir) if stage == "compile" else None
         first = next((ln for ln in text.splitlines() if " error" in ln or "Error" in ln), "").strip()
+        named = _SOURCE_ERROR.match(first)
+        found = _generated_file(named.group(1), generated_dir) if named else None
+        if found is not None:   # the file as the user can open it, not relative to the compiler's folder
+            first = str(found) + first[len(named.group(1)):]
         if not first:   # no line says "error": the last lines the tool printed say more than nothing
             first = " | ".join(ln.strip() for ln in text.splitlines()[-4:] if ln.strip())
         raise BuildError(stage, f"{' '.join(cmd[:2])} failed (exit {proc.returncode}): {first or 'no output'}",

@@ -98,6 +98,8 @@ def test_compile_error_names_the_model_and_log_and_keeps_the_module(checkout):
     assert "[compile]" in out.stderr
     assert "model: static_synapse_nestml" in out.stderr
     assert "build.log" in out.stderr
+    # the failing file as the user can open it (the compiler, run by ccache with relative paths, says ../../)
+    assert str(checkout / "build" / "generated" / "units" / "synapse-static_synapse") in out.stderr, out.stderr
     assert _digest(so) == before and _loads(checkout)
 
 
@@ -213,10 +215,14 @@ def test_a_build_killed_then_run_again_installs_a_good_module(checkout, kill_at)
     before, stamp_before = _digest(so), _stamp(checkout)
     src = checkout / "iaf_psc_exp_neuron.nestml"
     original = src.read_text()
-    src.write_text(original.replace("tau_m ms = 10 ms", f"tau_m ms = {11 if kill_at == 'generation' else 12} ms"))
-    try:
+    # an equation: a default alone would compile only the neuron's table of defaults (R11), in milliseconds
+    factor = 1.1 if kill_at == "generation" else 1.2
+    src.write_text(original.replace("/ tau_m +", f"/ (tau_m * {factor}) +"))
+    assert src.read_text() != original
+    try:   # no compiler cache: the compilation must take its seconds, whatever an earlier run left there
         proc = subprocess.Popen([sys.executable, "-m", "nestml_lab", "module"], cwd=checkout, text=True,
-                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
+                                env=dict(os.environ, CCACHE_DISABLE="1"))
         if kill_at == "generation":
             time.sleep(2.0)
         else:   # once generation is done, the compiler runs
