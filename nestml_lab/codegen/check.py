@@ -47,8 +47,9 @@ def _run_nestml(files: list[str]) -> list[dict]:
     """
     from nestml_lab.codegen.manifest import COMPARTMENTAL, is_compartmental
 
-    groups = {"NEST": [f for f in files if not is_compartmental(Path(f))],
-              COMPARTMENTAL: [f for f in files if is_compartmental(Path(f))]}
+    compartmental = {f for f in files if is_compartmental(Path(f))}
+    groups = {"NEST": [f for f in files if f not in compartmental],
+              COMPARTMENTAL: [f for f in files if f in compartmental]}
     return [e for platform, group in groups.items() if group for e in _run_target(group, platform)]
 
 

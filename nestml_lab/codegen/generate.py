@@ -284,12 +284,9 @@ def _install_unit(unit: Unit, manifest: Manifest, src: Path, dest: Path, key: st
     except CodegenError:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    for m in models:
-        outcomes[f"{m.name}.h"] = by_model[m.name]
-        if m.kind == "neuron":   # and the files a rewrite added for it (R11: <neuron>_defaults.cpp)
-            for name in texts:
-                if name == f"{m.name}.cpp" or name.startswith(f"{m.name}_defaults."):
-                    outcomes[name] = by_model[m.name]
+    for m in models:   # a model's files, and those a pass added for it, carry its outcomes in their banner
+        for name in [f"{m.name}.h", *([f"{m.name}.cpp"] if m.kind == "neuron" else []), *m.added]:
+            outcomes[name] = by_model[m.name]
     _finish_unit(tmp, dest, texts, outcomes, manifest, key,
                  solver=unit.solver if unit.solver != "rk45" else "rk45 (NESTML's default)")
 
@@ -334,12 +331,8 @@ def _write_registration(manifest: Manifest, units: list[Unit], units_dir: Path, 
                           synapse_aliases=synapse_aliases, **common))
     sources = [str(reg_dir / f"{manifest.module}.cpp")]
     for u in units:
-        sources += [str(units_dir / u.uid / f"{n}.cpp") for n in u.neurons]
-        sources += [str(units_dir / u.uid / f"{n}_defaults.cpp") for n in u.neurons   # R11
-                    if (units_dir / u.uid / f"{n}_defaults.cpp").is_file()]
-        if u.compartmental:
-            sources += [str(units_dir / u.uid / f"{prefix}_{n}.cpp") for n in u.neurons for prefix in _CM_PARTS
-                        if (units_dir / u.uid / f"{prefix}_{n}.cpp").is_file()]
+        # every .cpp of the unit: its neurons', a compartmental model's parts, the files a pass added (R11)
+        sources += sorted(str(f) for f in (units_dir / u.uid).glob("*.cpp"))
         for s in u.synapses:
             tu = reg_dir / f"{s}.cpp"
             partner = u.neurons[0] if u.uid.startswith("pair-") else None

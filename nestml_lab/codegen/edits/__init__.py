@@ -108,15 +108,6 @@ def compile_flags(enabled: tuple[str, ...]) -> dict[str, str]:
     return {p.name: p.flag for p in PASSES if p.kind == FLAG and p.name in enabled}
 
 
-def _nestml_version() -> str:
-    try:
-        from importlib.metadata import version
-
-        return version("nestml")
-    except Exception:   # noqa: BLE001 - only for a message
-        return "?"
-
-
 def edit_unit(models: list[Model], kinds: tuple = (FIX, SPEED, SOLVER)) -> dict[str, list[Outcome]]:
     """Run the passes of ``kinds`` over a unit's models (editing their texts); return each model's speed
     rewrite outcomes, by NEST name.
@@ -142,8 +133,10 @@ def edit_unit(models: list[Model], kinds: tuple = (FIX, SPEED, SOLVER)) -> dict[
                 if p.kind == SPEED:
                     outcomes[m.name].append(Outcome(p.name, m.name, False, f"{exc}; NESTML's code kept"))
                     continue
+                from nestml_lab.codegen.units import nestml_version   # units imports this package
+
                 raise CodegenError(f"[codegen] {m.unit.description}: the {p.kind} {p.name} ({p.summary()}) did "
-                                   f"not find what it expects in {m.name}: {exc}. NESTML {_nestml_version()}'s "
+                                   f"not find what it expects in {m.name}: {exc}. NESTML {nestml_version()}'s "
                                    "code is not what nestml_lab/codegen/edits expects: the pass needs reviewing "
                                    "for this NESTML version") from None
             except Refused as exc:

@@ -64,5 +64,5 @@ def defaults_unit(m: Model) -> str:
     """R11: the neuron's literal defaults in a translation unit of their own."""
     cpp, unit, detail = _defaults_unit(m.cpp, m.name)
     m.cpp = cpp
-    m.texts[f"{m.name}_defaults.cpp"] = unit
+    m.add_file(f"{m.name}_defaults.cpp", unit)
     return detail

@@ -41,6 +41,7 @@ class Model:
     kind: str              # "neuron" or "synapse"
     unit: UnitFacts
     texts: dict
+    added: list = field(default_factory=list)   # files a pass added for this model (R11's table of defaults)
 
     @property
     def cpp(self) -> str:
@@ -59,6 +60,12 @@ class Model:
     @header.setter
     def header(self, text: str) -> None:
         self.texts[f"{self.name}.h"] = text
+
+    def add_file(self, name: str, text: str) -> None:
+        """A file of this model's that a pass writes beside NESTML's (a ``.cpp`` is compiled into the module)."""
+        self.texts[name] = text
+        if name not in self.added:
+            self.added.append(name)
 
     @property
     def paired(self) -> bool:
