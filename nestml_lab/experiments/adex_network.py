@@ -353,7 +353,7 @@ def brian2_crosscheck(p: AdexNetworkParams, out_dir: str | Path, python: str | N
            "classes": {"exc": ADEX_CLASSES[p.exc_class], "inh": ADEX_CLASSES[p.inh_class]},
            "conditions": {c: CONDITIONS[c] for c in p.conditions}}
     (out / "brian2_job.json").write_text(json.dumps(job, indent=1))
-    script = Path(__file__).with_name("adex_brian2.py")
+    script = Path(__file__).parent / "shared" / "adex_brian2.py"
     proc = subprocess.run([python, str(script), str(out / "brian2_job.json"), str(out / "brian2_result.json")],
                           capture_output=True, text=True)
     if proc.returncode != 0:

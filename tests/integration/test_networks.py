@@ -124,6 +124,7 @@ def test_adex_network_result_to_neo_gives_elephant_its_rates_and_cv(small_adex):
         assert (np.mean(cvs) if cvs else np.nan) == pytest.approx(r.cv_isi()[cond], rel=1e-12, nan_ok=True)
 
 
+@pytest.mark.slow   # half a minute: three NEST seeds and the Brian2 run
 @pytest.mark.skipif(adex_network.brian2_python() is None, reason="no Brian2 environment (make brian2-setup)")
 def test_adex_network_agrees_with_brian2(built_module, tmp_path):
     """Population rates and ISI CV of the NEST network against the notebook's Brian2 network.

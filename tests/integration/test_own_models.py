@@ -140,6 +140,7 @@ sessions:
         networks.simulate(networks.read(tree_file))
 
 
+@pytest.mark.slow   # half a minute: two projects built
 def test_two_projects_with_the_same_model_names_give_a_clear_error(own_project, nest_kernel, tmp_path):
     twin = tmp_path / "copy_of_mine"
     shutil.copytree(own_project, twin, ignore=shutil.ignore_patterns("build"))

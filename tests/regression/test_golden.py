@@ -7,7 +7,12 @@ from nestml_lab import golden
 pytestmark = pytest.mark.nest
 
 
-@pytest.mark.parametrize("name", sorted(golden.CURVES))
+#: the curves that take half a minute each: in the slow suite (CI runs it after the default one)
+_SLOW = {"pairing_frequency_triplet"}
+
+
+@pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.slow) if n in _SLOW else n
+                                  for n in sorted(golden.CURVES)])
 def test_curve_unchanged(built_module, name):
     assert golden.path_of(name).exists(), f"no golden file for {name}: run `make golden` and commit it"
     problems = golden.compare(name, golden.compute(name), golden.load(name))
