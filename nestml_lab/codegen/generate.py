@@ -311,6 +311,11 @@ def _finish_unit(tmp: Path, dest: Path, texts: dict[str, str], outcomes: dict, m
     tmp.rename(dest)
 
 
+#: The module's registration code: the same file name and text for every module of the same models (its name is
+#: given to NEST by the link), so that the compiler cache has it for a module built under a new name
+_REGISTRATION = "registration.cpp"
+
+
 def _write_registration(manifest: Manifest, units: list[Unit], units_dir: Path, out_dir: Path,
                         versions: dict, shash: str) -> Path:
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(_TEMPLATES), keep_trailing_newline=True,
@@ -325,11 +330,11 @@ def _write_registration(manifest: Manifest, units: list[Unit], units_dir: Path, 
     aliases = manifest.aliases()
     neuron_aliases = [(short, long) for short, long in aliases.items() if long in neurons]
     synapse_aliases = [(short, long) for short, long in aliases.items() if long in synapses]
-    _write_if_changed(reg_dir / f"{manifest.module}.cpp",
-                      env.get_template("module.cpp.jinja2").render(
+    _write_if_changed(reg_dir / _REGISTRATION,
+                      env.get_template("registration.cpp.jinja2").render(
                           neurons=neurons, cm_neurons=cm_neurons, synapses=synapses, neuron_aliases=neuron_aliases,
                           synapse_aliases=synapse_aliases, **common))
-    sources = [str(reg_dir / f"{manifest.module}.cpp")]
+    sources = [str(reg_dir / _REGISTRATION)]
     for u in units:
         # every .cpp of the unit: its neurons', a compartmental model's parts, the files a pass added (R11)
         sources += sorted(str(f) for f in (units_dir / u.uid).glob("*.cpp"))

@@ -86,7 +86,7 @@ def test_user_project_builds_in_its_own_folder_and_loads_beside_the_catalog(nest
 
     (times,) = (project / "build").glob("nest-3.10.0-*/cmake/compile-times.txt")
     compiled = compile_times(times)
-    assert "my_models_module.cpp" in compiled.units and compiled.link > 0, times.read_text()
+    assert "registration.cpp" in compiled.units and compiled.link > 0, times.read_text()
 
     mine = nestml_lab.load(project)
     catalog = nestml_lab.catalog.module()
