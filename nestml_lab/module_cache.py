@@ -46,8 +46,9 @@ KNOWN_OPTIONS = ("weight_variable", "delay_variable", "continuous_state_bufferin
 
 def cache_root() -> Path:
     """The machine-wide cache of the notebook calls' projects and modules."""
-    base = os.environ.get(CACHE_ENV) or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "nestml-lab"
-    return Path(base) / "modules"
+    from nestml_lab.paths import user_cache
+
+    return user_cache() / "modules"
 
 
 def generate_code_for(nestml_neuron_model: str, nestml_synapse_model: str | None = None,

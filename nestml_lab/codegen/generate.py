@@ -19,7 +19,7 @@ from pathlib import Path
 
 import jinja2
 
-from nestml_lab.codegen import TOOLKIT_VERSION, edits, precheck, upgrade
+from nestml_lab.codegen import TOOLKIT_VERSION, defaults_only, edits, precheck, upgrade
 from nestml_lab.codegen.errors import CodegenError, ModelError, ModelMessage
 from nestml_lab.codegen.launch import run_worker
 from nestml_lab.codegen.manifest import Manifest
@@ -149,6 +149,21 @@ def generate(manifest: Manifest, out_dir: Path, jobs: int | None = None, log=pri
     if reuse:
         log(f"[rewrite] patches and rewrites applied anew to {len(reuse)} unit(s); NESTML's output was cached")
 
+    shapes = {u.uid: _shape(u, manifest, versions) for u in units}
+    reprinted = []
+    for unit in list(run):   # parameter defaults edited alone: NESTML's earlier output, reprinted (no NESTML)
+        t = time.perf_counter()
+        why = _defaults_only(unit, manifest, units_dir, keys[unit.uid], nestml_keys[unit.uid], shapes[unit.uid])
+        if why is None:
+            run.remove(unit)
+            reprinted.append(unit)
+            stages[unit.uid] = {"defaults reprinted, without NESTML": time.perf_counter() - t}
+            (units_dir / unit.uid / _STAGES_FILE).write_text(json.dumps(stages[unit.uid], indent=1))
+            log(f"[codegen]   {unit.description}: parameter defaults edited alone, made without NESTML from an "
+                f"earlier build ({time.perf_counter() - t:.2f} s)")
+        elif why:
+            log(f"[codegen]   {unit.description}: NESTML runs ({why})")
+
     failures: dict[str, tuple[list[ModelMessage], Path]] = {}
     if run:
         log(f"[codegen] NESTML {versions['nestml']} -> C++ for {len(run)} of {len(units)} units "
@@ -204,6 +219,11 @@ def generate(manifest: Manifest, out_dir: Path, jobs: int | None = None, log=pri
                         + ("\n  also failed: " + "; ".join(others) if others else ""),)
         raise err
 
+    for u in units:   # the shape of each unit's code, for the next edit of its defaults
+        if shapes[u.uid] is not None:
+            key, values, sources = shapes[u.uid]
+            defaults_only.remember(units_dir / u.uid, key, values, sources)
+
     # Units no longer in the manifest go; their code must not be compiled.
     wanted = {u.uid for u in units}
     for d in units_dir.iterdir():
@@ -219,7 +239,7 @@ def generate(manifest: Manifest, out_dir: Path, jobs: int | None = None, log=pri
     variables = {}
     for u in units:
         variables.update(json.loads((units_dir / u.uid / _VARIABLES_FILE).read_text()))
-    report = GenerateReport([u.uid for u in run], fresh + [u.uid for u in reuse], sources_cmake, shash,
+    report = GenerateReport([u.uid for u in run + reprinted], fresh + [u.uid for u in reuse], sources_cmake, shash,
                             time.perf_counter() - t0, versions, outcomes, variables, stages)
     if stages:   # the last generation's stages, for the benchmark and for people (nestml-lab module -v)
         _write_if_changed(out_dir / _STAGES_FILE, json.dumps({"units": stages, "totals": report.stage_totals()},
@@ -234,6 +254,52 @@ _CM_PARTS = ("cm_neuroncurrents", "cm_tree", "fastexp_v4")
 _RAW = "nestml"              # NESTML's own output of a unit, kept so that rewrites can be re-applied alone
 _REWRITES_FILE = "REWRITES.json"
 _VARIABLES_FILE = "VARIABLES.json"  # parameters and state each model declares (codegen.worker.declared_variables)
+
+
+def _shape(unit: Unit, manifest: Manifest, versions: dict) -> tuple[str, dict, dict] | None:
+    """The unit's shape (codegen/defaults_only.py): its key, its neurons' parameter defaults, its sources' paths as
+    its warnings name them. None for a unit without a neuron of NESTML's point target.
+    """
+    if unit.compartmental or not unit.neurons:
+        return None
+    neuron = unit.models[0]
+    texts, values = {}, {}
+    for m in unit.models:
+        text = manifest.source(m).read_text()
+        if m == neuron:
+            text, values[m] = defaults_only.shape(text)
+        texts[m] = text
+    key = defaults_only.shape_key({
+        "versions": versions, "code": code_key(), "suffix": manifest.suffix,
+        "opts": unit.codegen_opts, "rewrites": list(manifest.rewrites), "solver": unit.solver,
+        "neurons": unit.neurons, "synapses": unit.synapses, "texts": texts})
+    return key, values, {m: _display_path(str(manifest.source(m))) for m in unit.models}
+
+
+def _defaults_only(unit: Unit, manifest: Manifest, units_dir: Path, key: str, nestml_key: str,
+                   shape: tuple | None) -> str | None:
+    """Make the unit from an earlier build of the same shape, its parameter defaults reprinted; None when done,
+    else why not ('' when there is no earlier build to say anything about).
+    """
+    if shape is None or not defaults_only.wanted():
+        return ""
+    shape_key, values, sources = shape
+    found = defaults_only.find(shape_key, units_dir / unit.uid)
+    if found is None:
+        return ""
+    donor, record = found
+    staging = Path(tempfile.mkdtemp(prefix=f".{unit.uid}.", dir=units_dir))
+    try:
+        change = defaults_only.edit(record["values"], values)
+        defaults_only.make(donor, staging / "src", unit.neurons, change)
+        warnings = defaults_only.warnings(donor, record, sources)
+        _install_unit(unit, manifest, staging / "src", units_dir / unit.uid, key, nestml_key)
+    except (defaults_only.NotApplicable, OSError, KeyError, ValueError) as exc:
+        return str(exc) or type(exc).__name__
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    (units_dir / unit.uid / _WARNINGS_FILE).write_text(warnings)
+    return None
 
 
 def _unit_is_current(folder: Path, unit: Unit, key: str) -> bool:

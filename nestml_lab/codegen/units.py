@@ -112,7 +112,7 @@ class Unit:
 
 
 #: the files whose code shapes the generated C++ (the worker's runs NESTML; the edits package edits its output)
-_CODE_FILES = ("worker.py", "generate.py", "units.py", *(f"edits/{f.name}" for f in sorted((_HERE / "edits").glob("*.py"))))
+_CODE_FILES = ("worker.py", "generate.py", "units.py", "defaults_only.py", *(f"edits/{f.name}" for f in sorted((_HERE / "edits").glob("*.py"))))
 
 
 def code_key() -> list[str]:
