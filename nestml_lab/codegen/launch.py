@@ -4,28 +4,112 @@ check stage run NESTML.
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
+import shutil
+import socket
 import subprocess
 import sys
+import tempfile
+import threading
 from pathlib import Path
 
 #: the folder that holds the ``nestml_lab`` package: the worker imports it from there, installed or not
 PACKAGE_PARENT = Path(__file__).resolve().parent.parent.parent
+#: Set to 0 to run every NESTML run in a fresh process instead of forking it from the warm worker.
+WARM_ENV = "NESTML_LAB_WARM_WORKER"
+
+
+def _env() -> dict:
+    # NESTML orders some declarations by iterating over sets of names (a synapse's variables moved into its
+    # neuron): with Python's per-process string hashing the generated C++ changed from run to run
+    return dict(os.environ, PYTHONPATH=os.pathsep.join([str(PACKAGE_PARENT), os.environ.get("PYTHONPATH", "")]),
+                PYTHONHASHSEED="0")
+
+
+class _Warm:
+    """The warm worker of this process (codegen/zygote.py): started on first use, ended with the process."""
+
+    lock = threading.Lock()
+    proc: subprocess.Popen | None = None
+    socket_path = ""
+    code = None   # the modification times of the code it imported: changed code, a new warm worker
+
+    @classmethod
+    def _code(cls) -> tuple:
+        here = Path(__file__).resolve().parent
+        return tuple((here / f).stat().st_mtime_ns for f in ("worker.py", "zygote.py", "launch.py"))
+
+    @classmethod
+    def get(cls) -> str | None:
+        """The socket of a ready warm worker, or None (not wanted, not possible, or it would not start)."""
+        if os.environ.get(WARM_ENV, "1") == "0" or not hasattr(os, "fork") or not hasattr(socket, "AF_UNIX"):
+            return None
+        with cls.lock:
+            if cls.proc is not None and (cls.proc.poll() is not None or cls.code != cls._code()):
+                cls.stop()
+            if cls.proc is None:
+                folder = tempfile.mkdtemp(prefix="nestml-lab-worker-")
+                cls.socket_path = os.path.join(folder, "socket")
+                cls.code = cls._code()
+                cls.proc = subprocess.Popen(
+                    [sys.executable, "-m", "nestml_lab.codegen.zygote", cls.socket_path, str(os.getpid())],
+                    stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=_env(),
+                    cwd=folder)
+                if cls.proc.stdout.readline().strip() != b"ready":
+                    cls.stop()
+                    return None
+            return cls.socket_path
+
+    @classmethod
+    def stop(cls) -> None:
+        if cls.proc is not None:
+            cls.proc.kill()
+            cls.proc.wait()
+            shutil.rmtree(os.path.dirname(cls.socket_path), ignore_errors=True)
+        cls.proc = None
+
+
+atexit.register(_Warm.stop)
+
+
+def _run_warm(path: str, spec_path: Path, folder: Path, log: Path) -> bool:
+    """Run the worker as a child of the warm worker at ``path``; False when it could not be asked (not a failed run)."""
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
+            conn.connect(path)
+            conn.sendall((json.dumps({"spec": str(spec_path), "folder": str(folder), "log": str(log)}) + "\n").encode())
+            answer = b""
+            while not answer.endswith(b"\n"):
+                chunk = conn.recv(64)
+                if not chunk:
+                    break
+                answer += chunk
+    except OSError:
+        return False
+    return True
 
 
 def run_worker(spec: dict, folder: Path | str, log: Path | str | None = None) -> tuple[dict | None, str]:
     """Write ``spec`` to ``folder/spec.json``, run the worker there and return ``(result, output)``: the
     result file's content (None when the worker died before writing it) and the worker's output (empty when
-    ``log`` took it).
+    ``log`` took it). The run is forked from this process's warm worker when there is one (codegen/zygote.py),
+    else a process of its own.
     """
-    folder = Path(folder)
+    folder = Path(folder).resolve()
     spec_path = folder / "spec.json"
     spec_path.write_text(json.dumps(spec, indent=1))
-    # NESTML orders some declarations by iterating over sets of names (a synapse's variables moved into its
-    # neuron): with Python's per-process string hashing the generated C++ changed from run to run
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(PACKAGE_PARENT), os.environ.get("PYTHONPATH", "")]),
-               PYTHONHASHSEED="0")
+    warm = _Warm.get()
+    if warm is not None:
+        out = Path(log) if log is not None else folder / "worker.log"
+        if _run_warm(warm, spec_path, folder, out):
+            result = Path(spec["result"])
+            output = "" if log is not None else out.read_text(errors="replace")[-4000:]
+            if not result.is_file():
+                return None, "the NESTML run ended without a result" + (f":\n{output}" if output else "")
+            return json.loads(result.read_text()), output
+    env = _env()
     cmd = [sys.executable, "-m", "nestml_lab.codegen.worker", str(spec_path)]
     if log is not None:
         with open(log, "w") as out:
