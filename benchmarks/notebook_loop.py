@@ -79,29 +79,54 @@ def _notebook(neuron: Path, synapse: Path, repeats: int):
     return nbformat.v4.new_notebook(cells=cells)
 
 
-def bench_notebook_loop(quick: bool) -> dict:
-    """The notebook cell: first call, a parameter default edited, an equation edited; medians and stages; then the
-    same without each lever: the compiler cache's relative paths (``CCACHE_BASEDIR``, set by every build), R11.
-    """
-    res = _loop(quick, lever=True)
-    res["without_relative_paths"] = _loop(quick, lever=False)["calls"]
+def _all_rewrites_but(name: str) -> str:
     from nestml_lab.codegen.edits import REWRITES
 
-    without = ",".join(r for r in REWRITES if r != "defaults_unit")
-    res["without_defaults_unit"] = _loop(quick, lever=True, rewrites=without)["calls"]
+    return ",".join(r for r in REWRITES if r != name)
+
+
+#: The levers measured side by side: (key, what turns the lever off, the section's text). Each is the same loop
+#: in a new kernel with fresh caches, with that one lever off.
+LEVERS = (
+    ("without_relative_paths", lambda: {"CCACHE_BASEDIR": ""},
+     "Lever: the compiler cache told to hash paths below the build folder as relative ones (`CCACHE_BASEDIR`, set "
+     "by every build), so that a cell's edit, a new folder of the module cache, finds the translation units whose "
+     "text did not change (the synapse's, 9 s):"),
+    ("without_defaults_unit", lambda: {"NESTML_LAB_REWRITES": _all_rewrites_but("defaults_unit")},
+     "Lever: R11 `defaults_unit`, a neuron's literal defaults in a translation unit of their own, so that an edited "
+     "default leaves the neuron's unit (5-6 s, twice for a pair's plain and co-generated neuron) to the compiler "
+     "cache:"),
+    ("without_defaults_only", lambda: {"NESTML_LAB_DEFAULTS_ONLY": "0"},
+     "Lever: an edit of parameter defaults alone made without NESTML, from the code of an earlier build of the same "
+     "shape with its numbers printed anew (`codegen/defaults_only.py`):"),
+    ("without_warm_worker", lambda: {"NESTML_LAB_WARM_WORKER": "0"},
+     "Lever: the warm NESTML worker, a process of the kernel's that has imported NESTML and compiled its templates "
+     "once and forks each run (`codegen/zygote.py`; without it each run is a fresh process):"),
+)
+
+
+def bench_notebook_loop(quick: bool) -> dict:
+    """The notebook cell: first call, a parameter default edited, an equation edited; medians and stages; then the
+    same without each lever of :data:`LEVERS`.
+    """
+    res = _loop(quick)
+    for key, off, _text in LEVERS:
+        res[key] = _loop(quick, off())["calls"]
     return res
 
 
-def _loop(quick: bool, lever: bool, rewrites: str | None = None) -> dict:
-    """One kernel's run of the cell and its edits, in a fresh module cache and compiler cache."""
+def _loop(quick: bool, off: dict | None = None) -> dict:
+    """One kernel's run of the cell and its edits, in a fresh module cache and compiler cache; ``off``: the
+    environment that turns a lever off (with every lever on, the build sets CCACHE_BASEDIR itself: none here).
+    """
     import nbclient
 
     repeats = 1 if quick else 2
     models = ROOT / "models"
     work = Path(tempfile.mkdtemp(prefix="notebook-loop-"))
-    # with the lever the build sets CCACHE_BASEDIR (none here); without, "" keeps ccache's paths absolute
-    env = {"NESTML_LAB_CACHE": str(work / "cache"), "CCACHE_DIR": str(work / "ccache"),
-           "CCACHE_BASEDIR": None if lever else "", "NESTML_LAB_REWRITES": rewrites}
+    env = {"NESTML_LAB_CACHE": str(work / "cache"), "CCACHE_DIR": str(work / "ccache"), "CCACHE_BASEDIR": None,
+           "NESTML_LAB_REWRITES": None, "NESTML_LAB_DEFAULTS_ONLY": None, "NESTML_LAB_WARM_WORKER": None,
+           **(off or {})}
     saved = {k: os.environ.get(k) for k in env}
     for k, v in env.items():   # the kernel inherits them
         if v is None:
@@ -111,8 +136,7 @@ def _loop(quick: bool, lever: bool, rewrites: str | None = None) -> dict:
     try:
         nb = _notebook(models / "seed001_izhikevich_neuron.nestml", models / "seed001_stdp_synapse.nestml", repeats)
         log(f"[bench/notebook] seed 001's neuron + synapse in a Jupyter kernel: first call, then {repeats} x "
-            f"{' and '.join(EDITS)} edited" + ("" if lever else "; the compiler cache without relative paths")
-            + (f"; rewrites {rewrites}" if rewrites else ""))
+            f"{' and '.join(EDITS)} edited" + (f"; a lever off: {off}" if off else ""))
         nbclient.NotebookClient(nb, timeout=1800, kernel_name="python3",
                                 resources={"metadata": {"path": str(work)}}).execute()
     finally:
@@ -153,20 +177,11 @@ def markdown(r: dict) -> list[str]:
                                        else f"<= {goal:.0f} s, **not met**")
         stages = ", ".join(f"{k} {v:.1f}" for k, v in c["stages"].items())
         out.append(f"| {label} | {c['seconds']['median']:.1f} s | {c['build_s']['median']:.1f} s | {met} | {stages} |")
-    off = r.get("without_relative_paths")
-    if off:
-        out += ["", "Lever: the compiler cache told to hash paths below the build folder as relative ones "
-                "(`CCACHE_BASEDIR`, set by every build), so that a cell's edit, a new folder of the module cache, finds "
-                "the translation units whose text did not change (the synapse's, 9 s):", "",
-                "| the cell | with | without | without / with |", "|---|---|---|---|"]
-        for label, c in r["calls"].items():
-            a, b = c["seconds"]["median"], off[label]["seconds"]["median"]
-            out.append(f"| {label} | {a:.1f} s | {b:.1f} s | {b / a:.2f} |")
-    off = r.get("without_defaults_unit")
-    if off:
-        out += ["", "Lever: R11 `defaults_unit`, a neuron's literal defaults in a translation unit of their own, so that "
-                "an edited default leaves the neuron's unit (5-6 s, twice for a pair's plain and co-generated neuron) "
-                "to the compiler cache:", "", "| the cell | with | without | without / with |", "|---|---|---|---|"]
+    for key, _off, text in LEVERS:
+        off = r.get(key)
+        if not off:
+            continue
+        out += ["", text, "", "| the cell | with | without | without / with |", "|---|---|---|---|"]
         for label, c in r["calls"].items():
             a, b = c["seconds"]["median"], off[label]["seconds"]["median"]
             out.append(f"| {label} | {a:.1f} s | {b:.1f} s | {b / a:.2f} |")
