@@ -76,15 +76,22 @@ def make_module(project: Project | Path | str | None = None, *, jobs: int | None
     manifest = project.manifest
     target = cmake.find_nest(nest_config)
     _make_build_folder(project.build_folder)
+    load_check = cmake.LoadCheck()
     with _build_lock(project.build_folder, log):
         report = generate(manifest, project.generated_dir, jobs=jobs, log=log)
         log(f"[codegen] done in {report.seconds:.1f} s")
-        so = cmake.compile_module(manifest.module, project.generated_dir, project.target_dir(target) / "cmake",
-                                  target, jobs=jobs, log=log)
-        so_hash = cmake.sha256_file(so)
         installed = cmake.read_json(project.stamp_path(target)) or {}
-        if installed.get("so_sha256") != so_hash and target.key == _running_key():
-            cmake.check_loadable(so, manifest.module)   # in a child: a bad library must not kill this process
+        loadable = target.key == _running_key()
+        if loadable and (report.generated or installed.get("source_hash") != report.source_hash):
+            load_check.start()   # the child that loads the new library imports NEST while it compiles
+        try:
+            so = cmake.compile_module(manifest.module, project.generated_dir, project.target_dir(target) / "cmake",
+                                      target, jobs=jobs, log=log)
+            so_hash = cmake.sha256_file(so)
+            if installed.get("so_sha256") != so_hash and loadable:
+                load_check.check(so, manifest.module)   # in a child: a bad library must not kill this process
+        finally:
+            load_check.close()
         if source_hash(manifest) != report.source_hash:
             raise cmake.BuildError("install", f"the sources in {manifest.models_dir} changed while the module was "
                                               "being built; nothing was installed: run the build again")

@@ -141,21 +141,55 @@ def check_elf(so: Path) -> str | None:
     return None
 
 
+_LOAD_CHECK = ("import os, sys, nest\n"
+               "nest.verbosity = nest.VerbosityLevel.FATAL\n"
+               "folder, module = sys.stdin.readline().rstrip('\\n').split('\\t')\n"
+               "os.environ['LD_LIBRARY_PATH'] = folder + os.pathsep + os.environ.get('LD_LIBRARY_PATH', '')\n"
+               "nest.Install(module)\n")
+
+
+class LoadCheck:
+    """Load a built module into a NEST in a child process: a broken library kills the child, not the caller.
+
+    The child starts (and imports NEST, most of its second) when the check is made, or earlier with
+    :meth:`start`, while the module compiles; it is then told which library to load.
+    """
+
+    def __init__(self):
+        self.proc: subprocess.Popen | None = None
+
+    def start(self) -> "LoadCheck":
+        """Start the child now (it imports NEST, then waits to be told which library to load)."""
+        if self.proc is None:
+            self.proc = subprocess.Popen([sys.executable, "-c", _LOAD_CHECK], stdin=subprocess.PIPE,
+                                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        return self
+
+    def check(self, so: Path, module: str, timeout: float = 120.0) -> None:
+        """Load ``so`` (NEST module ``module``) in the child; BuildError("check") if it does not load."""
+        self.start()
+        try:
+            _out, err = self.proc.communicate(f"{so.parent}\t{module}\n", timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.close()
+            raise BuildError("check", f"loading {so} into NEST took longer than {timeout:.0f} s") from None
+        code, self.proc = self.proc.returncode, None
+        if code != 0:
+            why = f"signal {-code}" if code < 0 else f"exit {code}"
+            tail = " | ".join(ln.strip() for ln in err.splitlines()[-3:] if ln.strip())
+            raise BuildError("check", f"the built {so.name} does not load into NEST ({why}): {tail}")
+
+    def close(self) -> None:
+        """End a child that was started and not needed."""
+        if self.proc is not None:
+            self.proc.kill()
+            self.proc.communicate()
+            self.proc = None
+
+
 def check_loadable(so: Path, module: str, timeout: float = 120.0) -> None:
     """Load the module into a NEST in a child process: a broken library kills the child, not the caller."""
-    code = ("import os, sys, nest\n"
-            "nest.verbosity = nest.VerbosityLevel.FATAL\n"
-            "os.environ['LD_LIBRARY_PATH'] = sys.argv[1] + os.pathsep + os.environ.get('LD_LIBRARY_PATH', '')\n"
-            "nest.Install(sys.argv[2])\n")
-    try:
-        proc = subprocess.run([sys.executable, "-c", code, str(so.parent), module], capture_output=True, text=True,
-                              timeout=timeout)
-    except subprocess.TimeoutExpired:
-        raise BuildError("check", f"loading {so} into NEST took longer than {timeout:.0f} s") from None
-    if proc.returncode != 0:
-        why = f"signal {-proc.returncode}" if proc.returncode < 0 else f"exit {proc.returncode}"
-        tail = " | ".join(ln.strip() for ln in proc.stderr.splitlines()[-3:] if ln.strip())
-        raise BuildError("check", f"the built {so.name} does not load into NEST ({why}): {tail}")
+    LoadCheck().check(so, module, timeout)
 
 
 def read_json(path: Path):
