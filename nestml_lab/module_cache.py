@@ -439,6 +439,9 @@ def _build(sources: dict, manifest: dict, module_name: str | None, say: Say):
     try:   # in the cache: checked, not built again (and not installed: nest.Install(name) is the caller's)
         module = modules.Module(Project.open(folder).stamp_path(target)).check()
     except modules.ModuleNotBuiltError:
+        from nestml_lab.codegen.launch import prestart
+
+        prestart()   # the kernel's warm NESTML worker, if it has none yet, imports while the build starts
         try:
             module = make_module(folder, log=say).module
         except CodegenError as exc:   # the cache folder means nothing to the caller: the model text does

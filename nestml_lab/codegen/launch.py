@@ -35,6 +35,7 @@ class _Warm:
     proc: subprocess.Popen | None = None
     socket_path = ""
     code = None   # the modification times of the code it imported: changed code, a new warm worker
+    ready = False
 
     @classmethod
     def _code(cls) -> tuple:
@@ -42,10 +43,10 @@ class _Warm:
         return tuple((here / f).stat().st_mtime_ns for f in ("worker.py", "zygote.py", "launch.py"))
 
     @classmethod
-    def get(cls) -> str | None:
-        """The socket of a ready warm worker, or None (not wanted, not possible, or it would not start)."""
+    def start(cls) -> bool:
+        """Start the warm worker unless it runs (and its code is the code on disk); False when not wanted."""
         if os.environ.get(WARM_ENV, "1") == "0" or not hasattr(os, "fork") or not hasattr(socket, "AF_UNIX"):
-            return None
+            return False
         with cls.lock:
             if cls.proc is not None and (cls.proc.poll() is not None or cls.code != cls._code()):
                 cls.stop()
@@ -53,11 +54,24 @@ class _Warm:
                 folder = tempfile.mkdtemp(prefix="nestml-lab-worker-")
                 cls.socket_path = os.path.join(folder, "socket")
                 cls.code = cls._code()
+                cls.ready = False
                 cls.proc = subprocess.Popen(
                     [sys.executable, "-m", "nestml_lab.codegen.zygote", cls.socket_path, str(os.getpid())],
                     stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=_env(),
                     cwd=folder)
-                if cls.proc.stdout.readline().strip() != b"ready":
+        return True
+
+    @classmethod
+    def get(cls) -> str | None:
+        """The socket of a ready warm worker, or None (not wanted, not possible, or it would not start)."""
+        if not cls.start():
+            return None
+        with cls.lock:
+            if cls.proc is None:
+                return None
+            if not cls.ready:
+                cls.ready = cls.proc.stdout.readline().strip() == b"ready"
+                if not cls.ready:
                     cls.stop()
                     return None
             return cls.socket_path
@@ -72,6 +86,11 @@ class _Warm:
 
 
 atexit.register(_Warm.stop)
+
+
+def prestart() -> None:
+    """Start this process's warm worker now, so that its imports overlap the checks before the first NESTML run."""
+    _Warm.start()
 
 
 def _run_warm(path: str, spec_path: Path, folder: Path, log: Path) -> bool:

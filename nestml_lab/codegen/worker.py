@@ -249,10 +249,8 @@ def warm() -> None:
     from pynestml.frontend import pynestml_frontend  # noqa: F401
     from pynestml.utils import model_parser  # noqa: F401
 
-    _compile_templates()
 
-
-def _compile_templates() -> None:
+def compile_templates() -> None:
     """Compile NESTML's templates of its NEST target once, into a bytecode cache every jinja2 environment of the
     process then reads (jinja2's own mechanism: a template whose source changed is compiled again). A run forked
     from this process loads them compiled instead of compiling them (about 0.5 s for the 58 of them).

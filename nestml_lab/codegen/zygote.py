@@ -61,9 +61,13 @@ def serve(path: str, parent: int) -> None:
     server.listen(16)
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)   # children are reaped by the kernel; they answer on the socket
     print("ready", flush=True)
+    templates = False   # NESTML's templates compiled, once no run waits (the first runs compile their own)
     while os.getppid() == parent:
-        readable, _, _ = select.select([server], [], [], 1.0)
+        readable, _, _ = select.select([server], [], [], 0.05 if not templates else 1.0)
         if not readable:
+            if not templates:
+                worker.compile_templates()
+                templates = True
             continue
         conn, _ = server.accept()
         if os.fork() == 0:
