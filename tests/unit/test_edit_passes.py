@@ -122,7 +122,7 @@ def test_moved_parameters():
 
 def test_wrong_neuron():
     texts, _ = edited(unit(TRIPLE))
-    synapses = [t for n, t in texts.items() if "_synapse_nestml__with" in n]
+    synapses = [t for n, t in texts.items() if "_synapse_nestml__with" in n and n.endswith(".h")]
     assert len(synapses) == 3 and all("throw nest::IllegalConnection(" in t and "exit(1);" not in t for t in synapses)
     refused("wrong_neuron", unit(TRIPLE, damage=replace("exit(1);", "abort();", "synapse_nestml__with")))
 
@@ -212,11 +212,11 @@ def test_trace_lookup_and_post_values():
 def test_synapse_layout_no_history_no_last_spike():
     texts, outs = edited(unit("synapse-static_synapse"))
     assert all(o.applied for o in outs["static_synapse_nestml"].values())
-    assert set(outs["static_synapse_nestml"]) == {"synapse_layout", "no_history", "no_last_spike"}
+    assert set(outs["static_synapse_nestml"]) == {"synapse_layout", "no_history", "no_last_spike", "defaults_unit"}
     assert "register_stdp_connection" not in texts["static_synapse_nestml.h"]
     # a co-generated synapse reads its target: R7 and R8 are not tried
     _, outs = edited(unit(TRIPLE))
-    assert all(set(o) <= {"synapse_layout", "lazy_traces"} for m, o in outs.items() if "synapse_nestml__with" in m)
+    assert all(set(o) <= {"synapse_layout", "lazy_traces", "defaults_unit"} for m, o in outs.items() if "synapse_nestml__with" in m)
     # a real internal keeps the synapse's layout, and then R9 has no local propagators
     _, outs = edited(unit(VT))
     synapse = next(o for m, o in outs.items() if m.startswith("neuromodulated"))
@@ -252,6 +252,29 @@ def test_defaults_unit():
     # NESTML's blocks not found: NESTML's code kept, no table
     texts, outs = edited(unit(TRIPLE, damage=replace("  // initial values for parameters\n", "", plain + ".cpp")))
     assert not outs[plain]["defaults_unit"].applied and f"{plain}_defaults.cpp" not in texts
+
+
+def test_defaults_unit_of_a_synapse():
+    """R11 on a synapse: its constructor's literal defaults leave its header (which its 9 s unit includes) for a
+    table in namespace nest, declared before the constructor; NEST's weight (set_weight) stays as NESTML wrote it."""
+    syn = "tsodyks_synapse_nestml"
+    texts, outs = edited(unit("synapse-tsodyks_synapse"))
+    assert outs[syn]["defaults_unit"].applied and "tau_psc" in outs[syn]["defaults_unit"].detail
+    table = texts[f"{syn}_defaults.cpp"]
+    assert f"namespace nest\n{{\nextern const double nestml_lab_defaults_{syn}[] = {{" in table
+    assert "  3.,   // tau_psc\n" in table and "#include \"" not in table
+    header = texts[f"{syn}.h"]
+    assert f"P_.tau_psc = nestml_lab_defaults_{syn}[" in header and "P_.tau_psc = 3.;" not in header
+    assert (f"extern const double nestml_lab_defaults_{syn}[];\n\ntemplate < typename targetidentifierT >\n"
+            f"{syn}< targetidentifierT >::{syn}() : ConnectionBase()") in header
+    assert "set_weight(1);" in header
+    # a default edited: the header is the same text, the table is not
+    edited_texts, _ = edited(unit("synapse-tsodyks_synapse", damage=replace("P_.tau_psc = 3.;", "P_.tau_psc = 5.;")))
+    assert edited_texts[f"{syn}.h"] == header and "  5.,   // tau_psc\n" in edited_texts[f"{syn}_defaults.cpp"]
+    # every synapse of the catalog's triple pair takes it
+    _, outs = edited(unit(TRIPLE))
+    assert all(o["defaults_unit"].applied for m, o in outs.items() if "synapse_nestml__with" in m.split("__with_")[0]
+               or m.startswith("stdp")), outs
 
 
 def test_speed_rewrites_off_leave_nestmls_code():

@@ -176,7 +176,7 @@ def test_a_synapse_that_reads_its_target_stays_registered():
     assert new.count("register_stdp_connection") == 1
     # a co-generated synapse (post ports) is not even tried
     _, outs = rewrite_synapse(h, "static_synapse_nestml", ALL, paired=True)
-    assert [o.rewrite for o in outs] == ["synapse_layout", "lazy_traces"]   # R9 finds no post loop in it
+    assert [o.rewrite for o in outs] == ["synapse_layout", "lazy_traces", "defaults_unit"]   # R9 finds no post loop in it
     assert "not one post loop" in outs[1].detail
 
 

@@ -38,7 +38,8 @@ def test_every_rewrite_applies_to_nestml_9s_output(installed):
     _, report, _ = installed
     applied = {(o["rewrite"], o["model"]) for o in report if o["applied"]}
     assert applied == {("input_buffer", NEURON), ("input_buffer", PLAIN), ("trace_lookup", NEURON),
-                       ("synapse_layout", SYNAPSE), ("defaults_unit", NEURON), ("defaults_unit", PLAIN)}, report
+                       ("synapse_layout", SYNAPSE), ("defaults_unit", NEURON), ("defaults_unit", PLAIN),
+                       ("defaults_unit", SYNAPSE)}, report
     lookup = next(o for o in report if o["rewrite"] == "trace_lookup")
     assert "propagators only" in lookup["detail"]   # a GSL neuron: the getter also steps its integrator
 

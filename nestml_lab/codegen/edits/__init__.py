@@ -80,7 +80,7 @@ PASSES = (
     Pass("lazy_traces", SPEED, "paired synapse", synapses.lazy_traces, "R9"),
     Pass("non_finite", FIX, "model", fixes.non_finite),
     Pass("fixed_step", SOLVER, "neuron", solvers.fixed_step),
-    Pass("defaults_unit", SPEED, "neuron", defaults.defaults_unit, "R11"),
+    Pass("defaults_unit", SPEED, "model", defaults.defaults_unit, "R11"),
     Pass("no_math_errno", FLAG, "module", None, "R4", "-fno-math-errno"),
     Pass("direct_calls", FLAG, "module", None, "R5", "-fno-semantic-interposition"),
 )

@@ -1,7 +1,7 @@
-"""The speed rewrite of a neuron's defaults: its parameters' and state's initial values in a translation unit of
-their own, so that editing one recompiles a file of numbers and not the neuron.
+"""The speed rewrite of a model's defaults: its parameters' and state's initial values in a translation unit of
+their own, so that editing one recompiles a file of numbers and not the model.
 
-R11 ``defaults_unit`` (every neuron)
+R11 ``defaults_unit`` (every model)
     NESTML writes a neuron's default values into ``init_state_internal_()`` as literals (``P_.V_th = 30.; //
     as mV``). Edit one in a notebook cell and the neuron's translation unit, 5-6 s of NEST's templates, is
     compiled again: its text changed. The rewrite moves each literal into a table of doubles defined in
@@ -11,16 +11,19 @@ R11 ``defaults_unit`` (every neuron)
     an initializer of a ``double`` instead of the right-hand side of an assignment to one. Preconditions:
     NESTML 9.0.0's blocks of initial values found; only literals (numbers, infinities, their arithmetic) of real
     variables move; a default that reads another variable (``V_m = E_L``) or an integer or boolean stays.
+    A synapse alike: NESTML writes its defaults into its constructor, in its header, which the synapse's
+    translation unit (9 s of NEST's connection templates) includes; the table is declared and defined in
+    ``namespace nest``, as the synapse is.
 """
 
 from __future__ import annotations
 
 import re
 
-from nestml_lab.codegen.edits.cpp import NoMatch, one_definition
+from nestml_lab.codegen.edits.cpp import NoMatch, block_end, one_definition
 from nestml_lab.codegen.edits.model import Model
 
-_BLOCKS = ("  // initial values for parameters\n", "  // initial values for state variables\n")
+_BLOCKS = (r"^  // initial values for parameters *$", r"^  // initial values for state variables *$")
 _ASSIGNMENT = re.compile(r"^  (?P<lhs>P_\.\w+|S_\.\w+|S_\.ode_state\[State_::\w+\]) = (?P<rhs>[^;\n]+); // as (?P<unit>[^\n]*)$")
 _INFINITY = "std::numeric_limits< double_t >::infinity()"
 
@@ -31,10 +34,20 @@ def _literal(expr: str) -> bool:
     return re.fullmatch(r"[\s\d.eE+\-*/()]+", rest) is not None and re.search(r"\d", rest) is not None
 
 
-def _defaults_unit(cpp: str, cls: str) -> tuple[str, str, str]:
-    start, end = one_definition(cpp, cls, "init_state_internal_")
+def _constructor(header: str, cls: str) -> tuple[int, int]:
+    """(start, end) of a NESTML synapse's default constructor, ``cls< targetidentifierT >::cls() : ...``."""
+    found = list(re.finditer(rf"^{re.escape(cls)}< targetidentifierT >::{re.escape(cls)}\(\) : ConnectionBase\(\)\n",
+                             header, re.M))
+    if len(found) != 1:
+        raise NoMatch(f"expected one default constructor of {cls}, found {len(found)}")
+    brace = header.index("{", found[0].end() - 1)
+    return found[0].start(), block_end(header, brace)
+
+
+def _defaults_unit(cpp: str, cls: str, synapse: bool = False) -> tuple[str, str, str]:
+    start, end = _constructor(cpp, cls) if synapse else one_definition(cpp, cls, "init_state_internal_")
     body = cpp[start:end]
-    if not all(block in body for block in _BLOCKS):
+    if not all(re.search(block, body, re.M) for block in _BLOCKS):
         raise NoMatch("NESTML's blocks of initial values not found in init_state_internal_()")
     table, moved = [], []
 
@@ -49,20 +62,29 @@ def _defaults_unit(cpp: str, cls: str) -> tuple[str, str, str]:
     lines = [_ASSIGNMENT.sub(to_table, line) for line in body.split("\n")]
     if not table:
         raise NoMatch("no default is a literal")
+    if synapse and "\nnamespace nest\n{" not in cpp[:start]:
+        raise NoMatch("the synapse's constructor is not in namespace nest")
     declaration = (f"// nestml-lab R11: the literal defaults of {cls}, in a translation unit of their own\n"
                    f"extern const double nestml_lab_defaults_{cls}[];\n\n")
-    line = cpp.rfind("\n", 0, start) + 1   # the definition's line (its return type before ``cls::``)
+    # the definition's line: a neuron's return type before ``cls::``, a synapse's template line
+    line = cpp.rfind("\n", 0, cpp.rfind("\n", 0, start) if synapse else start) + 1
     cpp = cpp[:line] + declaration + cpp[line:start] + "\n".join(lines) + cpp[end:]
     values = "".join(f"  {value},   // {name}\n" for value, name in zip(table, moved))
-    unit = (f"// nestml-lab R11: the literal defaults of {cls} (init_state_internal_() reads them by index)\n"
+    reader = "its constructor" if synapse else "init_state_internal_()"
+    table_text = f"extern const double nestml_lab_defaults_{cls}[] = {{\n{values}}};\n"
+    unit = (f"// nestml-lab R11: the literal defaults of {cls} ({reader} reads them by index)\n"
             "#include <cmath>\n#include <limits>\n\n"
-            f"extern const double nestml_lab_defaults_{cls}[] = {{\n{values}}};\n")
+            + (f"namespace nest\n{{\n{table_text}}}\n" if synapse else table_text))
     return cpp, unit, f"{len(table)} default(s) in {cls}_defaults.cpp: {', '.join(moved)}"
 
 
 def defaults_unit(m: Model) -> str:
-    """R11: the neuron's literal defaults in a translation unit of their own."""
-    cpp, unit, detail = _defaults_unit(m.cpp, m.name)
-    m.cpp = cpp
+    """R11: the model's literal defaults in a translation unit of their own."""
+    if m.kind == "synapse":
+        header, unit, detail = _defaults_unit(m.header, m.name, synapse=True)
+        m.header = header
+    else:
+        cpp, unit, detail = _defaults_unit(m.cpp, m.name)
+        m.cpp = cpp
     m.add_file(f"{m.name}_defaults.cpp", unit)
     return detail
