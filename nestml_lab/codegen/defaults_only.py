@@ -8,7 +8,7 @@ its text), changing that number; the toolkit's edits then run as after NESTML (w
 neuron's table of defaults, a file of its own, and the neuron's translation unit is the compiler cache's).
 
 The *shape* of a unit is everything its code is made from (NESTML's and the toolkit's versions and code, the
-options, the solver, the rewrites, the models' text), with the numbers of the neurons' parameter declarations
+options, the solver, the rewrites, the models' text), with the numbers of the models' parameter declarations
 masked: ``V_th mV = <N> mV``. Two units of the same shape differ only in those numbers. Where NESTML prints such
 a number, it prints it as a function of the number alone (its C++ printer: ``30 mV`` is ``30.``, ``-50 mV``
 ``(-50.)``, ``0.02 / 1 ms`` ``0.02 / ((double)(1.))``); the parameters' defaults reach nothing else: not the
@@ -17,17 +17,18 @@ header. So the edited unit's code is the earlier one with those numbers printed 
 
 Conservative by construction; whenever it cannot tell, NESTML runs:
 
-- only the parameters of neurons (state initial values pass through ODE-toolbox's sympy, which prints them
-  its own way); a declaration of integer, boolean or string type, a vector, or a line that is not one
-  declaration keeps its numbers in the shape;
+- only parameters (state initial values pass through ODE-toolbox's sympy, which prints them its own way), of
+  neurons and synapses (but the variable NEST's weight sets, whose default NESTML writes twice, and a synapse's
+  parameter that co-generation moved into its neuron); a declaration of integer, boolean or string type, a
+  vector, or a line that is not one declaration keeps its numbers in the shape;
 - a number's sign is part of the shape (``-50 mV`` -> ``-55 mV``, never ``-50 mV`` -> ``50 mV``);
 - each declaration's line in NESTML's C++ (``P_.V_th = 30.; // as mV``) and its entry in the declared
   variables must hold exactly the earlier numbers as NESTML prints them. NESTML reads ``30`` as an integer and
   ``30.0``, ``1e3`` as floats. Its C++ printer prints a float with 9 significant digits and a point (``29.5``,
   ``30.``; the worker's ``format_float``) and an integer either so (``30 mV`` is ``30.``) or as it is; its model
   printer (the declared variables) prints an integer as it is and a float as Python does (``1e3`` is
-  ``1000.0``). An integer that NESTML printed as it is may become another integer only: what NESTML would print
-  for a float in its place is not known here. Otherwise :class:`NotApplicable`.
+  ``1000.0``). A float may not become an integer (an integer with a unit is printed as a float, one without as it
+  is; which the place holds is not known here). Otherwise :class:`NotApplicable`.
 
 The code made here is byte for byte what NESTML makes for the edited model, but for NESTML's line that dates
 the file (``tests/integration/test_generation_shortcuts.py`` compares the two).
@@ -150,8 +151,8 @@ def _cpp(old: str, printed: str, new: str) -> str | None:
 
     if printed == format_float(float(old)) and (_integer(old) or not _integer(new)):
         return format_float(float(new))   # a float, or an integer NESTML printed as one (30 mV: 30.)
-    if _integer(old) and printed == old and _integer(new):
-        return new
+    if _integer(old) and printed == old:   # an integer without a unit (alpha real = 1: 1); a float there: 0.5
+        return new if _integer(new) else format_float(float(new))
     return None
 
 
@@ -182,15 +183,19 @@ def _reprint(printed: str, old: list[str], new: list[str], what: str, printer) -
 _ASSIGNMENT = r"^(  P_\.{var} = )([^;\n]+)(; // as [^\n]*)$"
 
 
-def _reprint_cpp(cpp: str, cls: str, var: str, old: list[str], new: list[str]) -> str:
+def _reprint_cpp(cpp: str, cls: str, var: str, old: list[str], new: list[str], synapse: bool) -> str:
+    """NESTML's C++ of a model (a neuron's .cpp, a synapse's header) with ``P_.var``'s default reprinted."""
+    from nestml_lab.codegen.edits.defaults import _constructor
+
+    where = "its constructor" if synapse else "init_state_internal_()"
     try:
-        start, end = one_definition(cpp, cls, "init_state_internal_")
+        start, end = _constructor(cpp, cls) if synapse else one_definition(cpp, cls, "init_state_internal_")
     except NoMatch as exc:
         raise NotApplicable(f"{cls}: {exc}") from None
     body = cpp[start:end]
     found = list(re.finditer(_ASSIGNMENT.format(var=re.escape(var)), body, re.M))
     if len(found) != 1:
-        raise NotApplicable(f"{cls}: {len(found)} assignment(s) of P_.{var} in init_state_internal_(), not 1")
+        raise NotApplicable(f"{cls}: {len(found)} assignment(s) of P_.{var} in {where}, not 1")
     m = found[0]
     line = m.group(1) + _reprint(m.group(2), old, new, f"{cls}.{var}", _cpp) + m.group(3)
     return cpp[:start] + body[:m.start()] + line + body[m.end():] + cpp[end:]
@@ -198,46 +203,73 @@ def _reprint_cpp(cpp: str, cls: str, var: str, old: list[str], new: list[str]) -
 
 @dataclass
 class Edit:
-    """The defaults a unit's neurons change from an earlier unit of the same shape: variable -> (old, new)."""
+    """The defaults each model of a unit changes from an earlier unit of the same shape.
 
-    changed: dict[str, tuple[list[str], list[str]]]
+    ``changed``: model -> variable -> (old numbers, new numbers).
+    """
+
+    changed: dict[str, dict[str, tuple[list[str], list[str]]]]
 
 
 def edit(old_values: dict, new_values: dict) -> Edit:
     """What changed between two units of the same shape (``{model: {variable: numbers}}`` each)."""
-    changed = {}
+    changed: dict = {}
     for model, values in new_values.items():
         for var, numbers in values.items():
             before = old_values.get(model, {}).get(var)
             if before is None or len(before) != len(numbers):
                 raise NotApplicable(f"{model}.{var}: no earlier value of the same shape")
             if before != numbers:
-                if var in changed and changed[var] != (before, numbers):
-                    raise NotApplicable(f"{var}: changed differently in two models of the unit")
-                changed[var] = (before, numbers)
+                changed.setdefault(model, {})[var] = (before, numbers)
     return Edit(changed)
 
 
-def make(donor: Path, staging: Path, neurons: list[str], change: Edit) -> None:
-    """NESTML's output of the edited unit in ``staging`` (as the worker leaves it): the donor's, reprinted."""
+@dataclass
+class Target:
+    """Where a model of the unit is in NESTML's output.
+
+    Its NEST classes, whether a synapse (its defaults in its header's constructor) and the variable NEST's weight
+    sets (NESTML writes its default a second time).
+    """
+
+    classes: list[str]
+    synapse: bool = False
+    weight: str | None = None
+
+
+def make(donor: Path, staging: Path, targets: dict[str, Target], change: Edit) -> None:
+    """NESTML's output of the edited unit in ``staging`` (as the worker leaves it): the donor's, reprinted.
+
+    ``targets``: model -> :class:`Target`.
+    """
     staging.mkdir(parents=True, exist_ok=True)
     raw = donor / "nestml"
     for f in raw.iterdir():
         if f.suffix in (".h", ".cpp") or f.name == "VARIABLES.json":
             shutil.copy2(f, staging / f.name)
     declared = json.loads((staging / "VARIABLES.json").read_text())
-    for cls in neurons:
-        cpp_path = staging / f"{cls}.cpp"
-        if not cpp_path.is_file():
-            raise NotApplicable(f"{cls}.cpp not in the earlier unit's NESTML output")
-        cpp = cpp_path.read_text()
-        params = declared.get(cls, {}).get("parameters", {})
-        for var, (old, new) in change.changed.items():
-            cpp = _reprint_cpp(cpp, cls, var, old, new)
-            if var not in params:
-                raise NotApplicable(f"{cls}.{var} not among the declared parameters")
-            params[var] = _reprint(params[var], old, new, f"{cls}.{var} (declared)", _declared)
-        cpp_path.write_text(cpp)
+    for model, changed in change.changed.items():
+        target = targets.get(model)
+        if target is None:
+            raise NotApplicable(f"{model}: not a model of this unit's NESTML output")
+        if target.weight in changed:
+            raise NotApplicable(f"{model}.{target.weight}: NEST's weight, whose default NESTML also writes elsewhere")
+        moved = [v for v in changed for c in declared.values() for p in c.get("parameters", {})
+                 if target.synapse and p.startswith(f"{v}__for_")]
+        if moved:
+            raise NotApplicable(f"{model}.{moved[0]}: moved into its neuron by co-generation")
+        for cls in target.classes:
+            path = staging / f"{cls}{'.h' if target.synapse else '.cpp'}"
+            if not path.is_file():
+                raise NotApplicable(f"{path.name} not in the earlier unit's NESTML output")
+            cpp = path.read_text()
+            params = declared.get(cls, {}).get("parameters", {})
+            for var, (old, new) in changed.items():
+                cpp = _reprint_cpp(cpp, cls, var, old, new, target.synapse)
+                if var not in params:
+                    raise NotApplicable(f"{cls}.{var} not among the declared parameters")
+                params[var] = _reprint(params[var], old, new, f"{cls}.{var} (declared)", _declared)
+            path.write_text(cpp)
     (staging / "VARIABLES.json").write_text(json.dumps(declared, indent=1))
 
 

@@ -257,23 +257,28 @@ _VARIABLES_FILE = "VARIABLES.json"  # parameters and state each model declares (
 
 
 def _shape(unit: Unit, manifest: Manifest, versions: dict) -> tuple[str, dict, dict] | None:
-    """The unit's shape (codegen/defaults_only.py): its key, its neurons' parameter defaults, its sources' paths as
-    its warnings name them. None for a unit without a neuron of NESTML's point target.
+    """The unit's shape (codegen/defaults_only.py): its key, its models' parameter defaults, its sources' paths as
+    its warnings name them. None for a compartmental unit.
     """
-    if unit.compartmental or not unit.neurons:
+    if unit.compartmental:
         return None
-    neuron = unit.models[0]
     texts, values = {}, {}
     for m in unit.models:
-        text = manifest.source(m).read_text()
-        if m == neuron:
-            text, values[m] = defaults_only.shape(text)
-        texts[m] = text
+        texts[m], values[m] = defaults_only.shape(manifest.source(m).read_text())
     key = defaults_only.shape_key({
         "versions": versions, "code": code_key(), "suffix": manifest.suffix,
         "opts": unit.codegen_opts, "rewrites": list(manifest.rewrites), "solver": unit.solver,
         "neurons": unit.neurons, "synapses": unit.synapses, "texts": texts})
     return key, values, {m: _display_path(str(manifest.source(m))) for m in unit.models}
+
+
+def _targets(unit: Unit, manifest: Manifest) -> dict[str, defaults_only.Target]:
+    """Where each model of a point-model unit is in NESTML's output (codegen/defaults_only.py)."""
+    synapse_models = [m for m in unit.models if m in manifest.synapses]
+    targets = {m: defaults_only.Target([s], synapse=True, weight=manifest.synapses[m].weight_variable)
+               for m, s in zip(synapse_models, unit.synapses)}
+    targets.update({m: defaults_only.Target(list(unit.neurons)) for m in unit.models if m not in manifest.synapses})
+    return targets
 
 
 def _defaults_only(unit: Unit, manifest: Manifest, units_dir: Path, key: str, nestml_key: str,
@@ -291,7 +296,7 @@ def _defaults_only(unit: Unit, manifest: Manifest, units_dir: Path, key: str, ne
     staging = Path(tempfile.mkdtemp(prefix=f".{unit.uid}.", dir=units_dir))
     try:
         change = defaults_only.edit(record["values"], values)
-        defaults_only.make(donor, staging / "src", unit.neurons, change)
+        defaults_only.make(donor, staging / "src", _targets(unit, manifest), change)
         warnings = defaults_only.warnings(donor, record, sources)
         _install_unit(unit, manifest, staging / "src", units_dir / unit.uid, key, nestml_key)
     except (defaults_only.NotApplicable, OSError, KeyError, ValueError) as exc:

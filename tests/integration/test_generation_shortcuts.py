@@ -39,18 +39,19 @@ def _project(folder: Path, neurons: list[str], pairs: dict, synapses: dict) -> P
     return folder
 
 
-def _edit_every_default(project: Path, neurons: list[str]) -> list[str]:
-    """Every number of every parameter declaration of the neurons: an integer + 1 or + 0.5 (a float, as a modeller
-    edits 30 mV to 29.5 mV) in turn, a float x 1.25."""
+def _edit_every_default(project: Path, models: list[str], keep: tuple = ("w",)) -> list[str]:
+    """Every number of every parameter declaration of the models but ``keep`` (NEST's weight, a synapse's
+    parameter that co-generation moves into its neuron: NESTML runs for those): an integer + 1 or + 0.5 (a float,
+    as a modeller edits 30 mV to 29.5 mV) in turn, a float x 1.25."""
     changed = []
-    for name in neurons:
+    for name in models:
         f = project / f"{name}.nestml"
         text = f.read_text()
         _, values = defaults_only.shape(text)
         lines = text.split("\n")
         for i, line in enumerate(lines):
             m = re.match(r"^\s*([A-Za-z_]\w*)\s", line)
-            if m and m.group(1) in values and "=" in line:
+            if m and m.group(1) in values and m.group(1) not in keep and "=" in line:
                 head, eq, rest = line.partition("=")
                 body, hash_, comment = rest.partition("#")
                 body = defaults_only._NUMBER.sub(
@@ -74,7 +75,8 @@ CASES = {
     "izhikevich pair (numeric solver, two neurons, a co-generated synapse)":
         (["izhikevich_neuron"], {"izhikevich_neuron": ["stdp_synapse"]},
          {"stdp_synapse": {"weight_variable": "w", "post_ports": "[post_spikes]"}}),
-    "iaf_psc_alpha (propagators)": (["iaf_psc_alpha_neuron"], {}, {}),
+    "iaf_psc_alpha (propagators) and tsodyks_synapse (a synapse alone)":
+        (["iaf_psc_alpha_neuron"], {}, {"tsodyks_synapse": {"weight_variable": "w"}}),
 }
 _SLOW = {"izhikevich pair (numeric solver, two neurons, a co-generated synapse)"}
 
@@ -86,8 +88,8 @@ def test_defaults_reprinted_are_nestmls_code(case, tmp_path, monkeypatch):
     quiet = dict(log=lambda _: None)
     project = _project(tmp_path / "project", neurons, pairs, synapses)
     generate(load_manifest(project), project / "build" / "generated", **quiet)
-    edited = _edit_every_default(project, [n for n in neurons])
-    assert len(edited) >= 4, edited
+    edited = _edit_every_default(project, neurons + list(synapses), keep=("w", "tau_tr_post"))
+    assert len(edited) >= 8, edited
 
     report = generate(load_manifest(project), project / "build" / "generated", **quiet)
     assert report.stages and all(_REPRINTED in s for s in report.stages.values()), report.stages
