@@ -159,10 +159,10 @@ def generate(manifest: Manifest, out_dir: Path, jobs: int | None = None, log=pri
             reprinted.append(unit)
             stages[unit.uid] = {"defaults reprinted, without NESTML": time.perf_counter() - t}
             (units_dir / unit.uid / _STAGES_FILE).write_text(json.dumps(stages[unit.uid], indent=1))
-            log(f"[codegen]   {unit.description}: parameter defaults edited alone, made without NESTML from an "
+            log(f"[codegen] {unit.description}: parameter defaults edited alone, made without NESTML from an "
                 f"earlier build ({time.perf_counter() - t:.2f} s)")
         elif why:
-            log(f"[codegen]   {unit.description}: NESTML runs ({why})")
+            log(f"[codegen] {unit.description}: only defaults changed, yet NESTML runs: {why}")
 
     failures: dict[str, tuple[list[ModelMessage], Path]] = {}
     if run:

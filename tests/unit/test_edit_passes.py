@@ -256,12 +256,12 @@ def test_defaults_unit():
 
 def test_defaults_unit_of_a_synapse():
     """R11 on a synapse: its constructor's literal defaults leave its header (which its 9 s unit includes) for a
-    table in namespace nest, declared before the constructor; NEST's weight (set_weight) stays as NESTML wrote it."""
+    table in the synapse's namespace (nest::<synapse>, as NESTML's class), declared before the constructor; NEST's weight (set_weight) stays as NESTML wrote it."""
     syn = "tsodyks_synapse_nestml"
     texts, outs = edited(unit("synapse-tsodyks_synapse"))
     assert outs[syn]["defaults_unit"].applied and "tau_psc" in outs[syn]["defaults_unit"].detail
     table = texts[f"{syn}_defaults.cpp"]
-    assert f"namespace nest\n{{\nextern const double nestml_lab_defaults_{syn}[] = {{" in table
+    assert f"namespace nest\n{{\nnamespace {syn}\n{{\nextern const double nestml_lab_defaults_{syn}[] = {{" in table
     assert "  3.,   // tau_psc\n" in table and "#include \"" not in table
     header = texts[f"{syn}.h"]
     assert f"P_.tau_psc = nestml_lab_defaults_{syn}[" in header and "P_.tau_psc = 3.;" not in header

@@ -12,8 +12,8 @@ R11 ``defaults_unit`` (every model)
     NESTML 9.0.0's blocks of initial values found; only literals (numbers, infinities, their arithmetic) of real
     variables move; a default that reads another variable (``V_m = E_L``) or an integer or boolean stays.
     A synapse alike: NESTML writes its defaults into its constructor, in its header, which the synapse's
-    translation unit (9 s of NEST's connection templates) includes; the table is declared and defined in
-    ``namespace nest``, as the synapse is.
+    translation unit (9 s of NEST's connection templates) includes; the table is declared and defined in the
+    synapse's namespace (``nest::<synapse>``), as its class is.
 """
 
 from __future__ import annotations
@@ -62,8 +62,9 @@ def _defaults_unit(cpp: str, cls: str, synapse: bool = False) -> tuple[str, str,
     lines = [_ASSIGNMENT.sub(to_table, line) for line in body.split("\n")]
     if not table:
         raise NoMatch("no default is a literal")
-    if synapse and "\nnamespace nest\n{" not in cpp[:start]:
-        raise NoMatch("the synapse's constructor is not in namespace nest")
+    if synapse and not ("\nnamespace nest\n{" in cpp[:start] and f"\nnamespace {cls}\n{{" in cpp[:start]
+                        and f"}} // namespace {cls}" in cpp[end:]):
+        raise NoMatch(f"the synapse's constructor is not in namespace nest::{cls}")
     declaration = (f"// nestml-lab R11: the literal defaults of {cls}, in a translation unit of their own\n"
                    f"extern const double nestml_lab_defaults_{cls}[];\n\n")
     # the definition's line: a neuron's return type before ``cls::``, a synapse's template line
@@ -74,7 +75,7 @@ def _defaults_unit(cpp: str, cls: str, synapse: bool = False) -> tuple[str, str,
     table_text = f"extern const double nestml_lab_defaults_{cls}[] = {{\n{values}}};\n"
     unit = (f"// nestml-lab R11: the literal defaults of {cls} ({reader} reads them by index)\n"
             "#include <cmath>\n#include <limits>\n\n"
-            + (f"namespace nest\n{{\n{table_text}}}\n" if synapse else table_text))
+            + (f"namespace nest\n{{\nnamespace {cls}\n{{\n{table_text}}}\n}}\n" if synapse else table_text))
     return cpp, unit, f"{len(table)} default(s) in {cls}_defaults.cpp: {', '.join(moved)}"
 
 
