@@ -36,6 +36,7 @@ class _Warm:
     socket_path = ""
     code = None   # the modification times of the code it imported: changed code, a new warm worker
     ready = False
+    owner = 0     # the process that started it, which alone ends it
 
     @classmethod
     def _code(cls) -> tuple:
@@ -55,6 +56,7 @@ class _Warm:
                 cls.socket_path = os.path.join(folder, "socket")
                 cls.code = cls._code()
                 cls.ready = False
+                cls.owner = os.getpid()
                 cls.proc = subprocess.Popen(
                     [sys.executable, "-m", "nestml_lab.codegen.zygote", cls.socket_path, str(os.getpid())],
                     stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=_env(),
@@ -78,7 +80,7 @@ class _Warm:
 
     @classmethod
     def stop(cls) -> None:
-        if cls.proc is not None:
+        if cls.proc is not None and cls.owner == os.getpid():   # not from a process forked off this one
             cls.proc.kill()
             cls.proc.wait()
             shutil.rmtree(os.path.dirname(cls.socket_path), ignore_errors=True)

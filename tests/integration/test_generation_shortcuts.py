@@ -75,8 +75,8 @@ CASES = {
     "izhikevich pair (numeric solver, two neurons, a co-generated synapse)":
         (["izhikevich_neuron"], {"izhikevich_neuron": ["stdp_synapse"]},
          {"stdp_synapse": {"weight_variable": "w", "post_ports": "[post_spikes]"}}),
-    "iaf_psc_alpha (propagators) and tsodyks_synapse (a synapse alone)":
-        (["iaf_psc_alpha_neuron"], {}, {"tsodyks_synapse": {"weight_variable": "w"}}),
+    "iaf_psc_exp (propagators) and tsodyks_synapse (a synapse alone)":
+        (["iaf_psc_exp_neuron"], {}, {"tsodyks_synapse": {"weight_variable": "w"}}),
 }
 _SLOW = {"izhikevich pair (numeric solver, two neurons, a co-generated synapse)"}
 
@@ -109,35 +109,43 @@ def test_defaults_reprinted_are_nestmls_code(case, tmp_path, monkeypatch):
     assert tables
 
 
-def test_an_edit_beyond_defaults_runs_nestml(tmp_path, monkeypatch):
-    """A sign, a state's initial value, an equation: not defaults alone, and the build says why it ran NESTML."""
+def test_what_is_not_defaults_alone_runs_nestml_and_says_why(tmp_path, monkeypatch):
+    """An earlier build of the same shape is reprinted only where NESTML's printing of the new number is known and
+    nothing else holds it: a float edited into an integer, NEST's weight run NESTML, and the build says why; an
+    equation edited is another shape."""
     monkeypatch.setenv("NESTML_LAB_CACHE", str(tmp_path / "cache"))
-    project = _project(tmp_path / "project", ["iaf_psc_alpha_neuron"], {}, {})
-    f = project / "iaf_psc_alpha_neuron.nestml"
-    original = f.read_text()
-    generate(load_manifest(project), project / "build" / "generated", log=lambda _: None)
-    edits = [("V_th mV = -55 mV", "V_th mV = 55 mV"), ("I_ex pA = 0 pA ", "I_ex pA = 1 pA "),
-             ("V_m' = -(V_m - E_L) / tau_m", "V_m' = -(V_m - E_L) / (2 * tau_m)")]
-    for old, new in edits:
-        assert old in original
-        f.write_text(original.replace(old, new))
+    project = _project(tmp_path / "project", ["iaf_psc_exp_neuron"], {}, {"tsodyks_synapse": {"weight_variable": "w"}})
+    neuron, synapse = project / "iaf_psc_exp_neuron.nestml", project / "tsodyks_synapse.nestml"
+
+    def run(edits: dict) -> tuple:
+        for f, (old, new) in edits.items():
+            assert old in f.read_text(), old
+            f.write_text(f.read_text().replace(old, new))
         lines = []
         report = generate(load_manifest(project), project / "build" / "generated", log=lines.append)
-        assert report.generated == ["neuron-iaf_psc_alpha_neuron"]
-        assert all(_REPRINTED not in s for s in report.stages.values()), (new, report.stages)
-    # then a number of its parameters edited: made without NESTML, from the code of the equation just edited
-    f.write_text(original.replace(*edits[-1]).replace("V_th mV = -55 mV", "V_th mV = -54.5 mV"))
-    lines = []
-    report = generate(load_manifest(project), project / "build" / "generated", log=lines.append)
-    assert all(_REPRINTED in s for s in report.stages.values()), report.stages
-    assert any("parameter defaults edited alone" in line for line in lines), lines
+        return {uid: _REPRINTED in s for uid, s in report.stages.items()}, lines
+
+    run({})
+    reprinted, _ = run({neuron: ("V_th mV = -55 mV", "V_th mV = -54.5 mV"),
+                        synapse: ("tau_psc ms = 3 ms", "tau_psc ms = 3.5 ms")})   # integers into floats
+    assert reprinted == {"neuron-iaf_psc_exp_neuron": True, "synapse-tsodyks_synapse": True}
+    reprinted, lines = run({neuron: ("V_th mV = -54.5 mV", "V_th mV = -54 mV"), synapse: ("w real = 1 ", "w real = 2 ")})
+    assert reprinted == {"neuron-iaf_psc_exp_neuron": False, "synapse-tsodyks_synapse": False}
+    why = [line for line in lines if "only defaults changed, yet NESTML runs" in line]
+    assert any("V_th: NESTML printed 54.5 as 54.5; how it prints 54 there is not known here" in line
+               for line in why), why
+    assert any("tsodyks_synapse.w: NEST's weight" in line for line in why), why
+    equation = "V_m' = -(V_m - E_L) / tau_m"
+    reprinted, lines = run({neuron: (equation, equation.replace("/ tau_m", "/ (2 * tau_m)"))})
+    assert reprinted == {"neuron-iaf_psc_exp_neuron": False}
+    assert not any("only defaults changed" in line for line in lines)
 
 
 @pytest.mark.slow   # half a minute: two units generated twice
 def test_the_warm_worker_makes_what_fresh_processes_make(tmp_path, monkeypatch):
     from nestml_lab.codegen import launch
 
-    project = _project(tmp_path / "project", ["iaf_psc_alpha_neuron", "izhikevich_neuron"],
+    project = _project(tmp_path / "project", ["iaf_psc_exp_neuron", "izhikevich_neuron"],
                        {"izhikevich_neuron": ["stdp_synapse"]},
                        {"stdp_synapse": {"weight_variable": "w", "post_ports": "[post_spikes]"}})
     made = {}

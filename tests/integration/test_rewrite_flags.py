@@ -28,6 +28,7 @@ def counting_modules(built_module):
     return root, rw, raw
 
 
+@pytest.mark.slow   # two modules built (fifteen seconds from a fresh clone)
 def test_flags_are_kept_and_weight_zero_spikes_still_count(nest_kernel, counting_modules):
     nest = nest_kernel
     root, rw, raw = counting_modules

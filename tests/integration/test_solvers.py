@@ -182,6 +182,7 @@ print(json.dumps({"v": list(map(float, mon.v[0] / mV)), "spikes": list(map(float
 
 
 @pytest.mark.skipif(not BRIAN2_PYTHON.is_file(), reason="no Brian2 environment (make brian2-setup)")
+@pytest.mark.slow   # twenty seconds: a module built and Brian2's run
 def test_exponential_euler_adex_is_brian2s_exponential_euler(built_module, tmp_path):
     """The catalog AdEx with exponential-Euler against Brian2's exponential_euler on the same neuron and start:
     the same spike steps, V_m within 1e-6 mV (the arithmetic's order differs)."""
