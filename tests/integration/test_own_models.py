@@ -23,6 +23,17 @@ TO_STDP_SYNAPSE = {"lambda": "A_plus / Wmax", "alpha": "A_minus / A_plus", "mu_p
                    "tau_plus": "tau_pre", "tau_minus": "tau_post"}
 
 
+@pytest.fixture(scope="module", autouse=True)
+def _leave_no_module_behind():
+    """The modules loaded here (my_models_module, copy_module) are not installed again by a later module's
+    reset_kernel(): test_projects.py, in the same slow session, builds a my_models_module of its own."""
+    yield
+    from nestml_lab import module as modules
+
+    for name in ("my_models_module", "copy_module", "edited_module"):
+        modules._INSTALLED.pop(name, None)
+
+
 @pytest.fixture(scope="module")
 def own_project(built_module, tmp_path_factory):
     """`nestml-lab init` + build, in a folder of its own (not the checkout)."""
