@@ -155,7 +155,7 @@ def speed_rewrites(model: Model) -> list[Outcome]:
 
 def banner(outcomes: list[Outcome], enabled: tuple[str, ...]) -> str:
     """The comment placed at the top of a generated file: which rewrites it carries."""
-    lines = ["/*", " *  nestml-lab: rewrites of NESTML's generated code in this file (codegen/rewrites.py)"]
+    lines = ["/*", " *  nestml-lab: rewrites of NESTML's generated code in this file (codegen/edits)"]
     if not enabled:
         lines.append(" *    none: built unrewritten (manifest `rewrites: none` or `nestml-lab module --no-rewrites`)")
     for o in outcomes:

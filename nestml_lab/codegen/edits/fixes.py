@@ -52,8 +52,7 @@ is not what the fix expects, the build stops, naming the fix and the model.
     the step's start; the inputs are read once).
 
 The fix of NESTML's Euler steps outside ``update`` (``post_trace_euler``) is beside the solvers
-(``edits/solvers.py``). The C++ they insert still says ``codegen/patches.py``, the module they came from: the
-generated code of a build stays byte for byte what it was.
+(``edits/solvers.py``). The C++ they insert names this file.
 """
 
 from __future__ import annotations
@@ -105,7 +104,7 @@ PRUNE_PATCHED = PRUNE_CONDITION + " and history_[ 1 ].access_counter_ >= n_incom
 
 _GAP_TIME = "const double __t_gap = node.gap_junction_step / nest::Time::get_resolution().get_ms();"
 _GAP_TIME_PATCHED = ("const double __t_gap = ( node.gap_junction_step < 0 ? __time : node.gap_junction_step ) "
-                     "/ nest::Time::get_resolution().get_ms();  // patched (codegen/patches.py): GSL's time")
+                     "/ nest::Time::get_resolution().get_ms();  // patched (codegen/edits/fixes.py): GSL's time")
 _GAP_GSL_STEP = re.compile(r"^(\s*)gap_junction_step = B_\.__step;\n(?=\n\s*const int status = gsl_odeiv_evolve_apply)", re.M)
 _SPIKE_BUFFER_READ = re.compile(r"^(\s*get_spike_input(?:s|_received)_grid_sum_\(\)\[i\] = )"
                                 r"(get_spike_input(?:s|_received)_\(\)\[i\])\.get_value\(lag\);$", re.M)
@@ -139,7 +138,7 @@ def gap_junction_neuron(source: str, neuron: str) -> tuple[str, list[str]]:
     ctor = re.compile(rf"^{re.escape(neuron)}::{re.escape(neuron)}\((?:const {re.escape(neuron)}& __n)?\):[^{{]*\{{\n", re.M)
     if len(ctor.findall(source)) != 2:
         missing.append("its two constructors")
-    source = ctor.sub(lambda m: m.group(0) + "  // patched (codegen/patches.py): iterated by NEST's waveform relaxation\n"
+    source = ctor.sub(lambda m: m.group(0) + "  // patched (codegen/edits/fixes.py): iterated by NEST's waveform relaxation\n"
                       "  set_node_uses_wfr( nest::kernel().simulation_manager.use_wfr() );\n"
                       "  gap_junction_step = 0.0;  // patched: NESTML leaves it uninitialised\n", source)
     body = source.find(f"bool {neuron}::update_(")
@@ -194,7 +193,7 @@ def report_volume_transmitter(synapse_header: str) -> tuple[str, bool]:
         return synapse_header, False
     if synapse_header.count(_VT_GET_STATUS) != 1:
         return synapse_header, False
-    patched = _VT_GET_STATUS[:-len("    }")] + """        // patched (codegen/patches.py): report the volume transmitter, as NEST's stdp_dopamine_synapse does
+    patched = _VT_GET_STATUS[:-len("    }")] + """        // patched (codegen/edits/fixes.py): report the volume transmitter, as NEST's stdp_dopamine_synapse does
         d[ names::volume_transmitter ] = NodeCollection::create( static_cast< const Node* >( vt_ ) );
     }"""
     return synapse_header.replace(_VT_GET_STATUS, patched), True
@@ -215,7 +214,7 @@ def refuse_wrong_neuron(synapse_header: str) -> tuple[str, bool]:
     def replace(m: re.Match) -> str:
         indent, synapse, neuron = m.groups()
         return (f'catch (std::bad_cast &exp) {{\n'
-                f'{indent}// patched (codegen/patches.py): NESTML calls exit(1) here\n'
+                f'{indent}// patched (codegen/edits/fixes.py): NESTML calls exit(1) here\n'
                 f'{indent}throw nest::IllegalConnection( "{synapse} connects only to {neuron} (the neuron it was '
                 f'generated with, or its short name), not to " + t.get_name() );')
 
@@ -241,7 +240,7 @@ def refuse_unused_tau_minus(neuron_header: str, moved: dict[str, list[str]]) -> 
     counted = "; ".join(f"{s}: {', '.join(v)}" for s, v in moved.items() if v) or "none"
     message = ("is not used by this co-generated neuron: its synapses' postsynaptic traces have their own "
                f"time constants, set those instead ({counted})")
-    check = ("  // patched (codegen/patches.py): tau_minus is NEST's archiving-node parameter, unused after co-generation\n"
+    check = ("  // patched (codegen/edits/fixes.py): tau_minus is NEST's archiving-node parameter, unused after co-generation\n"
              "  {\n"
              "    DictionaryDatum __archived;\n"
              "    ArchivingNode::get_status( __archived );\n"
