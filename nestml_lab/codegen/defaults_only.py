@@ -108,34 +108,48 @@ def index_dir() -> Path:
     return user_cache() / "shapes"
 
 
+#: How many unit folders of one shape the index keeps, the most recent first: a cell edited back to an earlier
+#: number (29.5 -> 30) finds the build that had it, where reprinting is known.
+KEPT = 8
+
+
 def remember(folder: Path, key: str, values: dict, sources: dict) -> None:
-    """Write the unit's shape beside its code, and point the index at it."""
+    """Write the unit's shape beside its code, and put it first in the index's list for its shape."""
     (folder / SHAPE_FILE).write_text(json.dumps({"key": key, "values": values, "sources": sources}, indent=1))
     try:
         index = index_dir()
         index.mkdir(parents=True, exist_ok=True)
+        here = str(folder.resolve())
+        known = [line for line in _listed(key) if line != here]
         tmp = index / f".{key}.{os.getpid()}"
-        tmp.write_text(str(folder.resolve()))
+        tmp.write_text("\n".join([here, *known][:KEPT]) + "\n")
         tmp.replace(index / key)
     except OSError:   # an index we cannot write costs the next edit its shortcut, nothing else
         pass
 
 
-def find(key: str, own: Path) -> tuple[Path, dict] | None:
-    """A unit folder of this shape (the unit's own folder first, then the index's), with its shape record."""
-    candidates = [own]
+def _listed(key: str) -> list[str]:
     try:
-        candidates.append(Path((index_dir() / key).read_text().strip()))
+        return [line for line in (index_dir() / key).read_text().splitlines() if line.strip()]
     except OSError:
-        pass
-    for folder in candidates:
+        return []
+
+
+def find(key: str, own: Path) -> list[tuple[Path, dict]]:
+    """The unit folders of this shape (the unit's own folder first, then the index's, the most recent first), each
+    with its shape record."""
+    found, seen = [], set()
+    for folder in [own, *map(Path, _listed(key))]:
+        if str(folder) in seen:
+            continue
+        seen.add(str(folder))
         try:
             record = json.loads((folder / SHAPE_FILE).read_text())
         except (OSError, ValueError):
             continue
         if record.get("key") == key and (folder / "nestml").is_dir():
-            return folder, record
-    return None
+            found.append((folder, record))
+    return found
 
 
 # --- NESTML's ways of printing a number ------------------------------------------------------------------------

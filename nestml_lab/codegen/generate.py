@@ -289,22 +289,22 @@ def _defaults_only(unit: Unit, manifest: Manifest, units_dir: Path, key: str, ne
     if shape is None or not defaults_only.wanted():
         return ""
     shape_key, values, sources = shape
-    found = defaults_only.find(shape_key, units_dir / unit.uid)
-    if found is None:
-        return ""
-    donor, record = found
-    staging = Path(tempfile.mkdtemp(prefix=f".{unit.uid}.", dir=units_dir))
-    try:
-        change = defaults_only.edit(record["values"], values)
-        defaults_only.make(donor, staging / "src", _targets(unit, manifest), change)
-        warnings = defaults_only.warnings(donor, record, sources)
-        _install_unit(unit, manifest, staging / "src", units_dir / unit.uid, key, nestml_key)
-    except (defaults_only.NotApplicable, OSError, KeyError, ValueError) as exc:
-        return str(exc) or type(exc).__name__
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-    (units_dir / unit.uid / _WARNINGS_FILE).write_text(warnings)
-    return None
+    why = ""
+    for donor, record in defaults_only.find(shape_key, units_dir / unit.uid):   # the first that can be reprinted
+        staging = Path(tempfile.mkdtemp(prefix=f".{unit.uid}.", dir=units_dir))
+        try:
+            change = defaults_only.edit(record["values"], values)
+            defaults_only.make(donor, staging / "src", _targets(unit, manifest), change)
+            warnings = defaults_only.warnings(donor, record, sources)
+            _install_unit(unit, manifest, staging / "src", units_dir / unit.uid, key, nestml_key)
+        except (defaults_only.NotApplicable, OSError, KeyError, ValueError) as exc:
+            why = why or str(exc) or type(exc).__name__
+            continue
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+        (units_dir / unit.uid / _WARNINGS_FILE).write_text(warnings)
+        return None
+    return why
 
 
 def _unit_is_current(folder: Path, unit: Unit, key: str) -> bool:

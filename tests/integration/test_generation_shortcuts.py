@@ -141,6 +141,28 @@ def test_what_is_not_defaults_alone_runs_nestml_and_says_why(tmp_path, monkeypat
     assert not any("only defaults changed" in line for line in lines)
 
 
+def test_a_number_edited_back_is_reprinted_from_the_build_that_had_it(tmp_path, monkeypatch):
+    """A notebook cell edited 30 -> 29.5 -> 30: the second edit, a float into an integer, cannot be reprinted from
+    the build of 29.5, and is from the first build (every cell is a folder of its own)."""
+    monkeypatch.setenv("NESTML_LAB_CACHE", str(tmp_path / "cache"))
+    first = _project(tmp_path / "first", ["iaf_psc_exp_neuron"], {}, {})
+    generate(load_manifest(first), first / "build" / "generated", log=lambda _: None)
+    second = tmp_path / "second"
+    shutil.copytree(first, second, ignore=shutil.ignore_patterns("build"))
+    for value, folder in (("-54.5", "second"), ("-55", "third")):
+        project = tmp_path / folder
+        if not project.exists():
+            shutil.copytree(second, project, ignore=shutil.ignore_patterns("build"))
+        f = project / "iaf_psc_exp_neuron.nestml"
+        f.write_text(re.sub(r"V_th mV = -[\d.]+ mV", f"V_th mV = {value} mV", f.read_text()))
+        report = generate(load_manifest(project), project / "build" / "generated", log=lambda _: None)
+        assert all(_REPRINTED in s for s in report.stages.values()), (value, report.stages)
+    first_code = _files(first / "build" / "generated" / "units")
+    third_code = _files(tmp_path / "third" / "build" / "generated" / "units")
+    assert {k: v for k, v in third_code.items() if not k.endswith("SHAPE.json")} == \
+        {k: v for k, v in first_code.items() if not k.endswith("SHAPE.json")}
+
+
 @pytest.mark.slow   # half a minute: two units generated twice
 def test_the_warm_worker_makes_what_fresh_processes_make(tmp_path, monkeypatch):
     from nestml_lab.codegen import launch
