@@ -136,8 +136,10 @@ def _listed(key: str) -> list[str]:
 
 
 def find(key: str, own: Path) -> list[tuple[Path, dict]]:
-    """The unit folders of this shape (the unit's own folder first, then the index's, the most recent first), each
-    with its shape record."""
+    """The unit folders of this shape, each with its shape record.
+
+    The unit's own folder first, then the index's, the most recent first.
+    """
     found, seen = [], set()
     for folder in [own, *map(Path, _listed(key))]:
         if str(folder) in seen:
