@@ -178,7 +178,7 @@ def generate_nest_target(input_path, target_path: str | None = None, install_pat
         text = _model_text(str(f))
         name = _model_name(text, str(f))
         sources[name] = _upgraded(name, text, say, weights.get(name))
-    pairs = opts.get("neuron_synapse_pairs", [])
+    pairs = _pairs(opts.get("neuron_synapse_pairs", []), say)
     paired = {s for p in pairs for s in p.get("synapses", {})}
     marked = set(opts.get("synapse_models", [])) | paired
     synapses = [n for n in sources if n in marked or n.endswith("synapse") or _kind(n, sources[n]) == "synapse"]
@@ -241,6 +241,25 @@ def build_models(sources: dict, solver: str | None = None, suffix: str = SUFFIX,
 
 
 # --- the pieces ----------------------------------------------------------------------------------------------
+
+def _pairs(pairs: list, say: Say) -> list:
+    """``neuron_synapse_pairs`` in NESTML 9's form (``{"neuron": n, "synapses": {s: {"post_ports": [...]}}}``); NESTML
+    7/8's entries (``{"neuron": n, "synapse": s, "post_ports": [...], "vt_ports": [...]}``) rewritten to it, said.
+    """
+    out = []
+    for p in pairs:
+        if not isinstance(p, dict) or "neuron" not in p or ("synapses" not in p and "synapse" not in p):
+            raise ValueError(f"codegen_opts neuron_synapse_pairs entry {p!r}: NESTML 9 takes {{'neuron': <neuron>, "
+                             "'synapses': {<synapse>: {'post_ports': [<port>, ...]}}}")
+        if "synapses" in p:
+            out.append(p)
+            continue
+        ports = {k: p[k] for k in ("post_ports", "vt_ports") if k in p}
+        say.note(f"[upgrade] codegen_opts neuron_synapse_pairs: NESTML 7/8's entry for {p['neuron']} + {p['synapse']} "
+                 "rewritten to NESTML 9's form ({'neuron': ..., 'synapses': {<synapse>: {'post_ports': ...}}})")
+        out.append({"neuron": p["neuron"], "synapses": {p["synapse"]: ports}})
+    return out
+
 
 def _check_module_name(module_name: str | None) -> None:
     """NESTML's rule for ``module_name``, said before any work (not by the manifest of a cache folder)."""
