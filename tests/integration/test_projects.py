@@ -80,8 +80,11 @@ def test_user_project_builds_in_its_own_folder_and_loads_beside_the_catalog(nest
     # the build says where its time went (nestml-lab module -v, the benchmark): NESTML's stages, our edits, and
     # each translation unit and the link, through the launcher shipped with the installed toolkit
     stages = json.loads((project / "build" / "generated" / "STAGES.json").read_text())["totals"]
-    assert list(stages) == ["Python start-up", "NESTML's imports and set-up", "parse and checks", "transforms",
-                            "ODE analysis", "templates", "our edits"] and all(v >= 0 for v in stages.values())
+    # NESTML's stages; or none, when an earlier build of the same models on this machine (test_own_models.py's
+    # `nestml-lab init` project in the same session) gave its code (codegen/defaults_only.py)
+    assert list(stages) in (["Python start-up", "NESTML's imports and set-up", "parse and checks", "transforms",
+                             "ODE analysis", "templates", "our edits"], ["defaults reprinted, without NESTML"]), stages
+    assert all(v >= 0 for v in stages.values())
     from nestml_lab.cmake import compile_times
 
     (times,) = (project / "build").glob("nest-3.10.0-*/cmake/compile-times.txt")
