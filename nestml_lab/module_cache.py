@@ -27,11 +27,9 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from nestml_lab.paths import CACHE_ENV  # noqa: F401  (the cache folder's variable, named here as before)
 from nestml_lab.progress import Lines, Say
 
-#: Environment variable naming the cache folder (default: ``$XDG_CACHE_HOME/nestml-lab``, else
-#: ``~/.cache/nestml-lab``).
-CACHE_ENV = "NESTML_LAB_CACHE"
 #: Environment variable naming the speed rewrites of the calls' builds: ``all`` (default), ``none`` (NESTML's code as
 #: it is, as ``nestml-lab module --no-rewrites``), or a comma-separated list of them (docs/pipeline.md).
 REWRITES_ENV = "NESTML_LAB_REWRITES"

@@ -13,11 +13,15 @@ MODELS_DIR = REPO_ROOT / "models"
 NEST_MODULE_DIR = REPO_ROOT / "nest_module"
 GENERATED_DIR = NEST_MODULE_DIR / "generated"
 
+#: Environment variable naming the machine-wide cache folder (default: ``$XDG_CACHE_HOME/nestml-lab``, else
+#: ``~/.cache/nestml-lab``).
+CACHE_ENV = "NESTML_LAB_CACHE"
+
 
 def user_cache() -> Path:
     """The machine-wide cache of the user's builds: ``$NESTML_LAB_CACHE``, else ``$XDG_CACHE_HOME/nestml-lab``, else
     ``~/.cache/nestml-lab`` (the notebook calls' modules in ``modules/``, the shapes of generated units in
     ``shapes/``).
     """
-    base = os.environ.get("NESTML_LAB_CACHE") or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "nestml-lab"
+    base = os.environ.get(CACHE_ENV) or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "nestml-lab"
     return Path(base)

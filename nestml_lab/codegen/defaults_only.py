@@ -44,7 +44,7 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from nestml_lab.codegen.edits.cpp import NoMatch, one_definition
+from nestml_lab.codegen.edits.cpp import NoMatch
 
 #: What the unit's folder holds of its shape: the key, the numbers of its neurons' parameters, its sources' paths.
 SHAPE_FILE = "SHAPE.json"
@@ -141,7 +141,7 @@ def find(key: str, own: Path) -> list[tuple[Path, dict]]:
     The unit's own folder first, then the index's, the most recent first.
     """
     found, seen = [], set()
-    for folder in [own, *map(Path, _listed(key))]:
+    for folder in [own.resolve(), *map(Path, _listed(key))]:   # the index holds resolved paths
         if str(folder) in seen:
             continue
         seen.add(str(folder))
@@ -201,11 +201,11 @@ _ASSIGNMENT = r"^(  P_\.{var} = )([^;\n]+)(; // as [^\n]*)$"
 
 def _reprint_cpp(cpp: str, cls: str, var: str, old: list[str], new: list[str], synapse: bool) -> str:
     """NESTML's C++ of a model (a neuron's .cpp, a synapse's header) with ``P_.var``'s default reprinted."""
-    from nestml_lab.codegen.edits.defaults import _constructor
+    from nestml_lab.codegen.edits.defaults import defaults_block
 
     where = "its constructor" if synapse else "init_state_internal_()"
     try:
-        start, end = _constructor(cpp, cls) if synapse else one_definition(cpp, cls, "init_state_internal_")
+        start, end = defaults_block(cpp, cls, synapse)
     except NoMatch as exc:
         raise NotApplicable(f"{cls}: {exc}") from None
     body = cpp[start:end]

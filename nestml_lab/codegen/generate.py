@@ -149,7 +149,8 @@ def generate(manifest: Manifest, out_dir: Path, jobs: int | None = None, log=pri
     if reuse:
         log(f"[rewrite] patches and rewrites applied anew to {len(reuse)} unit(s); NESTML's output was cached")
 
-    shapes = {u.uid: _shape(u, manifest, versions) for u in units}
+    # the shapes of the units made now (a unit in the cache was made by this code, which remembered its shape)
+    shapes = {u.uid: _shape(u, manifest, versions) for u in stale}
     reprinted = []
     for unit in list(run):   # parameter defaults edited alone: NESTML's earlier output, reprinted (no NESTML)
         t = time.perf_counter()
@@ -219,10 +220,9 @@ def generate(manifest: Manifest, out_dir: Path, jobs: int | None = None, log=pri
                         + ("\n  also failed: " + "; ".join(others) if others else ""),)
         raise err
 
-    for u in units:   # the shape of each unit's code, for the next edit of its defaults
-        if shapes[u.uid] is not None:
-            key, values, sources = shapes[u.uid]
-            defaults_only.remember(units_dir / u.uid, key, values, sources)
+    for uid, shape in shapes.items():   # the shape of each unit's code, for the next edit of its defaults
+        if shape is not None:
+            defaults_only.remember(units_dir / uid, *shape)
 
     # Units no longer in the manifest go; their code must not be compiled.
     wanted = {u.uid for u in units}

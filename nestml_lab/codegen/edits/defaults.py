@@ -44,8 +44,16 @@ def _constructor(header: str, cls: str) -> tuple[int, int]:
     return found[0].start(), block_end(header, brace)
 
 
+def defaults_block(text: str, cls: str, synapse: bool) -> tuple[int, int]:
+    """(start, end) of the function NESTML writes a model's defaults in (NoMatch unless exactly one).
+
+    A neuron's ``init_state_internal_()`` in its .cpp, a synapse's default constructor in its header.
+    """
+    return _constructor(text, cls) if synapse else one_definition(text, cls, "init_state_internal_")
+
+
 def _defaults_unit(cpp: str, cls: str, synapse: bool = False) -> tuple[str, str, str]:
-    start, end = _constructor(cpp, cls) if synapse else one_definition(cpp, cls, "init_state_internal_")
+    start, end = defaults_block(cpp, cls, synapse)
     body = cpp[start:end]
     if not all(re.search(block, body, re.M) for block in _BLOCKS):
         raise NoMatch("NESTML's blocks of initial values not found in init_state_internal_()")
