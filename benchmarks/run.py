@@ -62,7 +62,12 @@ def bench_build(quick: bool) -> dict:
     shutil.rmtree(ccache_dir, ignore_errors=True)
     use_ccache = bool(shutil.which("ccache"))
     cc_env = {"CCACHE_DIR": ccache_dir} if use_ccache else {"CCACHE_DISABLE": 1}
-    log("[bench/build] ours: cold make module (empty generated-code cache, build folder and compiler cache)")
+    # the machine-wide cache (precompiled NEST headers, the shapes of earlier builds) empty too: a cold machine
+    user_cache = work / "user-cache"
+    shutil.rmtree(user_cache, ignore_errors=True)
+    cc_env["NESTML_LAB_CACHE"] = user_cache
+    log("[bench/build] ours: cold make module (empty generated-code cache, build folder, compiler cache and "
+        "precompiled headers)")
     res["ours_cold_s"] = _module(ours, logf, **cc_env)
     res["ours_cold_generation_s"] = _last_codegen_seconds(logf)
     log(f"[bench/build]   {res['ours_cold_s']:.1f} s (NESTML generation {res['ours_cold_generation_s']:.1f} s)")
@@ -82,7 +87,8 @@ def bench_build(quick: bool) -> dict:
         path = ours / "models" / name
         for _ in range(2):
             original = _edit(path, old, new)
-            samples.append(_module(ours, logf, CCACHE_DISABLE=1))   # an edit is new code: no compiler cache
+            samples.append(_module(ours, logf, CCACHE_DISABLE=1,   # an edit is new code: no compiler cache
+                                   NESTML_LAB_CACHE=user_cache))
             path.write_text(original)
             _module(ours, logf, **cc_env)   # back to the committed model (not timed)
         res["ours_edit_s"][label] = summary(samples)
@@ -105,10 +111,15 @@ def bench_build(quick: bool) -> dict:
     levers["generation_jobs1_s"] = timed_run([PYTHON, "-c", code], env=env_for(gen), log_file=logf)
     levers["generation_jobs2_s"] = res["ours_cold_generation_s"]
     log(f"[bench/build]   {levers['generation_jobs1_s']:.1f} s vs {levers['generation_jobs2_s']:.1f} s")
-    log("[bench/build] lever: precompiled NEST headers on (cold, no compiler cache)")
-    pch = scratch_checkout(work / "pch")
-    levers["cold_pch_s"] = _module(pch, logf, CCACHE_DISABLE=1, NESTML_LAB_CMAKE_ARGS="-DNESTML_LAB_PCH=ON")
-    log(f"[bench/build]   {levers['cold_pch_s']:.1f} s")
+    log("[bench/build] lever: precompiled NEST headers off (cold, no compiler cache), and on (the same)")
+    for on in (False, True):
+        pch = scratch_checkout(work / "pch")
+        fresh = work / "user-cache-pch"
+        shutil.rmtree(fresh, ignore_errors=True)
+        levers[f"cold_pch_{'on' if on else 'off'}_s"] = _module(pch, logf, CCACHE_DISABLE=1, NESTML_LAB_CACHE=fresh,
+                                                               NESTML_LAB_PCH=int(on))
+        levers[f"cold_pch_{'on' if on else 'off'}_stages"] = _stages(pch)
+    log(f"[bench/build]   off {levers['cold_pch_off_s']:.1f} s, on {levers['cold_pch_on_s']:.1f} s")
     if use_ccache:
         log("[bench/build] lever: ccache, generated code and build folder deleted, compiler cache warm")
         shutil.rmtree(ours / "nest_module")   # generated code and every build

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from nestml_lab.codegen import names
+from nestml_lab.codegen.edits import compile_flags
 from nestml_lab.codegen.generate import GenerateReport, generate, source_hash
 from nestml_lab.codegen.manifest import MANIFEST_NAME, Manifest
 from nestml_lab.layout import Project
@@ -78,6 +79,8 @@ def make_module(project: Project | Path | str | None = None, *, jobs: int | None
     _make_build_folder(project.build_folder)
     load_check = cmake.LoadCheck()
     with _build_lock(project.build_folder, log):
+        # NEST's precompiled headers for this build's flags, if the machine has none yet, made while NESTML runs
+        cmake.prepare_pch(target, list(compile_flags(manifest.rewrites).values()))
         report = generate(manifest, project.generated_dir, jobs=jobs, log=log)
         log(f"[codegen] done in {report.seconds:.1f} s")
         installed = cmake.read_json(project.stamp_path(target)) or {}

@@ -22,6 +22,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from nestml_lab.cmake import pch
 from nestml_lab.cmake.errors import BuildError  # noqa: F401  (raised by every step)
 from nestml_lab.cmake.target import NestTarget, find_nest, kernel_facts, running_nest  # noqa: F401
 
@@ -204,6 +205,34 @@ def read_json(path: Path):
 CMAKE_PROJECT = Path(__file__).resolve().parent
 
 
+def configure_args(generated_dir: Path, target: NestTarget) -> list[str]:
+    """The CMake arguments that configure a module of ``generated_dir`` for ``target``."""
+    cxx = _check_compiler()
+    args = [f"-DGENERATED_DIR={generated_dir}", "-DCMAKE_BUILD_TYPE=Release",
+            f"-DCMAKE_CXX_COMPILER={shutil.which(cxx) or cxx}"] + target.cmake_args()
+    # extra CMake arguments, e.g. -DNESTML_LAB_PCH=OFF (the benchmarks measure the build levers this way)
+    return args + shlex.split(os.environ.get("NESTML_LAB_CMAKE_ARGS", ""))
+
+
+def prepare_pch(target: NestTarget, compile_options: list[str]):
+    """Start making the precompiled NEST headers a build for ``target`` will use, if the machine has none yet
+    (:func:`nestml_lab.cmake.pch.prepare`): called before NESTML runs, so that the two overlap.
+    """
+    try:
+        return pch.prepare(configure_args(Path("generated"), target), compile_options, _tool("cmake"))
+    except BuildError:   # no compiler or CMake: the build says so in its own words
+        return None
+
+
+def _up_to_date(so: Path, generated_dir: Path) -> bool:
+    """Whether the built library is newer than every generated file (then nothing will be compiled)."""
+    try:
+        built = so.stat().st_mtime
+    except OSError:
+        return False
+    return all(f.stat().st_mtime < built for f in Path(generated_dir).rglob("*") if f.is_file())
+
+
 def compile_module(module: str, generated_dir: Path, build_dir: Path, target: NestTarget, jobs: int | None = None,
                    log=print) -> Path:
     """Configure (when needed) and build the module; return the built ``.so``.
@@ -226,15 +255,12 @@ def compile_module(module: str, generated_dir: Path, build_dir: Path, target: Ne
     build.mkdir(parents=True, exist_ok=True)
     log_path = build / "build.log"
     log_path.write_text("")
-    cxx = _check_compiler()
-    args = [f"-DGENERATED_DIR={generated_dir}", "-DCMAKE_BUILD_TYPE=Release",
-            f"-DCMAKE_CXX_COMPILER={shutil.which(cxx) or cxx}"] + target.cmake_args()
-    # extra CMake arguments, e.g. -DNESTML_LAB_PCH=OFF (the benchmarks measure the build levers this way)
-    args += shlex.split(os.environ.get("NESTML_LAB_CMAKE_ARGS", ""))
+    args = configure_args(generated_dir, target)
     stamp = build / "configure-args.json"
-    # the CMake project's place is part of the configuration: a folder configured from another (a moved checkout,
-    # an earlier layout of the toolkit) is configured again, not built with a cache CMake would refuse
-    configured = [*args, f"source={CMAKE_PROJECT}"]
+    # the CMake project's place and text are part of the configuration: a folder configured from another (a moved
+    # checkout, an earlier layout of the toolkit) is configured again, not built with a cache CMake would refuse, and
+    # a changed CMakeLists.txt is configured from a clean cache (its options' new defaults apply)
+    configured = [*args, f"source={CMAKE_PROJECT}", f"project={sha256_file(CMAKE_PROJECT / 'CMakeLists.txt')[:16]}"]
     if not (build / "CMakeCache.txt").exists() or not stamp.exists() or read_json(stamp) != configured:
         log(f"[cmake] configuring {module} for {target.describe()}")
         if stamp.exists():
@@ -245,8 +271,10 @@ def compile_module(module: str, generated_dir: Path, build_dir: Path, target: Ne
         shutil.rmtree(build / "CMakeFiles", ignore_errors=True)
         _run([cmake, "-S", str(CMAKE_PROJECT), "-B", str(build)] + args, log_path, "cmake")
         stamp.write_text(json.dumps(configured))
-    t = time.perf_counter()
     so = build / f"{module}.so"
+    if pch.wanted(build) and not _up_to_date(so, generated_dir):
+        pch.link(build, pch.ensure(build, log))
+    t = time.perf_counter()
     times = build / "compile-times.txt"   # written by timed_launcher.sh: start, end, output per compilation and link
     times.write_text("")
     env = dict(os.environ, NESTML_LAB_TIMES=str(times))
@@ -254,6 +282,7 @@ def compile_module(module: str, generated_dir: Path, build_dir: Path, target: Ne
     # the same text compiled in another build folder (a notebook cell's edit is a new folder of the module cache,
     # whose synapse's unit did not change) is then found in the compiler cache
     env.setdefault("CCACHE_BASEDIR", str(Path(generated_dir).resolve().parent))
+    env = pch.ccache_env(env)
     for attempt in (1, 2):
         _run([cmake, "--build", str(build), "-j", str(jobs or os.cpu_count())], log_path, "compile", generated_dir,
              progress=log, env=env)

@@ -148,3 +148,81 @@ def test_tau_minus_on_a_cogenerated_neuron_is_refused_naming_the_parameter_that_
     n.set(tau_minus=n.get("tau_minus"))   # the value it has (a get/set round trip) stays allowed
     n.set({moved: 33.0})
     assert n.get(moved) == 33.0
+
+
+def test_gcc_accepts_the_machines_precompiled_nest_headers_with_the_builds_own_flags(built_module):
+    """The catalog's units include pch/nest_pch.h first; the .gch the build linked beside it is the machine's for
+    exactly its flags, and GCC uses it (-H marks a used .gch with '!'): a refused one would only be slower."""
+    import subprocess
+
+    from nestml_lab import cmake
+    from nestml_lab.cmake import pch
+    from nestml_lab.layout import Project
+
+    build = Project.open(paths.MODELS_DIR).target_dir(cmake.running_nest()) / "cmake"
+    cmd = pch.command(build)
+    linked = build / "pch" / "nest_pch.h.gch"
+    assert linked.is_symlink() and linked.readlink().parent.name == pch.key(cmd)
+    pch.link(build, pch.ensure(build, print))   # made again if other builds' flags have pruned it since
+    unit = paths.GENERATED_DIR / "module" / "registration.cpp"
+    done = subprocess.run([*cmd[:-2], "-include", str(build / "pch" / "nest_pch.h"), "-H", "-fsyntax-only",
+                           str(unit)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-2000:]
+    first = done.stderr.splitlines()[0]
+    assert first.startswith("! ") and first.endswith("nest_pch.h.gch"), first
+
+
+def _functions(obj) -> dict[str, list[str]]:
+    """Each function's instructions (addresses and the file's name left out): the code, not its layout."""
+    import re
+    import subprocess
+
+    out, name = {}, ""
+    for line in subprocess.run(["objdump", "-d", "--no-show-raw-insn", str(obj)], capture_output=True, text=True,
+                               check=True).stdout.splitlines()[2:]:
+        head = re.match(r"^[0-9a-f]+ <(.*)>:$", line)
+        if head:
+            name = head.group(1)
+            out.setdefault(name, [])
+        elif line.strip() and not line.startswith("Disassembly of section"):
+            out[name].append(re.sub(r"[0-9a-f]+ <[^>]*>|#.*", "", re.sub(r"^\s*[0-9a-f]+:\s*", "", line)))
+    return out
+
+
+def _weak(obj) -> set[str]:
+    import subprocess
+
+    lines = subprocess.run(["nm", str(obj)], capture_output=True, text=True, check=True).stdout.splitlines()
+    return {ln.split()[-1] for ln in lines if ln.split()[-2:-1] and ln.split()[-2] in ("W", "V", "w", "v")}
+
+
+@pytest.mark.slow
+def test_the_precompiled_headers_change_no_instruction(built_module, tmp_path):
+    """A neuron's unit and the registration compiled with and without the .gch: the same instructions in every
+    function both have; what only one has is an inline function of NEST's headers emitted once more (a weak copy
+    the linker merges with the others, or a local clone of one), so no result can change."""
+    import subprocess
+
+    from nestml_lab import cmake
+    from nestml_lab.cmake import pch
+    from nestml_lab.layout import Project
+
+    build = Project.open(paths.MODELS_DIR).target_dir(cmake.running_nest()) / "cmake"
+    gch = pch.ensure(build, print)
+    assert gch is not None and gch.is_file()
+    (tmp_path / "with").mkdir()
+    (tmp_path / "with" / "nest_pch.h.gch").symlink_to(gch)
+    (tmp_path / "with" / "nest_pch.h").write_text(pch.HEADER.read_text())
+    neuron = next((paths.GENERATED_DIR / "units").glob("neuron-iaf_psc_alpha_neuron/*_neuron_nestml.cpp"))
+    for unit in (neuron, paths.GENERATED_DIR / "module" / "registration.cpp"):
+        code, weak = {}, set()
+        for how in ("with", "without"):
+            obj = tmp_path / f"{unit.stem}-{how}.o"
+            header = ["-include", str(tmp_path / "with" / "nest_pch.h")] if how == "with" else []
+            subprocess.run([*pch.command(build)[:-2], f"-I{unit.parent}", *header, "-c", str(unit), "-o", str(obj)],
+                           check=True)
+            code[how], weak = _functions(obj), weak | _weak(obj)
+        both = code["with"].keys() & code["without"].keys()
+        assert len(both) > 20 and all(code["with"][f] == code["without"][f] for f in both), unit.name
+        extra = code["with"].keys() ^ code["without"].keys()
+        assert all(f in weak or "." in f for f in extra), (unit.name, sorted(extra - weak))
