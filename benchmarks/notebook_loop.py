@@ -104,6 +104,10 @@ LEVERS = (
     ("without_warm_worker", lambda: {"NESTML_LAB_WARM_WORKER": "0"},
      "Lever: the warm NESTML worker, a process of the kernel's that has imported NESTML and compiled its templates "
      "once and forks each run (`codegen/zygote.py`; without it each run is a fresh process):"),
+    ("without_pch", lambda: {"NESTML_LAB_PCH": "0"},
+     "Lever: NEST's headers precompiled once for the machine (`cmake/pch.py`; in these fresh caches the first call "
+     "makes the `.gch` while NESTML runs), so that a neuron's unit, the registration and a synapse's parse no NEST "
+     "header:"),
 )
 
 
@@ -128,6 +132,7 @@ def _loop(quick: bool, off: dict | None = None) -> dict:
     work = Path(tempfile.mkdtemp(prefix="notebook-loop-"))
     env = {"NESTML_LAB_CACHE": str(work / "cache"), "CCACHE_DIR": str(work / "ccache"), "CCACHE_BASEDIR": None,
            "NESTML_LAB_REWRITES": None, "NESTML_LAB_DEFAULTS_ONLY": None, "NESTML_LAB_WARM_WORKER": None,
+           "NESTML_LAB_PCH": None,
            **(off or {})}
     saved = {k: os.environ.get(k) for k in env}
     for k, v in env.items():   # the kernel inherits them
