@@ -80,6 +80,8 @@ def bench_build(quick: bool) -> dict:
         "standalone synapse (tsodyks_synapse)": ("tsodyks_synapse.nestml", "tau_psc ms = 3 ms", "tau_psc ms = 3.5 ms"),
         "paired neuron (izhikevich_neuron, 2 units)": ("izhikevich_neuron.nestml", "V_th mV = 30 mV",
                                                        "V_th mV = 31 mV"),
+        "paired neuron, an equation (izhikevich_neuron, 2 units)": ("izhikevich_neuron.nestml", "5.0 * V_m",
+                                                                    "5.01 * V_m"),
     }
     res["ours_edit_s"] = {}
     for label, (name, old, new) in edits.items():
