@@ -26,7 +26,8 @@ OUT = ROOT / "results" / "bench"
 
 
 def _module(checkout: Path, log_file: Path, **env) -> float:
-    return timed_run([PYTHON, "-m", "nestml_lab", "module"], env=env_for(checkout, **env), log_file=log_file)
+    return timed_run([PYTHON, "-m", "nestml_lab", "module", str(Path(checkout) / "models")],
+                     env=env_for(checkout, **env), log_file=log_file)
 
 
 def _last_codegen_seconds(log_file: Path) -> float:
