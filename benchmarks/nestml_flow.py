@@ -1,7 +1,10 @@
 """NESTML's own build flow on the catalog, for the build benchmark.
 
-``generate_nest_target`` generates all models in one process and then runs
-NESTML's builder (cmake, make -j, make install). The wheel's nest-config
+``generate_nest_target`` generates the models in one process and then runs
+NESTML's builder (cmake, make -j, make install); models that need another value
+of an option NESTML takes once per call (gap junctions, a continuous port's
+buffering) are another call, and the compartmental model is NESTML's
+``generate_nest_compartmental_target`` (:func:`calls`). The wheel's nest-config
 reports the wheel builder's paths, so the builder is pointed at a small
 nest-config that answers with the wheel's real headers and the flags our own
 build uses (-O2, the old string ABI, OpenMP at compile time). Everything else
@@ -53,31 +56,82 @@ def fake_nest_prefix(work: Path) -> Path:
     return prefix
 
 
+#: options NESTML takes once per call: models that need another value of one of them are another call
+PER_CALL = ("gap_junctions", "continuous_state_buffering_method", "numeric_solver")
+
+
+def calls(models_dir: str) -> list[dict]:
+    """The ``generate_*_target`` calls a NESTML user makes for the catalog: one for every set of the options NESTML
+    takes once per call (gap junctions, a continuous port's buffering, the solver) and one for the compartmental
+    model (NESTML's NEST_compartmental target), each with the catalog's pairs, weight and delay variables.
+    """
+    import json
+
+    from nestml_lab.codegen.manifest import load_manifest
+    from nestml_lab.codegen.units import plan_units
+
+    m = load_manifest(models_dir)
+    groups: dict[str, dict] = {}
+    for unit in plan_units(m, "v3.10.0"):
+        opts = unit.codegen_opts
+        special = {k: opts[k] for k in PER_CALL if k in opts}
+        key = json.dumps([unit.platform, special], sort_keys=True)
+        g = groups.setdefault(key, {"platform": unit.platform, "files": set(), "opts": dict(special)})
+        g["files"].update(str(m.source(name)) for name in unit.models)
+        if unit.compartmental:
+            g["opts"]["use_fast_math"] = opts.get("use_fast_math", "None")
+        for name in ("neuron_synapse_pairs", "synapse_models"):
+            g["opts"][name] = g["opts"].get(name, []) + list(opts.get(name, []))
+        for name in ("weight_variable", "delay_variable"):
+            g["opts"][name] = {**g["opts"].get(name, {}), **opts.get(name, {})}
+    out = []
+    for i, g in enumerate(groups.values()):
+        opts = {k: v for k, v in g["opts"].items() if v not in ([], {})}
+        out.append({"platform": g["platform"], "files": sorted(g["files"]), "opts": opts, "module": f"nestmlflow{i}module",
+                    "suffix": m.suffix})
+    return out
+
+
+def run_call(work_dir: Path, call: dict) -> int:
+    """One ``generate_nest_target`` (or compartmental) call with NESTML's builder; return the exit status."""
+    from pynestml.frontend.pynestml_frontend import generate_nest_compartmental_target, generate_nest_target
+
+    generate = generate_nest_compartmental_target if call["platform"] == "NEST_compartmental" else generate_nest_target
+    folder = work_dir / call["module"]
+    folder.mkdir(parents=True, exist_ok=True)
+    generate(call["files"], target_path=str(folder / "target"), install_path=str(folder / "install"),
+             module_name=call["module"], suffix=call["suffix"], logging_level="ERROR",
+             codegen_opts={"nest_path": str(fake_nest_prefix(work_dir)), **call["opts"]})
+    if not list((folder / "install").rglob(f"{call['module']}*.so")):
+        print(f"NESTML's flow finished without installing {call['module']}.so", file=sys.stderr)
+        return 1
+    return 0
+
+
 def main(work: str) -> int:
-    """Time NESTML's own generate-and-build flow in ``work``; return the exit status."""
+    """Time NESTML's own generate-and-build flow in ``work``, one process per call; return the exit status."""
+    import json
+    import subprocess
+    import time
+
     work_dir = Path(work).resolve()
     work_dir.mkdir(parents=True, exist_ok=True)
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-    from nestml_lab.codegen.manifest import load_manifest
-    from pynestml.frontend.pynestml_frontend import generate_nest_target
-
-    m = load_manifest(os.environ.get("NESTML_FLOW_MODELS", str(Path(__file__).resolve().parent.parent / "models")))
-    files = sorted({str(m.source(n)) for n in list(m.neurons) + list(m.synapses)})
-    pairs = [{"neuron": p.neuron,
-              "synapses": {s: {"post_ports": list(m.synapses[s].post_ports)} for s in p.synapses}}
-             for p in m.pairs]
-    opts = {"nest_path": str(fake_nest_prefix(work_dir)),
-            "neuron_synapse_pairs": pairs,
-            "weight_variable": {s: spec.weight_variable for s, spec in m.synapses.items()}}
-    generate_nest_target(files, target_path=str(work_dir / "target"), install_path=str(work_dir / "install"),
-                         module_name="nestmlflowmodule", suffix=m.suffix, logging_level="ERROR", codegen_opts=opts)
-    built = list((work_dir / "install").rglob("nestmlflowmodule*.so"))
-    if not built:
-        print("NESTML's flow finished without installing nestmlflowmodule.so", file=sys.stderr)
-        return 1
-    print(f"installed {built[0]}")
+    models = os.environ.get("NESTML_FLOW_MODELS", str(Path(__file__).resolve().parent.parent / "models"))
+    for call in calls(models):
+        t = time.perf_counter()
+        done = subprocess.run([sys.executable, "-m", "benchmarks.nestml_flow", str(work_dir), "--call",
+                               json.dumps(call)])
+        if done.returncode != 0:
+            return done.returncode
+        print(f"{call['module']}: {len(call['files'])} model file(s), options {sorted(call['opts'])}, "
+              f"{time.perf_counter() - t:.1f} s", flush=True)
     return 0
 
 
 if __name__ == "__main__":
+    if len(sys.argv) == 4 and sys.argv[2] == "--call":
+        import json
+
+        sys.exit(run_call(Path(sys.argv[1]).resolve(), json.loads(sys.argv[3])))
     sys.exit(main(sys.argv[1]))
