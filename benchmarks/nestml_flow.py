@@ -109,7 +109,9 @@ def run_call(work_dir: Path, call: dict) -> int:
 
 
 def main(work: str) -> int:
-    """Time NESTML's own generate-and-build flow in ``work``, one process per call; return the exit status."""
+    """Time NESTML's own generate-and-build flow in ``work``, one process per call, each call's outcome and time in
+    ``work/flow.json`` (a call NESTML cannot build is recorded and the others go on); return the exit status.
+    """
     import json
     import subprocess
     import time
@@ -118,15 +120,20 @@ def main(work: str) -> int:
     work_dir.mkdir(parents=True, exist_ok=True)
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
     models = os.environ.get("NESTML_FLOW_MODELS", str(Path(__file__).resolve().parent.parent / "models"))
+    record = []
     for call in calls(models):
         t = time.perf_counter()
         done = subprocess.run([sys.executable, "-m", "benchmarks.nestml_flow", str(work_dir), "--call",
-                               json.dumps(call)])
-        if done.returncode != 0:
-            return done.returncode
-        print(f"{call['module']}: {len(call['files'])} model file(s), options {sorted(call['opts'])}, "
-              f"{time.perf_counter() - t:.1f} s", flush=True)
-    return 0
+                               json.dumps(call)], capture_output=True, text=True)
+        errors = [ln.strip() for ln in (done.stdout + done.stderr).splitlines() if ": error:" in ln]
+        record.append({"module": call["module"], "files": [Path(f).name for f in call["files"]],
+                       "options": sorted(call["opts"]), "seconds": time.perf_counter() - t,
+                       "ok": done.returncode == 0, "error": "" if done.returncode == 0 else
+                       (errors[0] if errors else (done.stderr.strip().splitlines() or [""])[-1])[:300]})
+        print(f"{call['module']}: {', '.join(record[-1]['files'])}; {record[-1]['seconds']:.1f} s; "
+              + ("built" if record[-1]["ok"] else f"FAILED: {record[-1]['error']}"), flush=True)
+    (work_dir / "flow.json").write_text(json.dumps(record, indent=1))
+    return 0 if any(r["ok"] for r in record) else 1
 
 
 if __name__ == "__main__":

@@ -54,6 +54,12 @@ def markdown(r: dict) -> str:
         out.append(row(f"nothing changed (median of {b['ours_nochange_s']['n']})", nochange))
         for label, edit in b["ours_edit_s"].items():
             out.append(row(f"one model edited: {label} (median of {edit['n']})", _med(edit)))
+        calls = b.get("nestml_calls") or []
+        if calls:
+            out += ["", f"NESTML's flow is {len(calls)} calls, as NESTML takes some options once per call "
+                    "(`benchmarks/nestml_flow.py`): "
+                    + "; ".join(f"{', '.join(c['files'])}: {c['seconds']:.0f} s"
+                                + ("" if c["ok"] else f", **failed** ({c['error']})") for c in calls) + "."]
         stages = b.get("ours_cold_stages")
         if stages:
             out += ["", "Where the cold build's time went (seconds of each stage, summed over the units NESTML "

@@ -102,7 +102,10 @@ def bench_build(quick: bool) -> dict:
     log("[bench/build] NESTML's own flow (generate_nest_target + its builder), cold")
     env = env_for(ROOT, CCACHE_DISABLE=1)
     res["nestml_cold_s"] = timed_run([PYTHON, "-m", "benchmarks.nestml_flow", str(flow)], env=env, log_file=logf)
-    log(f"[bench/build]   {res['nestml_cold_s']:.1f} s")
+    res["nestml_calls"] = json.loads((flow / "flow.json").read_text())
+    failed = [c for c in res["nestml_calls"] if not c["ok"]]
+    log(f"[bench/build]   {res['nestml_cold_s']:.1f} s in {len(res['nestml_calls'])} calls"
+        + "".join(f"; {', '.join(c['files'])} failed: {c['error']}" for c in failed))
 
     # levers, each against the default build above
     levers = {}
