@@ -111,7 +111,8 @@ def _script(cmd: list[str], folder: Path) -> list[str]:
     gch = folder / "nest_pch.h.gch"
     tmp = folder / f"nest_pch.h.gch.{os.getpid()}.tmp"
     make = shlex.join([*cmd, str(folder / "nest_pch.h"), "-o", str(tmp)])
-    body = (f"[ -f {shlex.quote(str(gch))} ] && exit 0; "
+    stale = shlex.quote(str(folder)) + "/nest_pch.h.gch.*.tmp"   # a run killed half-way; the lock is ours now
+    body = (f"[ -f {shlex.quote(str(gch))} ] && exit 0; rm -f {stale}; "
             f"{make} > {shlex.quote(str(folder / 'build.log'))} 2>&1 && mv -f {shlex.quote(str(tmp))} "
             f"{shlex.quote(str(gch))} || {{ rm -f {shlex.quote(str(tmp))}; exit 1; }}")
     return ["flock", str(folder / "lock"), "sh", "-c", body]
@@ -151,10 +152,10 @@ def _prune(keep: Path) -> None:
 
 
 def ensure(build_dir: Path, log=print) -> Path | None:
-    """The ``.gch`` for a configured build folder, made now if no process on the machine made it yet; while another
-    makes it (one that started before NESTML ran), its path at once: the link then waits for it, and the units
-    compiled before it lands read the headers' text. None when turned off or when it cannot be made (the build
-    then compiles without it, and says why).
+    """The ``.gch`` for a configured build folder, made now if no process on the machine made it yet (one making it,
+    as :func:`prepare` does while NESTML runs, is waited for: units compiled without it would be compiled again,
+    with it, by the next build, as the compiler cache keys them by it). None when turned off or when it cannot be
+    made (the build then compiles without it, and says why).
     """
     if not enabled() or shutil.which("flock") is None:
         return None
@@ -167,18 +168,20 @@ def ensure(build_dir: Path, log=print) -> Path | None:
         return gch
     if (folder / "FAILED").is_file():
         return None
-    if _being_made(folder):   # while NESTML ran (prepare()): units that start before it lands read the text
-        log("[compile] NEST's precompiled headers are still being made for this machine; the units that start "
-            "before they are ready compile without them")
-        return gch
+    if _being_made(folder):   # since before NESTML ran (prepare()): the rest of its 6 s is waited for
+        log("[compile] waiting for NEST's precompiled headers, being made for this machine since NESTML started")
+        subprocess.run(_script(cmd, folder), capture_output=True)   # takes the lock when they are made: returns
+        if gch.is_file():
+            return gch
     log("[compile] precompiling NEST's headers for this NEST installation and these flags: once, about 6 s "
         f"(later builds reuse them; {folder})")
     t = time.perf_counter()
     done = subprocess.run(_script(cmd, folder), capture_output=True, text=True)
     if done.returncode != 0 or not gch.is_file():
-        tail = " | ".join((folder / "build.log").read_text(errors="replace").splitlines()[-3:]) \
-            if (folder / "build.log").is_file() else done.stderr.strip()
-        (folder / "FAILED").write_text(tail + "\n")
+        text = (folder / "build.log").read_text(errors="replace") if (folder / "build.log").is_file() else ""
+        tail = " | ".join(text.splitlines()[-3:]) or done.stderr.strip()
+        if "error" in text:   # the compiler refused the headers: not tried again for these flags (a killed run is)
+            (folder / "FAILED").write_text(tail + "\n")
         log(f"[compile] NEST's headers could not be precompiled; compiling without them ({tail or 'no output'})")
         return None
     log(f"[compile] NEST's headers precompiled in {time.perf_counter() - t:.1f} s")
@@ -197,7 +200,7 @@ def link(build_dir: Path, gch: Path | None) -> None:
     if there.is_symlink() or there.exists():
         there.unlink()
     if gch is not None and there.parent.is_dir():
-        there.symlink_to(gch)   # also before the file exists: GCC finds it from when it lands
+        there.symlink_to(gch)
 
 
 def ccache_env(env: dict) -> dict:
@@ -206,7 +209,9 @@ def ccache_env(env: dict) -> dict:
     if have is None and shutil.which("ccache"):
         have = _ccache_config("sloppiness")
     words = [w for w in (have or "").replace(" ", ",").split(",") if w]
-    return {**env, "CCACHE_SLOPPINESS": ",".join(dict.fromkeys([*words, *CCACHE_SLOPPINESS]))}
+    # ccache hashes the 174 MB .gch into every unit's key; its inode cache remembers the hash (unless the user says no)
+    return {"CCACHE_INODECACHE": "true", **env,
+            "CCACHE_SLOPPINESS": ",".join(dict.fromkeys([*words, *CCACHE_SLOPPINESS]))}
 
 
 @lru_cache(maxsize=None)

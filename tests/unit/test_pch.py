@@ -98,20 +98,19 @@ def test_made_once_for_the_machine_and_linked_into_each_build(tmp_path, cache):
     assert not (a / "pch" / "nest_pch.h.gch").exists()
 
 
-def test_a_build_does_not_wait_for_the_one_making_them_and_they_land_where_it_linked(tmp_path, cache):
+def test_a_build_waits_for_the_one_making_them(tmp_path, cache):
+    """Units compiled without the .gch would be compiled again by the next build (the compiler cache keys them by
+    it): the build waits for the one that started while NESTML ran."""
     cxx = _fake_compiler(tmp_path, seconds=1.5)
     a, _ = _build_folder(tmp_path, cxx)
     b, _ = _build_folder(tmp_path, cxx)
     first = threading.Thread(target=pch.ensure, args=(a, lambda _: None))
     first.start()
     time.sleep(0.5)
-    said, t = [], time.perf_counter()
-    gch = pch.ensure(b, said.append)   # the other one holds the lock: the path at once, no second compile
-    assert time.perf_counter() - t < 1.0 and any("still being made" in s for s in said)
-    pch.link(b, gch)
-    assert not (b / "pch" / "nest_pch.h.gch").exists()   # GCC reads the text until it lands
+    said = []
+    gch = pch.ensure(b, said.append)
+    assert gch.is_file() and any("waiting for NEST's precompiled headers" in s for s in said)
     first.join()
-    assert (b / "pch" / "nest_pch.h.gch").is_file()
     assert (tmp_path / "calls.txt").read_text().count("run") == 1
 
 
@@ -125,6 +124,23 @@ def test_a_failure_is_said_once_and_the_build_goes_on_without_them(tmp_path, cac
     said.clear()
     assert pch.ensure(a, said.append) is None and said == []   # not tried again on every build
     assert (tmp_path / "calls.txt").read_text().count("run") == 1
+
+
+def test_a_run_killed_half_way_is_tried_again_and_leaves_nothing(tmp_path, cache):
+    cxx = _fake_compiler(tmp_path)
+    a, _ = _build_folder(tmp_path, cxx)
+    folder = cache / "pch" / pch.key(pch.command(a))
+    folder.mkdir(parents=True)
+    (folder / "nest_pch.h.gch.123.tmp").write_text("half")   # what a killed run leaves
+    killed = tmp_path / "killed-cxx"
+    killed.write_text("#!/bin/sh\n[ \"$1\" = \"--version\" ] && { echo fake 1.0; exit 0; }\nkill -9 $$\n")
+    killed.chmod(0o755)
+    cxx.rename(tmp_path / "real-cxx")
+    killed.rename(cxx)
+    assert pch.ensure(a, lambda _: None) is None and not (folder / "FAILED").exists()
+    (tmp_path / "real-cxx").rename(cxx)
+    assert pch.ensure(a, lambda _: None).is_file()
+    assert not list(folder.glob("*.tmp"))
 
 
 def test_turned_off(tmp_path, cache, monkeypatch):
