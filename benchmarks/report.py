@@ -87,7 +87,7 @@ def markdown(r: dict) -> str:
                            f"run) | {_s(on)} ({cpu[0]:.0f} s of compiler time) | {_s(off)} ({cpu[1]:.0f} s) | "
                            f"{off / on:.2f}x faster cold |")
             if "cold_warm_ccache_s" in lv:
-                out.append(f"| ccache, warm (generated code and build folder deleted) | "
+                out.append(f"| ccache and the machine-wide cache, warm (generated code and build folder deleted) | "
                            f"{_s(lv['cold_warm_ccache_s'])} | {_s(cold)} | {cold / lv['cold_warm_ccache_s']:.1f}x "
                            "faster |")
             edits = ", ".join(f"{k.split(' (')[0]}: {_s(_med(e))}" for k, e in b["ours_edit_s"].items())
