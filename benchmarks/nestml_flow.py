@@ -113,6 +113,7 @@ def main(work: str) -> int:
     ``work/flow.json`` (a call NESTML cannot build is recorded and the others go on); return the exit status.
     """
     import json
+    import re
     import subprocess
     import time
 
@@ -125,7 +126,8 @@ def main(work: str) -> int:
         t = time.perf_counter()
         done = subprocess.run([sys.executable, "-m", "benchmarks.nestml_flow", str(work_dir), "--call",
                                json.dumps(call)], capture_output=True, text=True)
-        errors = [ln.strip() for ln in (done.stdout + done.stderr).splitlines() if ": error:" in ln]
+        errors = [re.sub(r"\S*/(?=\S+\.(?:cpp|h):)", "", ln.strip())   # the file's name, not the work folder's
+                  for ln in (done.stdout + done.stderr).splitlines() if ": error:" in ln]
         record.append({"module": call["module"], "files": [Path(f).name for f in call["files"]],
                        "options": sorted(call["opts"]), "seconds": time.perf_counter() - t,
                        "ok": done.returncode == 0, "error": "" if done.returncode == 0 else

@@ -89,17 +89,22 @@ def _compiler_identity(cxx: str) -> str:
 
 def key(cmd: list[str]) -> str:
     """The folder name of the precompiled headers of this command: the command, the compiler binary, the header's
-    text and NEST's headers as they are on disk (a NEST installed again is another key).
+    text and the headers of its system include folders (NEST's, MPI's) as they are on disk, each file's size and
+    modification time: a NEST installed again, or one header of it changed in place, is another key.
     """
-    nest = []
+    headers = []
     for i, word in enumerate(cmd[:-1]):
         if word == "-isystem":
-            for name in ("nest.h", "config.h"):
-                f = Path(cmd[i + 1]) / name
-                if f.is_file():
-                    st = f.stat()
-                    nest.append([str(f), st.st_size, st.st_mtime_ns])
-    payload = {"cmd": cmd, "compiler": _compiler_identity(cmd[0]), "header": HEADER.read_text(), "nest": nest}
+            try:
+                with os.scandir(cmd[i + 1]) as found:
+                    for entry in found:
+                        if entry.is_file() and entry.name.endswith((".h", ".hpp")):
+                            st = entry.stat()
+                            headers.append([entry.path, st.st_size, st.st_mtime_ns])
+            except OSError:
+                pass
+    payload = {"cmd": cmd, "compiler": _compiler_identity(cmd[0]), "header": HEADER.read_text(),
+               "headers": sorted(headers)}
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
 
 
@@ -170,8 +175,10 @@ def ensure(build_dir: Path, log=print) -> Path | None:
         return None
     if _being_made(folder):   # since before NESTML ran (prepare()): the rest of its 6 s is waited for
         log("[compile] waiting for NEST's precompiled headers, being made for this machine since NESTML started")
+        t = time.perf_counter()
         subprocess.run(_script(cmd, folder), capture_output=True)   # takes the lock when they are made: returns
         if gch.is_file():
+            log(f"[compile] NEST's precompiled headers ready after {time.perf_counter() - t:.1f} s more")
             return gch
     log("[compile] precompiling NEST's headers for this NEST installation and these flags: once, about 6 s "
         f"(later builds reuse them; {folder})")

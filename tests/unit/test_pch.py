@@ -79,6 +79,9 @@ def test_other_flags_or_a_reinstalled_nest_are_another_key(tmp_path):
     before = pch.key(pch.command(a))
     (nest / "nest.h").write_text("// NEST, installed again\n")
     assert pch.key(pch.command(a)) != before
+    before = pch.key(pch.command(a))
+    (nest / "connection.h").write_text("// one header of NEST's changed in place\n")
+    assert pch.key(pch.command(a)) != before
 
 
 def test_made_once_for_the_machine_and_linked_into_each_build(tmp_path, cache):
