@@ -205,11 +205,11 @@ def read_json(path: Path):
 CMAKE_PROJECT = Path(__file__).resolve().parent
 
 
-def configure_args(generated_dir: Path, target: NestTarget) -> list[str]:
-    """The CMake arguments that configure a module of ``generated_dir`` for ``target``."""
+def configure_args(generated_dir: Path | None, target: NestTarget) -> list[str]:
+    """The CMake arguments that configure a module of ``generated_dir`` (None: all but that one) for ``target``."""
     cxx = _check_compiler()
-    args = [f"-DGENERATED_DIR={generated_dir}", "-DCMAKE_BUILD_TYPE=Release",
-            f"-DCMAKE_CXX_COMPILER={shutil.which(cxx) or cxx}"] + target.cmake_args()
+    args = ([f"-DGENERATED_DIR={generated_dir}"] if generated_dir is not None else []) + [
+        "-DCMAKE_BUILD_TYPE=Release", f"-DCMAKE_CXX_COMPILER={shutil.which(cxx) or cxx}"] + target.cmake_args()
     # extra CMake arguments, e.g. -DNESTML_LAB_PCH=OFF (the benchmarks measure the build levers this way)
     return args + shlex.split(os.environ.get("NESTML_LAB_CMAKE_ARGS", ""))
 
@@ -219,18 +219,22 @@ def prepare_pch(target: NestTarget, compile_options: list[str]):
     (:func:`nestml_lab.cmake.pch.prepare`): called before NESTML runs, so that the two overlap.
     """
     try:
-        return pch.prepare(configure_args(Path("generated"), target), compile_options, _tool("cmake"))
+        return pch.prepare(configure_args(None, target), compile_options, _tool("cmake"))
     except BuildError:   # no compiler or CMake: the build says so in its own words
         return None
 
 
+#: what the compiler reads of the generated folder (its keys, shapes and reports are written on every build)
+_COMPILED = (".cpp", ".h", ".cmake")
+
+
 def _up_to_date(so: Path, generated_dir: Path) -> bool:
-    """Whether the built library is newer than every generated file (then nothing will be compiled)."""
+    """Whether the built library is newer than every generated source and header (then nothing will be compiled)."""
     try:
         built = so.stat().st_mtime
     except OSError:
         return False
-    return all(f.stat().st_mtime < built for f in Path(generated_dir).rglob("*") if f.is_file())
+    return all(f.stat().st_mtime < built for f in Path(generated_dir).rglob("*") if f.suffix in _COMPILED)
 
 
 def compile_module(module: str, generated_dir: Path, build_dir: Path, target: NestTarget, jobs: int | None = None,

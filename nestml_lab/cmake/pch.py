@@ -233,7 +233,6 @@ def _ccache_config(name: str) -> str:
 # --- made while NESTML runs ---------------------------------------------------------------------------------------
 
 def _probe_key(configure_args: list[str]) -> str:
-    configure_args = [a for a in configure_args if not a.startswith("-DGENERATED_DIR=")]   # a build's own folder
     text = (Path(__file__).resolve().with_name("CMakeLists.txt")).read_text()
     return hashlib.sha256(json.dumps([configure_args, text, HEADER.read_text()]).encode()).hexdigest()[:16]
 
@@ -252,8 +251,8 @@ def _probe(configure_args: list[str], compile_options: list[str], cmake: str) ->
     options = "".join(f' "{o}"' for o in compile_options)
     (gen / "sources.cmake").write_text(f'set(MODULE_NAME "nestml_lab_probe")\nset(MODULE_SOURCES "{gen}/probe.cpp")\n'
                                        f"set(MODULE_INCLUDE_DIRS)\nset(MODULE_COMPILE_OPTIONS{options})\n")
-    args = [a for a in configure_args if not a.startswith("-DGENERATED_DIR=")] + [f"-DGENERATED_DIR={gen}"]
-    done = subprocess.run([cmake, "-S", str(Path(__file__).resolve().parent), "-B", str(build), *args],
+    done = subprocess.run([cmake, "-S", str(Path(__file__).resolve().parent), "-B", str(build), *configure_args,
+                           f"-DGENERATED_DIR={gen}"],
                           capture_output=True, text=True)
     cmd = command(build) if done.returncode == 0 else None
     if cmd is not None:
@@ -265,7 +264,8 @@ def _probe(configure_args: list[str], compile_options: list[str], cmake: str) ->
 
 
 def prepare(configure_args: list[str], compile_options: list[str], cmake: str) -> threading.Thread | None:
-    """Make the precompiled headers a build of these CMake arguments and compile options will use, in the background
+    """Make the precompiled headers a build of these CMake arguments (all but its generated folder's) and compile
+    options will use, in the background
     (a thread; the compiler in a process of its own that finishes also if this one ends), so that on a machine's
     first build they are made while NESTML runs. Returns the thread, or None when there is nothing to do.
     """

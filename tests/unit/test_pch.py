@@ -167,3 +167,26 @@ def test_ccache_is_told_what_its_manual_asks_and_keeps_the_users_own(monkeypatch
     env = pch.ccache_env({"CCACHE_SLOPPINESS": "include_file_mtime"})
     assert env["CCACHE_SLOPPINESS"].split(",") == ["include_file_mtime", "pch_defines", "time_macros"]
     assert pch.ccache_env({"CCACHE_SLOPPINESS": "time_macros"})["CCACHE_SLOPPINESS"] == "time_macros,pch_defines"
+
+
+def test_a_build_is_up_to_date_unless_a_source_or_header_is_newer(tmp_path):
+    """The build's bookkeeping (keys, shapes, stage times), rewritten by every build, does not count: a build that
+    compiles nothing makes no precompiled headers."""
+    from nestml_lab.cmake import _up_to_date
+
+    gen = tmp_path / "generated"
+    (gen / "units" / "u").mkdir(parents=True)
+    so = tmp_path / "m.so"
+    for name in ("units/u/a.h", "units/u/a.cpp", "sources.cmake"):
+        (gen / name).write_text("x")
+    past = time.time() - 100
+    for f in gen.rglob("*"):
+        os.utime(f, (past, past))
+    so.write_text("so")
+    os.utime(so, (past + 50, past + 50))
+    for name in ("STAGES.json", "units/u/KEY", "units/u/SHAPE.json"):
+        (gen / name).write_text("new")
+    assert _up_to_date(so, gen)
+    (gen / "units" / "u" / "a.h").write_text("edited")
+    assert not _up_to_date(so, gen)
+    assert not _up_to_date(tmp_path / "missing.so", gen)
